@@ -1,0 +1,155 @@
+"""Self-describing checkpoints (STYLE.md #3).
+
+A vmf checkpoint is a plain dict ``{"format", "variant", "baseline",
+"num_classes", "config", "state_dict", "sha256"}`` saved with ``torch.save``.
+It is read back with ``torch.load(..., weights_only=True)``, so loading never
+runs code from the file. A plain state dict (someone else's training run) can
+be loaded into a named variant with ``load_weights``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import CheckpointError
+from .network import VideoMobileFormer, build_model
+from .variants import VariantConfig, get_variant
+
+FORMAT = "vmf-checkpoint-v1"
+
+
+def state_dict_sha256(state_dict: dict) -> str:
+    """A hash of the weights themselves (names, shapes, bytes), independent of the file."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def save_checkpoint(model: VideoMobileFormer, path: "str | os.PathLike") -> Path:
+    """Write ``model`` with everything needed to rebuild it; atomic (temp name, then rename)."""
+    path = Path(path)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {
+        "format": FORMAT,
+        "variant": model.cfg.name,
+        "baseline": bool(model.baseline),
+        "num_classes": int(model.num_classes),
+        "config": model.cfg.to_dict(),
+        "state_dict": state,
+        "sha256": state_dict_sha256(state),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_checkpoint(path: "str | os.PathLike") -> dict:
+    """Load a file as a vmf checkpoint or a plain state dict; never executes code from it."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle/zip errors, or an object weights_only refuses
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({reason[:160]})") from None
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        return obj
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]  # common trainer layout {"state_dict": ..., "epoch": ...}
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return {"format": None, "state_dict": obj}
+    raise CheckpointError(f"{path} is neither a vmf checkpoint nor a state dict of tensors")
+
+
+def load_checkpoint(path: "str | os.PathLike") -> VideoMobileFormer:
+    """Rebuild the model a vmf checkpoint describes and load its weights (eval mode)."""
+    ckpt = read_checkpoint(path)
+    if ckpt["format"] != FORMAT:
+        raise CheckpointError(
+            f"{path} is a plain state dict with no variant recorded; "
+            "load it with load_weights(path, variant=...) (CLI: --variant)")
+    try:
+        cfg = VariantConfig.from_dict(ckpt["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} has a malformed config ({exc})") from None
+    model = VideoMobileFormer(cfg, baseline=bool(ckpt["baseline"]), num_classes=int(ckpt["num_classes"]))
+    _load_into(model, ckpt["state_dict"], path, source=_describe(ckpt))
+    return model.eval()
+
+
+def load_weights(path: "str | os.PathLike", variant: "str | VariantConfig | None" = None, *,
+                 baseline: bool | None = None, num_classes: int | None = None) -> VideoMobileFormer:
+    """Load a vmf checkpoint or a plain state dict, checking it against ``variant`` if given.
+
+    A vmf checkpoint of another variant, or a state dict whose names or shapes
+    do not fit the variant, raises ``CheckpointError``. For a plain state dict
+    ``num_classes`` defaults to the classifier's size found in it.
+    """
+    ckpt = read_checkpoint(path)
+    if ckpt["format"] == FORMAT:
+        want = get_variant(variant).name if variant is not None else ckpt["variant"]
+        if want != ckpt["variant"] or (baseline is not None and bool(baseline) != bool(ckpt["baseline"])):
+            raise CheckpointError(
+                f"{path} holds {_describe(ckpt)} weights, not {_name(want, bool(baseline))}")
+        if num_classes is not None and num_classes != ckpt["num_classes"]:
+            raise CheckpointError(
+                f"{path} has {ckpt['num_classes']} classes, not the {num_classes} asked for")
+        return load_checkpoint(path)
+    if variant is None:
+        raise CheckpointError(f"{path} is a plain state dict: say which variant it is (--variant)")
+    state = ckpt["state_dict"]
+    if num_classes is None:
+        classifier = state.get("head.classifier.weight")
+        num_classes = int(classifier.shape[0]) if classifier is not None else 400
+    if baseline is None:
+        baseline = "tokens" not in state
+    model = build_model(variant, baseline=baseline, num_classes=num_classes)
+    _load_into(model, state, path, source="this state dict")
+    return model.eval()
+
+
+def _load_into(model: nn.Module, state: dict, path, source: str) -> None:
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    target = _name(model.cfg.name, model.baseline)
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[0]!r})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]!r})")
+        raise CheckpointError(f"{path}: {source} does not fit {target}: keys {', '.join(parts)}")
+    wrong = [k for k in own if tuple(state[k].shape) != tuple(own[k].shape)]
+    if wrong:
+        k = wrong[0]
+        raise CheckpointError(
+            f"{path}: {source} does not fit {target}: {len(wrong)} tensors have other shapes "
+            f"(e.g. {k!r} {list(state[k].shape)} vs {list(own[k].shape)}); "
+            "is it another variant's weights?")
+    model.load_state_dict(state, strict=True)
+
+
+def _name(variant: str, baseline: bool) -> str:
+    return f"Mobile3D-{variant}" if baseline else f"VMF-{variant}"
+
+
+def _describe(ckpt: dict) -> str:
+    return _name(ckpt["variant"], bool(ckpt["baseline"]))
