@@ -1,5 +1,9 @@
 """Per-frame preprocessing: the exact input contract of every exported model.
 
+It lives beside the exporter because the exporter owns the input contract (the
+sidecar) and needs it too, for int8 calibration and parity clips read from
+videos; the runtime and the Android core reproduce it (model <- export <- runtime).
+
 A frame (OpenCV BGR uint8, any size) becomes one slot of the clip, once, on
 arrival: scale so the short side equals the model's resolution R, take the
 centred R x R crop, BGR -> RGB, ``(v / 255 - mean) / std``, written in the
