@@ -19,7 +19,7 @@ from torch import nn
 
 from .errors import CheckpointError
 from .network import VideoMobileFormer, build_model
-from .variants import VariantConfig, get_variant
+from .variants import VARIANTS, VariantConfig, get_variant
 
 FORMAT = "vmf-checkpoint-v1"
 
@@ -30,7 +30,7 @@ def state_dict_sha256(state_dict: dict) -> str:
     for name in sorted(state_dict):
         tensor = state_dict[name].detach().cpu().contiguous()
         digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -136,15 +136,30 @@ def _load_into(model: nn.Module, state: dict, path, source: str) -> None:
             parts.append(f"{len(missing)} missing (e.g. {missing[0]!r})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]!r})")
-        raise CheckpointError(f"{path}: {source} does not fit {target}: keys {', '.join(parts)}")
+        raise CheckpointError(f"{path}: {source} does not fit {target}: keys {', '.join(parts)}"
+                              f"{_other_variant_hint(state)}")
     wrong = [k for k in own if tuple(state[k].shape) != tuple(own[k].shape)]
     if wrong:
         k = wrong[0]
         raise CheckpointError(
             f"{path}: {source} does not fit {target}: {len(wrong)} tensors have other shapes "
-            f"(e.g. {k!r} {list(state[k].shape)} vs {list(own[k].shape)}); "
-            "is it another variant's weights?")
+            f"(e.g. {k!r} {list(state[k].shape)} vs {list(own[k].shape)})"
+            f"{_other_variant_hint(state)}")
     model.load_state_dict(state, strict=True)
+
+
+def _other_variant_hint(state: dict) -> str:
+    """Name the variant whose parameter shapes these weights fit, if any ("is it 5G?")."""
+    shapes = {k: tuple(v.shape) for k, v in state.items() if not k.startswith("head.classifier")}
+    fits = []
+    for name in VARIANTS:  # 560M and 1G share every shape, so several may fit
+        for baseline in (False, True):
+            with torch.device("meta"):
+                ref = build_model(name, baseline=baseline).state_dict()
+            ref_shapes = {k: tuple(v.shape) for k, v in ref.items() if not k.startswith("head.classifier")}
+            if ref_shapes == shapes:
+                fits.append(_name(name, baseline))
+    return f"; they fit {' or '.join(fits)}: is it another variant's weights?" if fits else ""
 
 
 def _name(variant: str, baseline: bool) -> str:
