@@ -1,0 +1,248 @@
+package dev.vmf.demo;
+
+import android.Manifest;
+import android.content.pm.PackageManager;
+import android.content.res.AssetFileDescriptor;
+import android.os.Bundle;
+import android.util.Log;
+import android.util.Size;
+import android.widget.Switch;
+import android.widget.TextView;
+import androidx.activity.ComponentActivity;
+import androidx.activity.result.ActivityResultLauncher;
+import androidx.activity.result.contract.ActivityResultContracts;
+import androidx.camera.core.CameraSelector;
+import androidx.camera.core.ImageAnalysis;
+import androidx.camera.core.ImageProxy;
+import androidx.camera.core.Preview;
+import androidx.camera.core.resolutionselector.ResolutionSelector;
+import androidx.camera.core.resolutionselector.ResolutionStrategy;
+import androidx.camera.lifecycle.ProcessCameraProvider;
+import androidx.camera.view.PreviewView;
+import androidx.core.content.ContextCompat;
+import com.google.common.util.concurrent.ListenableFuture;
+import dev.vmf.core.ClipStream;
+import dev.vmf.core.ModelCard;
+import dev.vmf.core.ModelCardException;
+import dev.vmf.core.Prediction;
+import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Wires camera -> core -> UI and nothing else: CameraX frames go to {@link ClipStream} (ring
+ * buffer, preprocessing, hop scheduling; plain Java, JUnit-tested), clips go to {@link
+ * LiteRtClipRunner}, predictions go to the overlay.
+ */
+public final class MainActivity extends ComponentActivity {
+    private static final String TAG = "vmf";
+    /** copy-model.sh puts the export here, whatever its variant: the card says the rest. */
+    private static final String MODEL_ASSET = "model.tflite";
+    /** A new prediction every 8 kept frames: ~4 a second from a 30 fps camera. */
+    private static final int HOP = 8;
+    /** CPU threads for XNNPACK; big cores on most phones. */
+    private static final int CPU_THREADS = 4;
+    /** Analysis frames just above the model's input; the core crops and resizes them. */
+    private static final Size ANALYSIS_SIZE = new Size(640, 480);
+
+    // camera frames are analysed on one thread, clips inferred on another (DESIGN.md: inference
+    // never stalls capture)
+    private final ExecutorService analysisExecutor = Executors.newSingleThreadExecutor();
+    private final ExecutorService inferenceExecutor = Executors.newSingleThreadExecutor();
+
+    private PreviewView preview;
+    private TextView overlay;
+    private Switch gpuSwitch;
+    private ModelCard card;
+    private ByteBuffer model;
+    private volatile ClipStream stream;
+    private volatile String device = "";
+    private volatile boolean failed; // a load error stays on screen instead of being overwritten
+    private LiteRtClipRunner runner; // touched on the inference thread only
+
+    private final ActivityResultLauncher<String> cameraPermission = registerForActivityResult(
+            new ActivityResultContracts.RequestPermission(), granted -> {
+                if (granted) {
+                    startCamera();
+                } else {
+                    overlay.setText(R.string.camera_denied);
+                }
+            });
+
+    @Override
+    protected void onCreate(Bundle savedInstanceState) {
+        super.onCreate(savedInstanceState);
+        setContentView(R.layout.activity_main);
+        preview = findViewById(R.id.preview);
+        overlay = findViewById(R.id.overlay);
+        gpuSwitch = findViewById(R.id.gpu);
+        try {
+            card = ModelCard.parse(readAsset(ModelCard.sidecarName(MODEL_ASSET)),
+                    "assets/" + ModelCard.sidecarName(MODEL_ASSET));
+            model = mapAsset(MODEL_ASSET);
+        } catch (ModelCardException | IOException e) {
+            showError("cannot load the model: " + e.getMessage()
+                    + "\nExport one with vmf-export and run android_demo/copy-model.sh.");
+            failed = true;
+            gpuSwitch.setEnabled(false);
+            return;
+        }
+        ClipStream.Listener listener = new ClipStream.Listener() {
+            @Override
+            public void onPrediction(Prediction prediction) {
+                String text = prediction.describe(device);
+                runOnUiThread(() -> {
+                    if (!failed) {
+                        overlay.setText(card.untrained()
+                                ? "untrained weights: the labels mean nothing yet\n" + text : text);
+                    }
+                });
+            }
+
+            @Override
+            public void onError(Exception error) {
+                Log.e(TAG, "inference failed", error);
+                if (!failed) {
+                    showError("inference failed: " + error.getMessage());
+                }
+            }
+        };
+        // the runner is swapped on the inference thread, between runs, when the toggle changes
+        stream = new ClipStream(card, HOP, (clip, logits) -> {
+            if (runner == null) {
+                throw new IllegalStateException("no interpreter");
+            }
+            runner.run(clip, logits);
+        }, inferenceExecutor, listener);
+        gpuSwitch.setOnCheckedChangeListener((view, useGpu) -> useRunner(useGpu));
+        useRunner(gpuSwitch.isChecked());
+
+        if (ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA)
+                == PackageManager.PERMISSION_GRANTED) {
+            startCamera();
+        } else {
+            cameraPermission.launch(Manifest.permission.CAMERA);
+        }
+    }
+
+    /** Builds the interpreter on the inference thread, which is where it will run. */
+    private void useRunner(boolean useGpu) {
+        inferenceExecutor.execute(() -> {
+            if (runner != null) {
+                runner.close();
+                runner = null;
+            }
+            try {
+                runner = LiteRtClipRunner.create(model, card, useGpu, CPU_THREADS);
+                device = runner.device();
+                Log.i(TAG, card.variant() + " " + card.precision() + " on " + device);
+            } catch (ModelCardException | RuntimeException e) {
+                Log.e(TAG, "cannot create the interpreter", e);
+                failed = true;
+                showError("cannot run the model: " + e.getMessage());
+                analysisExecutor.execute(() -> stream = null); // stop feeding a runner that is not there
+            }
+        });
+    }
+
+    private void startCamera() {
+        ListenableFuture<ProcessCameraProvider> future = ProcessCameraProvider.getInstance(this);
+        future.addListener(() -> {
+            ProcessCameraProvider provider;
+            try {
+                provider = future.get();
+            } catch (ExecutionException | InterruptedException e) {
+                showError("camera unavailable: " + e.getMessage());
+                return;
+            }
+            Preview previewUseCase = new Preview.Builder().build();
+            previewUseCase.setSurfaceProvider(preview.getSurfaceProvider());
+            ImageAnalysis analysis = new ImageAnalysis.Builder()
+                    .setResolutionSelector(new ResolutionSelector.Builder()
+                            .setResolutionStrategy(new ResolutionStrategy(ANALYSIS_SIZE,
+                                    ResolutionStrategy.FALLBACK_RULE_CLOSEST_HIGHER_THEN_LOWER))
+                            .build())
+                    // a slow analyser drops stale frames instead of queueing them
+                    .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
+                    // the planes as the sensor gives them: no RGBA or JPEG conversion
+                    .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_YUV_420_888)
+                    .build();
+            analysis.setAnalyzer(analysisExecutor, this::analyze);
+            provider.unbindAll();
+            provider.bindToLifecycle(this, CameraSelector.DEFAULT_BACK_CAMERA, previewUseCase, analysis);
+        }, ContextCompat.getMainExecutor(this));
+    }
+
+    /** On the analysis thread: one frame into the clip; the stream decides when to infer. */
+    private void analyze(ImageProxy image) {
+        try {
+            ClipStream current = stream;
+            if (current != null) {
+                current.offer(ImageProxies.upright(image), image.getImageInfo().getTimestamp());
+            }
+        } catch (RuntimeException e) { // a frame the core cannot read: say so once, keep the app alive
+            Log.e(TAG, "cannot use a camera frame", e);
+            stream = null;
+            failed = true;
+            showError("cannot use the camera's frames: " + e.getMessage());
+        } finally {
+            image.close();
+        }
+    }
+
+    @Override
+    protected void onStop() {
+        super.onStop();
+        // frames from before the pause must not share a clip with frames after it
+        analysisExecutor.execute(() -> {
+            ClipStream current = stream;
+            if (current != null) {
+                current.reset();
+            }
+        });
+    }
+
+    @Override
+    protected void onDestroy() {
+        super.onDestroy();
+        analysisExecutor.shutdown();
+        inferenceExecutor.execute(() -> {
+            if (runner != null) {
+                runner.close();
+                runner = null;
+            }
+        });
+        inferenceExecutor.shutdown();
+    }
+
+    private void showError(String message) {
+        runOnUiThread(() -> overlay.setText(message));
+    }
+
+    private String readAsset(String name) throws IOException {
+        try (InputStream in = getAssets().open(name)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] chunk = new byte[8192];
+            for (int n; (n = in.read(chunk)) > 0; ) {
+                out.write(chunk, 0, n);
+            }
+            return new String(out.toByteArray(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Memory-maps the model from the APK (stored uncompressed: see app/build.gradle.kts). */
+    private ByteBuffer mapAsset(String name) throws IOException {
+        try (AssetFileDescriptor fd = getAssets().openFd(name);
+                FileInputStream in = new FileInputStream(fd.getFileDescriptor());
+                FileChannel channel = in.getChannel()) {
+            return channel.map(FileChannel.MapMode.READ_ONLY, fd.getStartOffset(), fd.getDeclaredLength());
+        }
+    }
+}

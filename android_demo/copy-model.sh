@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Copy an exported model and its sidecar into the app as assets/model.tflite + assets/model.json.
+# usage: android_demo/copy-model.sh [path/to/model.tflite]   (default: exports/vmf-560m_fp32.tflite)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+model="${1:-$here/../exports/vmf-560m_fp32.tflite}"
+sidecar="${model%.*}.json"
+
+[[ -f "$model" ]] || { echo "error: no model at $model (export one: vmf-export --variant 560M --target tflite)" >&2; exit 1; }
+[[ "$model" == *.tflite ]] || { echo "error: $model is not a .tflite file; the app runs LiteRT models" >&2; exit 1; }
+[[ -f "$sidecar" ]] || { echo "error: no sidecar $(basename "$sidecar") next to the model (vmf-export writes it)" >&2; exit 1; }
+
+# Validate the card with the Python reader when the project's venv is there (the app checks it
+# again at load, against the model's real tensor shapes).
+python="$here/../.venv/bin/python"
+if [[ -x "$python" ]]; then
+    "$python" - "$sidecar" <<'PY' || exit 1
+import sys
+from vmf.export.sidecar import read_sidecar
+from vmf.model import VmfError
+try:
+    read_sidecar(sys.argv[1])
+except VmfError as exc:
+    sys.exit(f"error: {exc}")
+PY
+fi
+
+assets="$here/app/src/main/assets"
+mkdir -p "$assets"
+# temporary names, then rename: a failed copy never leaves half a model behind
+cp "$model" "$assets/.model.tflite.tmp"
+cp "$sidecar" "$assets/.model.json.tmp"
+mv "$assets/.model.tflite.tmp" "$assets/model.tflite"
+mv "$assets/.model.json.tmp" "$assets/model.json"
+echo "copied $(basename "$model") ($(du -h "$assets/model.tflite" | cut -f1)) and its sidecar to $assets"

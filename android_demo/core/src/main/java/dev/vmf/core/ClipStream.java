@@ -1,0 +1,132 @@
+package dev.vmf.core;
+
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Camera frames in, predictions out: the loop the app runs, without any Android type in it.
+ *
+ * <p>{@link #offer} runs on the camera's analysis thread: it keeps frames at the card's rate,
+ * preprocesses each kept frame once into the clip ring and, every {@code hop} frames once the clip
+ * is full, copies the clip into the model's input buffer and hands the run to {@code
+ * inferenceExecutor} (a single background thread). The copy is made only while no run is in
+ * flight, so the runner never reads a buffer being written; when a run is due but the previous
+ * one is still going, the next frame tries again and the wait is counted ({@link
+ * Prediction#lateFrames}), so a slow device shows it on screen instead of queueing work.
+ */
+public final class ClipStream {
+
+    /** Runs the model on one clip; {@code clip} is positioned at 0, {@code logits} to be filled. */
+    public interface ClipRunner {
+        void run(ByteBuffer clip, float[] logits) throws Exception;
+    }
+
+    /** Receives results on the inference thread (post to the UI thread from there). */
+    public interface Listener {
+        void onPrediction(Prediction prediction);
+
+        void onError(Exception error);
+    }
+
+    public static final int TOP_K = 5;
+    private static final int LATENCY_WINDOW = 100;
+
+    private final ModelCard card;
+    private final int hop;
+    private final ClipRunner runner;
+    private final Executor inferenceExecutor;
+    private final Listener listener;
+    private final FrameSampler sampler;
+    private final FramePreprocessor preprocessor;
+    private final ClipBuffer clip;
+    private final float[] slot;
+    private final ByteBuffer input;
+    private final FloatBuffer inputFloats;
+    private final float[] logits;
+    private final LatencyStats latency = new LatencyStats(LATENCY_WINDOW);
+    private final AtomicBoolean busy = new AtomicBoolean(false);
+    private int sinceLastRun;
+    private long frames;
+    private volatile long lateFrames;
+
+    public ClipStream(ModelCard card, int hop, ClipRunner runner, Executor inferenceExecutor,
+            Listener listener) {
+        if (hop < 1) {
+            throw new IllegalArgumentException("hop must be at least 1 frame, got " + hop);
+        }
+        this.card = card;
+        this.hop = hop;
+        this.runner = runner;
+        this.inferenceExecutor = inferenceExecutor;
+        this.listener = listener;
+        sampler = new FrameSampler(card.sampleFps());
+        preprocessor = FramePreprocessor.forCard(card);
+        clip = new ClipBuffer(card.frames(), preprocessor.slotSize());
+        slot = new float[preprocessor.slotSize()];
+        input = ByteBuffer.allocateDirect(4 * card.frames() * preprocessor.slotSize())
+                .order(ByteOrder.nativeOrder());
+        inputFloats = input.asFloatBuffer();
+        logits = new float[card.labels().size()];
+    }
+
+    /**
+     * Offers one camera frame, already turned upright (see {@link PixelSource#rotated}).
+     * Returns whether it was kept for the clip.
+     */
+    public boolean offer(PixelSource frame, long timestampNanos) {
+        if (!sampler.accept(timestampNanos)) {
+            return false;
+        }
+        preprocessor.process(frame, slot);
+        clip.push(slot);
+        frames++;
+        sinceLastRun++;
+        if (clip.isFull() && sinceLastRun >= hop) {
+            if (busy.compareAndSet(false, true)) {
+                sinceLastRun = 0;
+                ((Buffer) inputFloats).clear();
+                clip.copyTo(inputFloats);
+                final long endFrame = frames;
+                inferenceExecutor.execute(() -> infer(endFrame));
+            } else {
+                lateFrames++;
+            }
+        }
+        return true;
+    }
+
+    /** Starts a new clip (camera switched, app resumed): the next run waits for T fresh frames. */
+    public void reset() {
+        clip.reset();
+        sampler.reset();
+        sinceLastRun = 0;
+    }
+
+    public int hop() {
+        return hop;
+    }
+
+    public ModelCard card() {
+        return card;
+    }
+
+    private void infer(long endFrame) {
+        try {
+            ((Buffer) input).rewind();
+            long start = System.nanoTime();
+            runner.run(input, logits);
+            double millis = (System.nanoTime() - start) / 1e6;
+            latency.add(millis);
+            listener.onPrediction(new Prediction(Scores.top(logits, card.labels(), TOP_K), endFrame,
+                    latency.last(), latency.median(), latency.count(), lateFrames));
+        } catch (Exception e) {
+            listener.onError(e);
+        } finally {
+            busy.set(false);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.vmf.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ClipStreamTest {
+    private static final int FRAMES = 4;
+    private static final long FRAME_NS = 33_333_333L;
+
+    /** A 4-frame, 2x2 THWC card with mean 0 and std 1, so a slot holds value / 255. */
+    private static ModelCard card(String sampleFps) throws ModelCardException {
+        return ModelCard.parse("{\"variant\": \"560M\", \"baseline\": false, \"frames\": " + FRAMES
+                + ", \"resolution\": 2, \"temporal_stride\": 8, \"input_name\": \"clip\","
+                + " \"input_layout\": \"THWC\", \"input_shape\": [" + FRAMES + ", 2, 2, 3],"
+                + " \"mean\": [0, 0, 0], \"std\": [1, 1, 1], \"color\": \"RGB\","
+                + " \"labels\": [\"walking\", \"running\", \"jumping\"], \"output\": \"logits\","
+                + " \"precision\": \"fp32\", \"converter\": \"test\", \"weights_sha256\": null,"
+                + " \"untrained\": true, \"parity\": {}, \"macs\": 1, \"params\": 1, \"versions\": {},"
+                + " \"sample_fps\": " + sampleFps + "}", "test card");
+    }
+
+    /** A 3x5 frame whose every byte is {@code value}. */
+    private static PixelSource flat(int value) {
+        byte[] data = new byte[3 * 5 * 3];
+        Arrays.fill(data, (byte) value);
+        return new BgrImage(data, 3, 5);
+    }
+
+    /** Records what each run saw; runs only when the test says so. */
+    private static final class Harness implements ClipStream.ClipRunner, ClipStream.Listener {
+        final List<Runnable> queued = new ArrayList<>();
+        final List<float[]> clipsSeen = new ArrayList<>();
+        final List<Prediction> predictions = new ArrayList<>();
+        final List<Exception> errors = new ArrayList<>();
+        RuntimeException failNext;
+
+        @Override
+        public void run(java.nio.ByteBuffer clip, float[] logits) {
+            if (failNext != null) {
+                RuntimeException e = failNext;
+                failNext = null;
+                throw e;
+            }
+            FloatBuffer floats = clip.asFloatBuffer();
+            float[] firstValues = new float[FRAMES]; // the first value of each frame's slot
+            for (int t = 0; t < FRAMES; t++) {
+                firstValues[t] = Math.round(floats.get(t * 12) * 255);
+            }
+            clipsSeen.add(firstValues);
+            logits[0] = 0f;
+            logits[1] = 2f;
+            logits[2] = 1f;
+        }
+
+        @Override
+        public void onPrediction(Prediction prediction) {
+            predictions.add(prediction);
+        }
+
+        @Override
+        public void onError(Exception error) {
+            errors.add(error);
+        }
+
+        void runQueued() {
+            List<Runnable> now = new ArrayList<>(queued);
+            queued.clear();
+            now.forEach(Runnable::run);
+        }
+    }
+
+    @Test
+    void firstRunWhenTheClipIsFullThenEveryHopFrames() throws Exception {
+        Harness h = new Harness();
+        ClipStream stream = new ClipStream(card("null"), 2, h, h.queued::add, h);
+        for (int n = 0; n < FRAMES - 1; n++) {
+            assertTrue(stream.offer(flat(n), n * FRAME_NS));
+        }
+        assertTrue(h.queued.isEmpty(), "no run before the clip holds T frames");
+        stream.offer(flat(3), 3 * FRAME_NS);
+        assertEquals(1, h.queued.size());
+        h.runQueued();
+        stream.offer(flat(4), 4 * FRAME_NS);
+        assertTrue(h.queued.isEmpty(), "hop 2: nothing after one more frame");
+        stream.offer(flat(5), 5 * FRAME_NS);
+        h.runQueued();
+        assertEquals(2, h.clipsSeen.size());
+        assertArrayEquals(new float[] {0, 1, 2, 3}, h.clipsSeen.get(0)); // oldest first
+        assertArrayEquals(new float[] {2, 3, 4, 5}, h.clipsSeen.get(1));
+        Prediction p = h.predictions.get(1);
+        assertEquals(6, p.frame);
+        assertEquals(2, p.runs);
+        assertEquals(Arrays.asList("running", "jumping", "walking"),
+                Arrays.asList(p.top.get(0).name, p.top.get(1).name, p.top.get(2).name));
+        assertEquals(Math.exp(2) / (1 + Math.exp(1) + Math.exp(2)), p.top.get(0).probability, 1e-7);
+    }
+
+    @Test
+    void aBusyRunDefersTheNextAndCountsTheWait() throws Exception {
+        Harness h = new Harness();
+        ClipStream stream = new ClipStream(card("null"), 1, h, h.queued::add, h);
+        for (int n = 0; n < FRAMES; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        assertEquals(1, h.queued.size());
+        stream.offer(flat(4), 4 * FRAME_NS); // due (hop 1) but the first run has not finished
+        stream.offer(flat(5), 5 * FRAME_NS);
+        assertEquals(1, h.queued.size(), "no second run while one is in flight");
+        h.runQueued();
+        assertArrayEquals(new float[] {0, 1, 2, 3}, h.clipsSeen.get(0), "the clip was copied at hand-off");
+        stream.offer(flat(6), 6 * FRAME_NS);
+        h.runQueued();
+        assertArrayEquals(new float[] {3, 4, 5, 6}, h.clipsSeen.get(1));
+        assertEquals(2, h.predictions.get(1).lateFrames);
+        assertTrue(h.predictions.get(1).describe("GPU").contains("busy at 2 due frames"));
+    }
+
+    @Test
+    void aFailingRunReachesTheListenerAndTheStreamGoesOn() throws Exception {
+        Harness h = new Harness();
+        ClipStream stream = new ClipStream(card("null"), 1, h, h.queued::add, h);
+        h.failNext = new IllegalStateException("delegate lost");
+        for (int n = 0; n < FRAMES; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        h.runQueued();
+        assertEquals("delegate lost", h.errors.get(0).getMessage());
+        stream.offer(flat(4), 4 * FRAME_NS);
+        h.runQueued();
+        assertEquals(1, h.predictions.size());
+    }
+
+    @Test
+    void framesAreKeptAtTheCardsSampleRate() throws Exception {
+        Harness h = new Harness();
+        ClipStream stream = new ClipStream(card("10"), 1, h, h.queued::add, h);
+        int kept = 0;
+        for (int n = 0; n < 12; n++) { // 30 fps camera, 10 fps clip: every third frame
+            if (stream.offer(flat(n), n * FRAME_NS)) {
+                kept++;
+            }
+        }
+        assertEquals(4, kept);
+        h.runQueued();
+        assertArrayEquals(new float[] {0, 3, 6, 9}, h.clipsSeen.get(0));
+    }
+
+    @Test
+    void resetWaitsForAFreshClip() throws Exception {
+        Harness h = new Harness();
+        ClipStream stream = new ClipStream(card("null"), 1, h, h.queued::add, h);
+        for (int n = 0; n < FRAMES; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        h.runQueued();
+        stream.reset();
+        for (int n = 10; n < 10 + FRAMES - 1; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        assertTrue(h.queued.isEmpty());
+        stream.offer(flat(13), 13 * FRAME_NS);
+        h.runQueued();
+        assertArrayEquals(new float[] {10, 11, 12, 13}, h.clipsSeen.get(1));
+    }
+
+    @Test
+    void overlayListsTopClassesLatencyAndDelegate() {
+        Prediction p = new Prediction(Arrays.asList(new Prediction.Label(7, "juggling balls", 0.4321),
+                new Prediction.Label(3, "dancing", 0.25)), 64, 85.04, 90.26, 12, 0);
+        String text = p.describe("GPU delegate");
+        assertEquals("1. juggling balls  43.2%\n2. dancing  25.0%\n"
+                + "inference 85.0 ms, median 90.3 ms (12 runs)\nGPU delegate", text.replace("\r\n", "\n"));
+        assertFalse(text.contains("busy"));
+    }
+}

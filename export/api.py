@@ -1,0 +1,420 @@
+"""``export()``: the Python API behind ``vmf-export`` (and what vmf-bench calls).
+
+It checks every option before any work, loads the weights once, builds the
+parity clips and the reference logits once, then runs each requested target's
+function, found by name in ``TARGET_STEPS`` (no god-exporter: STYLE.md
+anti-pattern 1). Everything is written under a hidden scratch folder inside
+``out_dir`` and renamed into place only when verified (``steps.run_step``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from vmf.model import (CheckpointError, VariantConfig, VmfError, build_model, count_macs,
+                       count_params, get_variant, load_weights, state_dict_sha256)
+
+from .labels import load_labels
+from .parity import PARITY_CLIPS, compare, gate, predict_all, structured_clips
+from .steps import Artifact, run_step
+
+TARGETS = ("onnx", "tflite", "coreml")
+CONVERTERS = ("onnx2tf", "litert-torch")
+# Chosen on measured parity and latency of VMF-560M fp32 (README, "Export"): see the report.
+DEFAULT_CONVERTER = "litert-torch"
+PRECISIONS = ("fp32", "fp16", "int8")
+SUPPORTED_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32", "fp16", "int8"),
+                        "coreml": ("fp16", "fp32")}
+DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",)}
+FORMS = ("deployable", "naive")
+SEED = 0  # seeded random weights when no --weights is given
+EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage"}
+
+
+@dataclass
+class ExportReport:
+    """What ``export`` produced: the artifacts and the facts they share."""
+
+    variant: str
+    baseline: bool
+    frames: int
+    resolution: int
+    out_dir: Path
+    untrained: bool
+    weights_sha256: str
+    macs: int
+    params: int
+    artifacts: list[Artifact] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"variant": self.variant, "baseline": self.baseline, "frames": self.frames,
+                "resolution": self.resolution, "out_dir": str(self.out_dir),
+                "untrained": self.untrained, "weights_sha256": self.weights_sha256,
+                "macs": self.macs, "params": self.params, "seconds": round(self.seconds, 2),
+                "artifacts": [a.to_dict() for a in self.artifacts]}
+
+
+def did_you_mean(value: str, choices: Iterable[str], what: str) -> VmfError:
+    """An error naming the valid choices, with the closest one suggested."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(str(value).lower(), list(lowered), n=1, cutoff=0.5)
+    hint = f"; did you mean {lowered[close[0]]!r}?" if close else ""
+    return VmfError(f"unknown {what} {value!r}{hint} (valid: {', '.join(choices)})")
+
+
+def artifact_name(cfg: VariantConfig, *, baseline: bool, frames: int, resolution: int,
+                  target: str, precision: str, converter: str | None, form: str) -> str:
+    """``vmf-560m_fp32.tflite``; ``mobile3d-1g_...`` for baselines.
+
+    Artifacts are written to ``<out>/<target>/<name>`` with ``<stem>.json``
+    beside each: one folder per target, because ``vmf-560m_fp32.onnx`` and
+    ``vmf-560m_fp32.tflite`` would otherwise share the sidecar ``vmf-560m_fp32.json``.
+
+    Suffixes, in order, only where they differ from the defaults: ``_t16``
+    (frames), ``_r112`` (resolution), ``_onnx2tf`` / ``_litert-torch`` (a TFLite
+    converter other than the default), ``_naive`` (the unrewritten 5-D model).
+    """
+    stem = f"{'mobile3d' if baseline else 'vmf'}-{cfg.name.lower()}"
+    if frames != cfg.frames:
+        stem += f"_t{frames}"
+    if resolution != cfg.resolution:
+        stem += f"_r{resolution}"
+    stem += f"_{precision}"
+    if target == "tflite" and converter != DEFAULT_CONVERTER:
+        stem += f"_{converter}"
+    if form == "naive":
+        stem += "_naive"
+    return stem + EXTENSIONS[target]
+
+
+@dataclass
+class Job:
+    target: str
+    precisions: tuple[str, ...]
+    converter: str | None
+
+
+def plan(targets, precisions, converter, form, calibration) -> list[Job]:
+    """Check the target/precision/converter/form options together; the jobs to run."""
+    if isinstance(targets, str):
+        targets = (targets,)
+    targets = list(targets)
+    for t in targets:
+        if t not in TARGETS + ("all",):
+            raise did_you_mean(t, TARGETS + ("all",), "target")
+    lenient = "all" in targets
+    if lenient:
+        targets = list(TARGETS)
+    if form not in FORMS:
+        raise did_you_mean(form, FORMS, "form")
+    if precisions is not None:
+        if isinstance(precisions, str):
+            precisions = (precisions,)
+        for p in precisions:
+            if p not in PRECISIONS:
+                raise did_you_mean(p, PRECISIONS, "precision")
+    if converter is not None and converter not in CONVERTERS:
+        raise did_you_mean(converter, CONVERTERS, "converter")
+    if converter is not None and "tflite" not in targets:
+        raise VmfError("--converter applies to --target tflite only")
+    if form == "naive" and "coreml" in targets and not lenient:
+        raise VmfError("the naive form exports to onnx and tflite only (Core ML takes the "
+                       "deployable form)")
+    if form == "naive" and converter == "litert-torch":
+        raise VmfError("the naive form converts to TFLite through onnx2tf only")
+    jobs = []
+    for t in targets:
+        if form == "naive" and t == "coreml":
+            continue
+        wanted = DEFAULT_PRECISIONS[t] if precisions is None else tuple(dict.fromkeys(precisions))
+        ok = tuple(p for p in wanted if p in SUPPORTED_PRECISIONS[t])
+        refused = [p for p in wanted if p not in SUPPORTED_PRECISIONS[t]]
+        if refused and not lenient:
+            raise VmfError(f"--target {t} does not support --precision {refused[0]} "
+                           f"(supported: {', '.join(SUPPORTED_PRECISIONS[t])})")
+        if ok:
+            conv = (converter or ("onnx2tf" if form == "naive" else DEFAULT_CONVERTER)
+                    if t == "tflite" else None)
+            jobs.append(Job(t, ok, conv))
+    if not jobs:
+        raise VmfError(f"no target supports --precision {', '.join(precisions or ())}")
+    if calibration is not None and not any("int8" in j.precisions for j in jobs):
+        raise VmfError("--calibration is used for int8 only; add --precision int8")
+    return jobs
+
+
+def prepare_out_dir(out_dir: "str | os.PathLike") -> Path:
+    """Create ``out_dir`` if needed and prove it writable; one clear error if not."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".vmf-write-test-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise VmfError(f"cannot write to --out {out} ({exc.strerror or exc.__class__.__name__})") from None
+    return out
+
+
+def load_model(variant: str, weights, baseline: bool, num_classes: int | None,
+               warn: Callable[[str], None]) -> tuple[nn.Module, bool]:
+    """(reference model in eval mode, untrained?)."""
+    cfg = get_variant(variant)
+    if weights is not None:
+        model = load_weights(weights, cfg, baseline=True if baseline else None, num_classes=num_classes)
+        return model.eval(), False
+    warn(f"warning: no --weights given; exporting seeded random weights (seed {SEED}): "
+         "the model runs but its predictions mean nothing")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        model = build_model(cfg, baseline=baseline, num_classes=num_classes or 400)
+    return model.eval(), True
+
+
+class NaiveClipModel(nn.Module):
+    """The reference 5-D model behind the vmf input contract (one TCHW clip in).
+
+    No rewrite: it shows what a converter makes of the model as written (a
+    rank-5 graph whose depthwise Conv3d onnx2tf splits into one CONV_3D per
+    channel), which is why the deployable form exists (vmf-bench).
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        return self.model(clip.permute(1, 0, 2, 3).unsqueeze(0))
+
+
+class ExportSession:
+    """State shared by the steps of one ``export`` call (model, clips, references, scratch)."""
+
+    def __init__(self, *, model, untrained, cfg, baseline, frames, resolution, labels, out,
+                 scratch, verify, form, calibration, log, warn):
+        self.model, self.untrained, self.cfg = model, untrained, cfg
+        self.baseline, self.frames, self.resolution = baseline, frames, resolution
+        self.labels, self.out, self.scratch = labels, out, scratch
+        self.verify, self.form, self.calibration_dir = verify, form, calibration
+        self.log, self.warn = log, warn
+        self.num_classes = model.num_classes
+        self.sha = state_dict_sha256(model.state_dict())
+        self.macs = count_macs(model, frames, resolution)
+        self.params = count_params(model)
+        self.clips = structured_clips(PARITY_CLIPS, frames, resolution, seed=SEED)
+        self.references = self.reference_logits(self.clips)
+        self._modules: dict[str, nn.Module] = {}
+        self._calibration = None
+
+    # -- shared inputs ----------------------------------------------------------------
+    def reference_logits(self, clips: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return np.concatenate([
+                self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
+
+    def module(self, layout: str) -> nn.Module:
+        """The form being exported, taking one ``layout`` clip (built once per layout)."""
+        if layout not in self._modules:
+            if self.form == "naive":
+                if layout != "TCHW":
+                    raise VmfError("the naive form takes TCHW clips only")
+                self._modules[layout] = NaiveClipModel(self.model).eval()
+            else:
+                from .deployable import make_deployable
+
+                self._modules[layout] = make_deployable(self.model, frames=self.frames,
+                                                        layout=layout, resolution=self.resolution)
+        return self._modules[layout]
+
+    def example(self, layout: str) -> torch.Tensor:
+        from .parity import to_layout
+
+        return torch.from_numpy(to_layout(self.clips[0], layout))
+
+    def calibration(self):
+        """(calibration clips, held-out clips, held-out reference logits, source)."""
+        if self._calibration is None:
+            from .calibration import calibration_sets
+
+            calib, held, source = calibration_sets(self.frames, self.resolution,
+                                                   self.calibration_dir, warn=self.warn)
+            self._calibration = (calib, held, self.reference_logits(held), source)
+        return self._calibration
+
+    # -- checks and metadata ------------------------------------------------------------
+    def parity(self, predict, target: str, precision: str, name: str) -> dict:
+        """Measure, gate, and (unless verify is off) fail on a miss."""
+        if precision == "int8":
+            _, held, refs, source = self.calibration()
+            figures = compare(predict_all(predict, held), refs)
+            figures["heldout"] = source
+        else:
+            figures = compare(predict_all(predict, self.clips), self.references)
+        figures = gate(figures, target, precision)
+        figures["checked"] = True
+        if not figures["passed"]:
+            miss = (f"cosine {figures['cosine_min']:.4f} < {figures['threshold']}"
+                    if figures["metric"] == "cosine_min"
+                    else f"max rel err {figures['max_rel_err']:.2e} > {figures['threshold']:.0e}")
+            if self.verify:
+                raise VmfError(f"parity check failed for {name}: {miss}; nothing was written "
+                               "(--no-verify keeps it)")
+            self.warn(f"warning: parity check failed for {name}: {miss} (kept: --no-verify)")
+        return figures
+
+    def metadata(self, *, target, precision, converter, input_name, layout, parity, lint=None):
+        from .metadata import build_metadata
+
+        return build_metadata(
+            cfg=self.cfg, baseline=self.baseline, frames=self.frames, resolution=self.resolution,
+            num_classes=self.num_classes, target=target, form=self.form, precision=precision,
+            converter=converter, input_name=input_name, layout=layout, labels=self.labels,
+            weights_sha256=self.sha, untrained=self.untrained, parity=parity, macs=self.macs,
+            params=self.params, lint=lint)
+
+    def final_path(self, target: str, precision: str, converter: str | None) -> Path:
+        # One folder per target: the sidecar of x.onnx and of x.tflite would both be x.json.
+        return self.out / target / artifact_name(self.cfg, baseline=self.baseline, frames=self.frames,
+                                        resolution=self.resolution, target=target,
+                                        precision=precision, converter=converter, form=self.form)
+
+    def step(self, target, precision, converter, build) -> Artifact:
+        what = f"{target} {precision}" + (f" ({converter})" if converter else "")
+        return run_step(what, self.final_path(target, precision, converter), build, log=self.log,
+                        target=target, precision=precision, converter=converter, form=self.form)
+
+
+# -- one function per target, found by name ---------------------------------------------
+def export_onnx(s: ExportSession, job: Job) -> list[Artifact]:
+    from .onnx import INPUT_NAME, onnx_predictor, torch2onnx
+
+    def build(tmp: Path) -> dict:
+        torch2onnx(s.module("TCHW"), s.example("TCHW"), tmp)
+        parity = s.parity(onnx_predictor(tmp), "onnx", "fp32", tmp.name)
+        return s.metadata(target="onnx", precision="fp32", converter="torch.onnx",
+                          input_name=INPUT_NAME, layout="TCHW", parity=parity)
+
+    return [s.step("onnx", "fp32", None, build)]
+
+
+def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
+    from .lint import check_tflite, lint_tflite
+    from .tflite import input_name, onnx2tflite, quantize_tflite, tflite_predictor, torch2tflite
+
+    fp32 = s.scratch / f"{job.converter}_fp32.tflite"
+    s.log(f"tflite: converting with {job.converter} ...")
+    start = time.perf_counter()
+    if job.converter == "onnx2tf":
+        from .onnx import torch2onnx
+
+        onnx_file = torch2onnx(s.module("TCHW"), s.example("TCHW"), s.scratch / "for_onnx2tf.onnx")
+        onnx2tflite(onnx_file, fp32, sample=s.example("THWC").numpy())
+    else:
+        torch2tflite(s.module("THWC"), s.example("THWC"), fp32)
+    s.log(f"tflite: {job.converter} converted in {time.perf_counter() - start:.1f} s")
+    gated = s.verify and s.form == "deployable"  # the naive form is rank 5 by design
+
+    def build_for(precision: str):
+        def build(tmp: Path) -> dict:
+            calibration = s.calibration()[0] if precision == "int8" else None
+            quantize_tflite(fp32, tmp, precision, calibration, layout="THWC")
+            lint = (check_tflite(tmp) if gated else lint_tflite(tmp)).to_dict()
+            parity = s.parity(tflite_predictor(tmp, "THWC"), "tflite", precision, tmp.name)
+            return s.metadata(target="tflite", precision=precision, converter=job.converter,
+                              input_name=input_name(tmp), layout="THWC", parity=parity, lint=lint)
+        return build
+
+    return [s.step("tflite", p, job.converter, build_for(p)) for p in job.precisions]
+
+
+def export_coreml(s: ExportSession, job: Job) -> list[Artifact]:
+    from .coreml import INPUT_NAME, check_spec, coreml_predictor, torch2coreml
+
+    def build_for(precision: str):
+        def build(tmp: Path) -> dict:
+            torch2coreml(s.module("TCHW"), s.example("TCHW"), tmp, precision=precision,
+                         labels=s.labels, description=f"{s.cfg.name} video classifier (vmf)")
+            spec = check_spec(tmp, [s.frames, 3, s.resolution, s.resolution], s.num_classes)
+            if sys.platform == "darwin":
+                parity = s.parity(coreml_predictor(tmp), "coreml", precision, tmp.name)
+            else:
+                parity = {"checked": False, "reason": "Core ML runs on macOS only; "
+                          "the spec (input/output names and shapes, rank <= 4) was checked"}
+            lint = {"passed": True, "ops": sum(spec["op_counts"].values()),
+                    "op_counts": spec["op_counts"], "max_rank": spec["max_rank"]}
+            return s.metadata(target="coreml", precision=precision, converter="coremltools",
+                              input_name=INPUT_NAME, layout="TCHW", parity=parity, lint=lint)
+        return build
+
+    return [s.step("coreml", p, None, build_for(p)) for p in job.precisions]
+
+
+TARGET_STEPS: dict[str, Callable[[ExportSession, Job], list[Artifact]]] = {
+    "onnx": export_onnx, "tflite": export_tflite, "coreml": export_coreml,
+}
+
+
+def export(variant: str, targets=("onnx",), precisions=("fp32",), *, converter=None,
+           out_dir="exports", weights=None, baseline=False, frames=None, resolution=None,
+           num_classes=None, labels=None, calibration=None, verify=True, form="deployable",
+           log: Callable[[str], None] = print,
+           warn: Callable[[str], None] | None = None) -> ExportReport:
+    """Export ``variant`` to each of ``targets`` at each of ``precisions``; verified artifacts.
+
+    ``precisions=None`` takes each target's default (onnx fp32, tflite fp32,
+    coreml fp16). ``num_classes`` defaults to the checkpoint's with ``weights``,
+    else 400. ``form="naive"`` exports the reference 5-D model unrewritten (onnx,
+    tflite through onnx2tf; files suffixed ``_naive``; no lint gate). Raises
+    ``VmfError`` (one clear sentence) on any user error or failed check; then
+    nothing is left half-written in ``out_dir``.
+    """
+    warn = warn or (lambda message: print(message, file=sys.stderr))
+    started = time.perf_counter()
+    cfg = get_variant(variant)
+    jobs = plan(targets, precisions, converter, form, calibration)
+    frames = cfg.frames if frames is None else frames
+    resolution = cfg.resolution if resolution is None else resolution
+    for name, value in (("frames", frames), ("resolution", resolution)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise VmfError(f"--{name} must be a positive integer, got {value!r}")
+    if frames % cfg.temporal_stride:
+        raise VmfError(f"--frames {frames} is not a multiple of variant {cfg.name}'s temporal "
+                       f"stride {cfg.temporal_stride} (e.g. {max(1, frames // cfg.temporal_stride) * cfg.temporal_stride})")
+    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
+        raise VmfError(f"--num-classes must be a positive integer, got {num_classes!r}")
+    if calibration is not None and not Path(calibration).is_dir():
+        raise VmfError(f"--calibration {calibration} is not a directory of videos")
+    if weights is not None and not Path(weights).is_file():
+        raise CheckpointError(f"--weights {weights}: no such file")
+    out = prepare_out_dir(out_dir)
+    model, untrained = load_model(cfg.name, weights, baseline, num_classes, warn)
+    class_names = load_labels(model.num_classes, labels)
+    scratch = Path(tempfile.mkdtemp(prefix=".vmf-export-", dir=out))
+    try:
+        session = ExportSession(model=model, untrained=untrained, cfg=cfg,
+                                baseline=bool(model.baseline), frames=frames,
+                                resolution=resolution, labels=class_names, out=out,
+                                scratch=scratch, verify=verify, form=form,
+                                calibration=calibration, log=log, warn=warn)
+        report = ExportReport(cfg.name, session.baseline, frames, resolution, out, untrained,
+                              session.sha, session.macs, session.params)
+        for job in jobs:
+            report.artifacts += TARGET_STEPS[job.target](session, job)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    report.seconds = time.perf_counter() - started
+    return report
+

@@ -1,0 +1,102 @@
+"""``vmf-export``: a thin command line over ``vmf.export.export`` (STYLE.md #15).
+
+Every user error is one ``error: ...`` line on stderr and exit status 1 (2 for
+a malformed command line), never a traceback; ``--json`` prints one summary
+object last, on stdout, with the progress lines moved to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from vmf.model import VARIANTS, VmfError
+
+from .api import CONVERTERS, DEFAULT_CONVERTER, PRECISIONS, TARGETS, did_you_mean, export
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see vmf-export --help)\n")
+
+
+def _choice(choices, what: str, normalise=lambda v: v):
+    def parse(value: str) -> str:
+        value = normalise(value)
+        if value not in choices:
+            raise argparse.ArgumentTypeError(str(did_you_mean(value, choices, what)))
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="vmf-export", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                description="Export Video Mobile-Former to ONNX, TFLite or Core ML, "
+                            "with parity to PyTorch checked at export.")
+    p.add_argument("--variant", required=True, metavar="{" + ",".join(VARIANTS) + "}",
+                   type=_choice(tuple(VARIANTS), "variant", lambda v: v.upper()),
+                   help="model variant (paper Table 1)")
+    p.add_argument("--target", default="tflite", metavar="{" + ",".join(TARGETS + ("all",)) + "}",
+                   type=_choice(TARGETS + ("all",), "target", str.lower),
+                   help="what to export; all = onnx, tflite and coreml")
+    p.add_argument("--precision", action="append", metavar="{" + ",".join(PRECISIONS) + "}",
+                   type=_choice(PRECISIONS, "precision", str.lower),
+                   help="repeatable; default: fp32 for onnx and tflite, fp16 for coreml")
+    p.add_argument("--converter", metavar="{" + ",".join(CONVERTERS) + "}",
+                   type=_choice(CONVERTERS, "converter", str.lower),
+                   help=f"TFLite converter (default {DEFAULT_CONVERTER})")
+    p.add_argument("--weights", metavar="PATH",
+                   help="a vmf checkpoint or a plain state dict; default: seeded random weights")
+    p.add_argument("--baseline", action="store_true", help="the Mobile3D baseline (Table 2)")
+    p.add_argument("--frames", type=int, help="clip length T (default: the variant's, 64); "
+                   "a multiple of the stem's temporal stride")
+    p.add_argument("--resolution", type=int, help="input side R (default: the variant's)")
+    p.add_argument("--num-classes", type=int,
+                   help="classifier size (default: the checkpoint's, else 400)")
+    p.add_argument("--labels", metavar="FILE", help="class names, one a line (default Kinetics-400)")
+    p.add_argument("--calibration", metavar="DIR", help="videos to calibrate int8 on")
+    p.add_argument("--out", default="exports", metavar="DIR", help="output folder")
+    p.add_argument("--no-verify", action="store_true",
+                   help="keep artifacts that fail the parity or lint checks")
+    p.add_argument("--naive", action="store_true",
+                   help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary last")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    progress = sys.stderr if args.json else sys.stdout
+
+    def log(message: str) -> None:
+        print(message, file=progress, flush=True)
+
+    def warn(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        report = export(
+            args.variant, targets=(args.target,), precisions=args.precision,
+            converter=args.converter, out_dir=args.out, weights=args.weights,
+            baseline=args.baseline, frames=args.frames, resolution=args.resolution,
+            num_classes=args.num_classes, labels=args.labels, calibration=args.calibration,
+            verify=not args.no_verify, form="naive" if args.naive else "deployable",
+            log=log, warn=warn)
+    except VmfError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing half-written was left in --out", file=sys.stderr)
+        return 130
+    log(f"exported {len(report.artifacts)} artifact(s) to {report.out_dir} in "
+        f"{report.seconds:.1f} s")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The classification head on ``[T', C, H, W]`` features (Mobile-Former ``MergeClassifier``, ARCHITECTURE.md §4.8)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vmf.model.blocks import Head
+
+from .deploy_context import DeployContext
+from .deploy_fold import conv3d_to_conv2d, linear_bn, make_linear
+
+
+class DeployHead(nn.Module):
+    """1x1 conv (+BN) + ReLU6, mean over H x W then over frames, h_swish, [|| z0], FC (+BN), h_swish, FC.
+
+    The mean is taken spatially first (a 4-D spatial mean is what XNNPACK's
+    MEAN and GlobalAveragePool accept) and then over the T' frames; every
+    frame has the same H x W, so this is the reference's mean over T'HW.
+    Dropout is the identity in eval mode and is left out.
+    """
+
+    def __init__(self, conv: nn.Conv2d, fc: nn.Linear, classifier: nn.Linear):
+        super().__init__()
+        self.conv = conv
+        self.act = nn.ReLU6()
+        self.pool_act = nn.Hardswish()
+        self.fc = fc
+        self.fc_act = nn.Hardswish()
+        self.classifier = classifier
+
+    @classmethod
+    def from_reference(cls, block: Head, ctx: DeployContext) -> "DeployHead":
+        classifier = block.classifier
+        return cls(conv3d_to_conv2d(block.conv, block.bn), linear_bn(block.fc, block.bn_fc),
+                   make_linear(classifier.weight.detach(), classifier.bias.detach()))
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+        pooled = F.adaptive_avg_pool2d(self.act(self.conv(x)), 1)  # [T', 6C, 1, 1]
+        pooled = self.pool_act(pooled.mean(dim=0, keepdim=True).flatten(1))  # [1, 6C]
+        features = pooled if z is None else torch.cat([pooled, z[:, 0]], dim=1)  # Mobile3D: no token
+        return self.classifier(self.fc_act(self.fc(features)))

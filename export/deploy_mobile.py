@@ -1,0 +1,146 @@
+"""The Mobile block and its activations on ``[T', C, H, W]`` features (paper §3; ARCHITECTURE.md §4.2-4.3).
+
+Time is folded into the batch axis, so a 1x1x1 conv is a 1x1 Conv2d and a
+3x3x3 depthwise conv is one 3x3 depthwise Conv2d per temporal tap plus a
+shift-and-add along the batch axis: XNNPACK and the GPU delegate have no
+CONV_3D, and converters split a depthwise CONV_3D into one op per channel
+(ECOSYSTEM.md §0.1-0.2). The op count depends on the kernel length, not on T'.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vmf.model.blocks import MobileBlock
+from vmf.model.dyrelu import FrameDyReLU, PlainReLU
+
+from .deploy_context import DeployContext
+from .deploy_fold import conv3d_to_conv2d, make_linear
+
+
+class DeployDepthwise3d(nn.Module):
+    """3x3x3 depthwise conv (+ folded BN): y[t] = dw_0(x[t-1]) + dw_1(x[t]) + dw_2(x[t+1]).
+
+    Each tap is a 2D depthwise conv on every frame; taps 0 and 2 are shifted
+    by one frame with a slice and a zero frame, which is the reference's zero
+    temporal padding. The BN shift rides on the centre tap's bias only.
+    """
+
+    def __init__(self, centre: nn.Conv2d, before: nn.Conv2d | None, after: nn.Conv2d | None):
+        super().__init__()
+        self.tap_centre = centre
+        self.tap_before = before  # None when the clip has one frame: it would read padding only
+        self.tap_after = after
+
+    @classmethod
+    def from_conv(cls, conv: nn.Conv3d, bn: nn.BatchNorm3d, frames: int) -> "DeployDepthwise3d":
+        if conv.kernel_size[0] != 3 or conv.padding[0] != 1 or conv.stride[0] != 1:
+            raise ValueError(f"expected a 3-tap temporal kernel with padding 1, stride 1; got {conv}")
+        centre = conv3d_to_conv2d(conv, bn, tap=1, with_bias=True)
+        if frames == 1:
+            return cls(centre, None, None)
+        return cls(centre, conv3d_to_conv2d(conv, bn, tap=0, with_bias=False),
+                   conv3d_to_conv2d(conv, bn, tap=2, with_bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.tap_centre(x)
+        if self.tap_before is not None:  # fixed at conversion, not data dependent
+            y = y + F.pad(self.tap_before(x)[:-1], (0, 0, 0, 0, 0, 0, 1, 0))
+            y = y + F.pad(self.tap_after(x)[1:], (0, 0, 0, 0, 0, 0, 0, 1))
+        return y
+
+
+class DeployFrameDyReLU(nn.Module):
+    """Frame-level DY-ReLU: mean-pool, two FC layers, clip, broadcast multiply, maximum.
+
+    Reference (vmf.model.dyrelu): h = h_sigmoid(fc2(relu(fc1([GAP(x_t) || z0])))),
+    a1 = 2 h_1, a2 = 2 h_2 - 1. Folded exactly: fc1 is split into a frame part
+    and a token part (the token part is one [1, d] GEMM, not an expand and a
+    concat per frame), and since 2 h_sigmoid(v) = clip(v / 3 + 1, 0, 2), the
+    1/3 and the offsets move into fc2's weights and bias, leaving one Clip per
+    slope (no HardSigmoid, no Mul, no Sub).
+    """
+
+    def __init__(self, fc1_frame: nn.Linear, fc1_token: nn.Linear, slope1: nn.Linear,
+                 slope2: nn.Linear, frames: int, channels: int):
+        super().__init__()
+        self.fc1_frame = fc1_frame
+        self.fc1_token = fc1_token
+        self.act = nn.ReLU()
+        self.slope1 = slope1
+        self.slope2 = slope2
+        self.coefficient_shape = (frames, channels, 1, 1)
+
+    @classmethod
+    def from_reference(cls, block: FrameDyReLU, ctx: DeployContext) -> "DeployFrameDyReLU":
+        _, c, t, _, _ = ctx.input_shape(block)
+        w1 = block.fc1.weight.detach().double()
+        b1 = block.fc1.bias.detach().double()
+        w2 = block.fc2.weight.detach().double() / 3.0
+        b2 = block.fc2.bias.detach().double() / 3.0
+        return cls(
+            make_linear(w1[:, :c], None),
+            make_linear(w1[:, c:], b1),
+            make_linear(w2[:c], b2[:c] + 1.0),  # a1 = clip(v/3 + 1, 0, 2)
+            make_linear(w2[c:], b2[c:]),  # a2 = clip(v/3, -1, 1)
+            t, c,
+        )
+
+    def forward(self, x: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
+        pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)  # [T', C]: one vector per frame
+        h = self.act(self.fc1_frame(pooled) + self.fc1_token(z0))
+        a1 = torch.clamp(self.slope1(h), 0.0, 2.0).reshape(self.coefficient_shape)
+        a2 = torch.clamp(self.slope2(h), -1.0, 1.0).reshape(self.coefficient_shape)
+        return torch.maximum(x * a1, x * a2)
+
+
+class DeployReLU(nn.Module):
+    """The Mobile3D baseline's activation, with the DY-ReLU call signature."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.act = nn.ReLU()
+
+    @classmethod
+    def from_reference(cls, block: PlainReLU, ctx: DeployContext) -> "DeployReLU":
+        return cls()
+
+    def forward(self, x: torch.Tensor, z0: torch.Tensor | None) -> torch.Tensor:
+        return self.act(x)
+
+
+class DeployMobileBlock(nn.Module):
+    """1x1 pw (+BN) -> act -> 3x3x3 dw as taps (+BN) -> act -> 1x1 pwl (+BN), + shortcut."""
+
+    def __init__(self, conv_pw: nn.Conv2d, act_pw: nn.Module, conv_dw: DeployDepthwise3d,
+                 act_dw: nn.Module, conv_pwl: nn.Conv2d, shortcut: nn.Module):
+        super().__init__()
+        self.conv_pw = conv_pw
+        self.act_pw = act_pw
+        self.conv_dw = conv_dw
+        self.act_dw = act_dw
+        self.conv_pwl = conv_pwl
+        self.shortcut = shortcut
+
+    @classmethod
+    def from_reference(cls, block: MobileBlock, ctx: DeployContext) -> "DeployMobileBlock":
+        frames = ctx.input_shape(block)[2]
+        if isinstance(block.shortcut, nn.Identity):
+            shortcut: nn.Module = nn.Identity()
+        else:  # X3D branch1: strided 1x1x1 projection + BN -> strided 1x1 Conv2d
+            shortcut = conv3d_to_conv2d(block.shortcut[0], block.shortcut[1])
+        return cls(
+            conv3d_to_conv2d(block.conv_pw, block.bn_pw),
+            ctx.convert(block.act_pw),
+            DeployDepthwise3d.from_conv(block.conv_dw, block.bn_dw, frames),
+            ctx.convert(block.act_dw),
+            conv3d_to_conv2d(block.conv_pwl, block.bn_pwl),
+            shortcut,
+        )
+
+    def forward(self, x: torch.Tensor, z0: torch.Tensor | None) -> torch.Tensor:
+        y = self.act_pw(self.conv_pw(x), z0)
+        y = self.act_dw(self.conv_dw(y), z0)
+        return self.conv_pwl(y) + self.shortcut(x)

@@ -1,0 +1,218 @@
+"""TFLite target: two converters, one quantizer, float I/O (issue #3, §2).
+
+- ``onnx2tflite``: the ONNX route, through onnx2tf. It runs in a subprocess:
+  onnx2tf imports TensorFlow, prints a great deal and is fragile (ECOSYSTEM.md
+  §0.3-0.4), so its noise and memory stay out of this process and its failure
+  becomes one error line. It turns the NCHW ONNX input into NHWC, so the graph
+  takes THWC clips, TFLite's native layout.
+- ``torch2tflite``: straight from the THWC deployable form through litert-torch
+  (``torch.export`` -> LiteRT, no ONNX, no TensorFlow graph).
+
+Both write an fp32 flatbuffer; ``quantize_tflite`` derives the other precisions
+from it with the LiteRT quantizer (ai-edge-quantizer, which replaces the
+deprecated converter PTQ; ECOSYSTEM.md §0.8), the same way for both converters:
+- fp16: float16 weights, dequantized at load (what the GPU delegate computes
+  in anyway); half the size, float compute on CPU;
+- int8: int8 weights and int8 activations calibrated on clips, per-channel
+  weights, with float input and output kept (QUANTIZE/DEQUANTIZE at the
+  boundaries) so every artifact takes the same normalised float clip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from vmf.model import MissingDependencyError, VmfError
+
+from .quiet import quiet as _quiet
+
+CONVERTERS = ("onnx2tf", "litert-torch")
+PRECISIONS = ("fp32", "fp16", "int8")
+SIGNATURE = "serving_default"
+ONNX2TF_TIMEOUT_S = 3600
+# onnx2tf downloads this sample from GitHub to test 4-D inputs with <= 20 in the
+# batch axis (our clips, once T <= 20); a local file of that name stops the
+# download, so conversion works offline. It only feeds onnx2tf's own check.
+_ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"
+
+
+def onnx2tflite(onnx_path: "str | os.PathLike", path: "str | os.PathLike", *,
+                sample: np.ndarray | None = None) -> Path:
+    """Convert an ONNX file (TCHW input) to an fp32 ``.tflite`` with a THWC input.
+
+    ``sample``: a (T, R, R, 3)-like float array onnx2tf may use for its internal
+    check instead of the sample it would download. Raises ``VmfError`` with
+    onnx2tf's last error line when it fails.
+    """
+    _require_installed("onnx2tf", "onnx2tf")  # not imported here: it imports TensorFlow
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="vmf-onnx2tf-") as work:
+        work = Path(work)
+        np.save(work / _ONNX2TF_SAMPLE, _onnx2tf_sample(sample))
+        model = work / "model.onnx"
+        shutil.copyfile(onnx_path, model)
+        command = [sys.executable, "-m", "onnx2tf", "-i", str(model), "-o", str(work / "out"),
+                   "-osd",  # a signature, which the LiteRT quantizer addresses inputs by
+                   "-nuo",  # the ONNX is already simplified by onnxsim
+                   "-v", "error"]
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+        try:
+            done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True,
+                                  timeout=ONNX2TF_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise VmfError(f"onnx2tf did not finish in {ONNX2TF_TIMEOUT_S} s; "
+                           "try --converter litert-torch") from None
+        produced = work / "out" / "model_float32.tflite"
+        if done.returncode != 0 or not produced.is_file():
+            raise VmfError(f"onnx2tf failed ({_last_error(done.stdout + done.stderr)}); "
+                           "try --converter litert-torch")
+        shutil.move(str(produced), path)
+    return path
+
+
+def torch2tflite(module: nn.Module, example: torch.Tensor, path: "str | os.PathLike") -> Path:
+    """Convert a THWC deployable module, traced on ``example``, to an fp32 ``.tflite``."""
+    litert_torch = _require("litert_torch", "litert-torch")
+    path = Path(path)
+    module = module.eval()
+    try:
+        with torch.no_grad(), _quiet():
+            edge = litert_torch.convert(module, (example,))
+            edge.export(str(path))
+    except VmfError:
+        raise
+    except Exception as exc:  # torch.export / MLIR lowering errors are long; keep the first line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise VmfError(f"litert-torch failed ({first}); try --converter onnx2tf") from None
+    return path
+
+
+def quantize_tflite(fp32_path: "str | os.PathLike", path: "str | os.PathLike", precision: str,
+                    calibration: np.ndarray | None = None, layout: str = "THWC") -> Path:
+    """Write ``precision`` ("fp32", "fp16", "int8") of an fp32 ``.tflite`` to ``path``.
+
+    ``calibration``: TCHW clips (count, T, 3, R, R), needed for int8 only; they
+    are fed in ``layout``.
+    """
+    path = Path(path)
+    if precision == "fp32":
+        shutil.copyfile(fp32_path, path)
+        return path
+    if precision not in PRECISIONS:
+        raise VmfError(f"unknown TFLite precision {precision!r}")
+    _require("ai_edge_quantizer", "ai-edge-quantizer")
+    from ai_edge_quantizer import quantizer, recipe, qtyping
+    from ai_edge_quantizer.algorithm_manager import AlgorithmName
+
+    ops = qtyping.TFLOperationName
+    if precision == "fp16":
+        q = quantizer.Quantizer(str(fp32_path))
+        q.add_weight_only_config(regex=".*", operation_name=ops.ALL_SUPPORTED, num_bits=16,
+                                 algorithm_key=AlgorithmName.FLOAT_CASTING)
+        calibrated = None
+    else:
+        if calibration is None or len(calibration) == 0:
+            raise VmfError("int8 needs calibration clips")
+        q = quantizer.Quantizer(str(fp32_path), recipe.static_wi8_ai8())
+        for boundary in (ops.INPUT, ops.OUTPUT):  # keep float I/O: one input contract
+            q.update_quantization_recipe(regex=".*", operation_name=boundary,
+                                         algorithm_key=AlgorithmName.NO_QUANTIZE)
+        input_name = _signature_input(fp32_path)
+        from .parity import to_layout
+        data = {SIGNATURE: [{input_name: to_layout(clip, layout)} for clip in calibration]}
+        with _quiet():
+            calibrated = q.calibrate(data, num_threads=min(4, os.cpu_count() or 1))
+    with _quiet():
+        result = q.quantize(calibrated, enable_progress_report=False)
+    path.write_bytes(bytes(result.quantized_model))
+    return path
+
+
+def load_interpreter(path: "str | os.PathLike", threads: int = 2):
+    """A ready LiteRT interpreter (ai-edge-litert; tflite-runtime as a fallback)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise MissingDependencyError(
+                "running .tflite files needs ai-edge-litert: pip install 'vmf[tflite]'") from None
+    with _quiet():
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
+    return interpreter
+
+
+def tflite_predictor(path: "str | os.PathLike", layout: str = "THWC", threads: int = 2):
+    """A function TCHW clip -> logits (1, classes) running ``path``, fed in ``layout``."""
+    from .parity import to_layout
+
+    interpreter = load_interpreter(path, threads)
+    source = interpreter.get_input_details()[0]["index"]
+    sink = interpreter.get_output_details()[0]["index"]
+
+    def predict(clip: np.ndarray) -> np.ndarray:
+        interpreter.set_tensor(source, to_layout(clip.astype(np.float32), layout))
+        interpreter.invoke()
+        return interpreter.get_tensor(sink).copy()
+
+    return predict
+
+
+def input_name(path: "str | os.PathLike") -> str:
+    """The input tensor's name in the flatbuffer (what ``get_input_details`` reports)."""
+    return load_interpreter(path, 1).get_input_details()[0]["name"]
+
+
+def _signature_input(path) -> str:
+    signatures = load_interpreter(path, 1).get_signature_list()
+    if SIGNATURE not in signatures:
+        raise VmfError(f"{Path(path).name} has no {SIGNATURE!r} signature to calibrate through")
+    return signatures[SIGNATURE]["inputs"][0]
+
+
+def _onnx2tf_sample(sample: np.ndarray | None) -> np.ndarray:
+    """20 x 128 x 128 x 3 float32 frames for onnx2tf's own check (it resizes them)."""
+    frames = np.zeros((20, 128, 128, 3), np.float32)
+    if sample is not None:
+        sample = np.asarray(sample, np.float32)
+        for i in range(20):
+            frame = torch.from_numpy(sample[i % len(sample)]).permute(2, 0, 1)[None]
+            frame = torch.nn.functional.interpolate(frame, size=(128, 128), mode="bilinear")
+            frames[i] = frame[0].permute(1, 2, 0).numpy()
+    return frames
+
+
+def _last_error(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if "Error" in line or "ERROR" in line:
+            return line.replace("\x1b[31m", "").replace("\x1b[0m", "")[:240]
+    return lines[-1][:240] if lines else "no output"
+
+
+def _require_installed(module: str, package: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingDependencyError(
+            f"the TFLite export needs {package}: pip install 'vmf[tflite]'")
+
+
+def _require(module: str, package: str):
+    try:
+        with _quiet():  # litert-torch's import prints torchao load failures and warnings
+            return __import__(module)
+    except ImportError:
+        raise MissingDependencyError(
+            f"the TFLite export needs {package}: pip install 'vmf[tflite]'") from None

@@ -1,0 +1,53 @@
+"""Inference backends behind one small interface, and the function that picks one.
+
+    from vmf.runtime.backends import load_backend
+    backend = load_backend("vmf-560m_fp32.onnx", threads=2)   # reads vmf-560m_fp32.json
+    logits = backend.run(clip)   # clip: float32 in backend.input_shape -> (num_classes,)
+    backend.device               # what really ran: "onnxruntime CPUExecutionProvider, 2 threads"
+
+The interface and its load-time checks are in ``backend_base``; one module per
+backend (``backend_onnxruntime``, ``backend_litert``, ``backend_torch``,
+``backend_coreml``) imports its package only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vmf.model import VmfError
+
+from .backend_base import DEVICES, Backend, check_device, default_threads
+from .backend_coreml import CoreMLBackend
+from .backend_litert import LiteRTBackend
+from .backend_onnxruntime import OnnxRuntimeBackend
+from .backend_torch import TorchBackend
+
+__all__ = ["BACKENDS", "DEVICES", "Backend", "backend_for", "default_threads", "load_backend"]
+
+# Names are what --backend accepts; order is the order help texts list them in.
+BACKENDS: dict[str, type[Backend]] = {
+    cls.name: cls for cls in (OnnxRuntimeBackend, LiteRTBackend, TorchBackend, CoreMLBackend)}
+
+
+def backend_for(path: "str | os.PathLike") -> str:
+    """The backend a model file's suffix implies (``.onnx`` -> ``onnxruntime``, ...)."""
+    suffix = Path(path).suffix.lower()
+    for name, cls in BACKENDS.items():
+        if suffix in cls.suffixes:
+            return name
+    known = ", ".join(s for cls in BACKENDS.values() for s in cls.suffixes)
+    raise VmfError(f"cannot tell the backend of {Path(path).name} from its suffix "
+                   f"(known: {known}); pass --backend")
+
+
+def load_backend(path: "str | os.PathLike", backend: str | None = None, threads: int | None = None,
+                 device: str = "cpu") -> Backend:
+    """Load ``path`` with the named backend (or the one its suffix implies), validated."""
+    path = Path(path)
+    if not path.exists():
+        raise VmfError(f"model file not found: {path}")
+    name = backend or backend_for(path)
+    if name not in BACKENDS:
+        raise VmfError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return BACKENDS[name].load(path, threads=threads, device=check_device(device))

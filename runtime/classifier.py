@@ -1,0 +1,81 @@
+"""The embedding API: push camera frames, get predictions, no CLI involved.
+
+    from vmf.runtime import Classifier
+    clf = Classifier.load("vmf-560m_fp32.onnx", hop=8, threads=2)
+    for frame in frames:                   # BGR uint8 images, e.g. from cv2.VideoCapture
+        prediction = clf.push(frame)       # None until a clip is due
+        if prediction:
+            print(prediction.frame_index, prediction.top[0])
+
+``push`` runs inference on the caller's thread when a clip is due, so a
+server calls it from its own worker; the streaming loop (``vmf.runtime.stream``)
+adds the capture thread, an inference worker and hop skipping for live sources.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from .backends import Backend, load_backend
+from .clip_assembler import HOP, ClipAssembler
+from .latency import LatencyRecorder
+from .scoring import TOP_K, Prediction, Scorer
+
+
+class Classifier:
+    """A model, its clip buffer and its scorer: ``push(frame) -> Prediction | None``."""
+
+    def __init__(self, backend: Backend, *, hop: int = HOP, sample_every: int | None = None,
+                 sample_fps: float | None = None, smooth: float | None = None, top_k: int = TOP_K):
+        self.backend = backend
+        self.assembler = ClipAssembler(backend.meta, hop=hop, sample_every=sample_every,
+                                       sample_fps=sample_fps)
+        self.scorer = Scorer(backend.labels, smooth=smooth, top_k=top_k)
+        self.latency = LatencyRecorder("preprocess", "inference", "end_to_end")
+        self.frames_pushed = 0
+        self._clock_start: float | None = None
+
+    @classmethod
+    def load(cls, path: "str | os.PathLike", *, backend: str | None = None,
+             threads: int | None = None, device: str = "cpu", **options) -> "Classifier":
+        """Load a model (sidecar beside it) with ``load_backend``; options as for ``__init__``."""
+        return cls(load_backend(path, backend=backend, threads=threads, device=device), **options)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.backend.labels
+
+    def push(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> Prediction | None:
+        """Add one frame (H x W x 3 BGR uint8); returns a prediction when a clip is due.
+
+        ``timestamp`` (seconds) drives ``sample_fps``; by default the time since
+        the first push.
+        """
+        arrived = time.perf_counter()
+        if self._clock_start is None:
+            self._clock_start = arrived
+        index, self.frames_pushed = self.frames_pushed, self.frames_pushed + 1
+        timestamp = arrived - self._clock_start if timestamp is None else float(timestamp)
+        if not self.assembler.keep(timestamp):
+            return None
+        due = self.assembler.add(frame_bgr)
+        self.latency.add("preprocess", (time.perf_counter() - arrived) * 1e3)
+        if not due:
+            return None
+        started = time.perf_counter()
+        logits = self.backend.run(self.assembler.clip())
+        finished = time.perf_counter()
+        probabilities, top = self.scorer(logits)
+        done = time.perf_counter()
+        self.latency.add("inference", (finished - started) * 1e3)
+        self.latency.add("end_to_end", (done - arrived) * 1e3)
+        return Prediction(index, timestamp, top, probabilities,
+                          inference_ms=(finished - started) * 1e3, end_to_end_ms=(done - arrived) * 1e3)
+
+    def reset(self) -> None:
+        """Forget the buffered frames and the smoothing state (scene change)."""
+        self.assembler.reset()
+        self.scorer.reset()

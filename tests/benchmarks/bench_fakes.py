@@ -1,0 +1,121 @@
+"""Fakes for vmf-bench: a clock, a backend that advances it by known delays, a counting exporter.
+
+They follow the real contracts (``vmf.export.export`` returns a report whose
+``artifacts`` carry ``target, precision, path``; ``load_backend`` returns an
+object with ``run, device, name, meta, input_shape``), so the CLI and runner
+run unchanged on top of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vmf.export.sidecar import read_sidecar, write_sidecar
+from vmf.model import MEAN, STD, VmfError
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeBackend:
+    """Each ``run`` advances the clock by the next delay (seconds) of a cycle."""
+
+    def __init__(self, path, meta, clock, delays, name, threads):
+        self.path, self.meta, self.name = Path(path), meta, name
+        self.input_shape = tuple(meta["input_shape"])
+        self.device = f"fake cpu, {threads} threads"
+        self._clock, self._delays = clock, itertools.cycle(delays)
+        self.calls = 0
+
+    def run(self, clip):
+        assert clip.shape == self.input_shape and clip.dtype == np.float32
+        self.calls += 1
+        self._clock.now += next(self._delays)
+        return np.zeros(len(self.meta["labels"]), np.float32)
+
+
+def sidecar_meta(variant="560M", baseline=False, frames=2, resolution=8, precision="fp32",
+                 converter="fake", form="deployable") -> dict:
+    return {
+        "variant": variant, "baseline": baseline, "frames": frames, "resolution": resolution,
+        "temporal_stride": 1, "input_name": "clip", "input_layout": "TCHW",
+        "input_shape": [frames, 3, resolution, resolution], "mean": list(MEAN), "std": list(STD),
+        "color": "RGB", "labels": ["a", "b", "c"], "output": {"name": "logits", "shape": [1, 3]},
+        "precision": precision, "converter": converter, "weights_sha256": "0" * 64,
+        "untrained": True, "parity": {"max_abs": 1.5e-5, "top1_agree": 1.0}, "macs": 1000,
+        "params": 10, "versions": {}, "form": form,
+    }
+
+
+@dataclass
+class Artifact:
+    target: str
+    precision: str
+    converter: str
+    form: str
+    path: Path
+    sidecar: Path
+    size_mb: float
+    parity: dict
+    seconds: float
+
+
+@dataclass
+class Report:
+    artifacts: list
+
+
+@dataclass
+class FakeExporter:
+    """Writes a small file and a valid sidecar; counts calls; fails where told to."""
+
+    fail: dict = field(default_factory=dict)  # (target, precision) -> message
+    calls: list = field(default_factory=list)
+
+    def __call__(self, variant, targets=("onnx",), precisions=("fp32",), *, converter=None,
+                 out_dir=".", baseline=False, frames=None, resolution=None, verify=True,
+                 form="deployable", log=print, **_):
+        self.calls.append((variant, baseline, tuple(targets), tuple(precisions), form, frames,
+                           resolution, converter))
+        artifacts = []
+        for target in targets:
+            for precision in precisions:
+                if (target, precision) in self.fail:
+                    raise VmfError(self.fail[(target, precision)])
+                stem = f"{'mobile3d' if baseline else 'vmf'}-{variant.lower()}_{precision}"
+                path = Path(out_dir) / f"{stem}.{target}"
+                path.write_bytes(b"\0" * 2**20)  # 1 MiB, so size_mb is checkable
+                used = converter or "fake-default"
+                side = write_sidecar(path, sidecar_meta(variant, baseline, frames, resolution,
+                                                        precision, used, form))
+                artifacts.append(Artifact(target, precision, used, form, path, side, 1.0,
+                                          {"max_abs": 1.5e-5}, 0.0))
+        return Report(artifacts)
+
+
+@dataclass
+class FakeLoader:
+    clock: FakeClock
+    delays: tuple = (0.010,)
+    fail: dict = field(default_factory=dict)  # backend -> exception to raise
+    loaded: list = field(default_factory=list)
+
+    def __call__(self, path, backend=None, threads=None, device="cpu"):
+        if backend in self.fail:
+            raise self.fail[backend]
+        if str(path).endswith(".pt"):  # torch jobs get a checkpoint, which has no sidecar
+            meta = sidecar_meta(frames=2, resolution=8)
+        else:
+            meta = read_sidecar(path)
+        b = FakeBackend(path, meta, self.clock, self.delays, backend or "onnxruntime", threads)
+        self.loaded.append(b)
+        return b

@@ -1,0 +1,27 @@
+"""Fixtures for the vmf-bench tests; the fakes themselves are in ``bench_fakes``."""
+
+import pytest
+from bench_fakes import FakeClock, FakeExporter, FakeLoader
+
+from vmf.benchmarks.runner import Tools
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def exporter():
+    return FakeExporter()
+
+
+@pytest.fixture
+def loader(clock):
+    return FakeLoader(clock)
+
+
+@pytest.fixture
+def tools(exporter, loader, clock):
+    logs = []
+    return Tools(export=exporter, load_backend=loader, clock=clock, log=logs.append)

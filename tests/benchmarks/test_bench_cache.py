@@ -1,0 +1,94 @@
+"""The artifact cache: a hit never re-produces, a failed or foreign entry is never reused."""
+
+import dataclasses
+import json
+
+import pytest
+
+from vmf.benchmarks.cache import MANIFEST, ArtifactCache, CacheKey
+from vmf.benchmarks.rows import COLUMNS, Row
+from vmf.model import VmfError
+
+KEY = CacheKey("560M", False, "deployable", 2, 8, "tflite", "int8", "default", "0.1.0")
+
+
+def producer(calls):
+    def produce(folder):
+        calls.append(folder)
+        path = folder / "model.tflite"
+        path.write_bytes(b"tflite")
+        return path
+
+    return produce
+
+
+def test_second_fetch_is_a_hit(tmp_path):
+    cache, calls = ArtifactCache(tmp_path), []
+    first = cache.fetch(KEY, producer(calls))
+    second = cache.fetch(KEY, producer(calls))
+    assert len(calls) == 1 and not first.hit and second.hit
+    assert first.path == second.path and second.path.read_bytes() == b"tflite"
+    assert second.path.parent == tmp_path / "0.1.0" / KEY.folder()
+
+
+@pytest.mark.parametrize("field, value", [("version", "0.2.0"), ("precision", "fp16"),
+                                          ("converter", "litert-torch"), ("form", "naive"),
+                                          ("baseline", True), ("frames", 4), ("resolution", 16)])
+def test_every_key_field_separates_entries(tmp_path, field, value):
+    cache, calls = ArtifactCache(tmp_path), []
+    cache.fetch(KEY, producer(calls))
+    other = dataclasses.replace(KEY, **{field: value})
+    assert cache.lookup(other) is None
+    assert not cache.fetch(other, producer(calls)).hit and len(calls) == 2
+
+
+def test_failed_export_leaves_nothing(tmp_path):
+    cache = ArtifactCache(tmp_path)
+
+    def fails(folder):
+        (folder / "half.tflite").write_bytes(b"half")
+        raise VmfError("conversion failed")
+
+    with pytest.raises(VmfError, match="conversion failed"):
+        cache.fetch(KEY, fails)
+    assert cache.lookup(KEY) is None
+    assert list((tmp_path / "0.1.0").iterdir()) == []  # no temporary folder left behind
+
+
+def test_entry_without_its_artifact_is_re_exported(tmp_path):
+    cache, calls = ArtifactCache(tmp_path), []
+    path = cache.fetch(KEY, producer(calls)).path
+    path.unlink()
+    assert cache.lookup(KEY) is None
+    assert not cache.fetch(KEY, producer(calls)).hit and len(calls) == 2
+
+
+def test_manifest_of_another_key_is_not_trusted(tmp_path):
+    cache, calls = ArtifactCache(tmp_path), []
+    entry = cache.fetch(KEY, producer(calls)).path.parent
+    manifest = json.loads((entry / MANIFEST).read_text())
+    manifest["key"]["precision"] = "fp32"
+    (entry / MANIFEST).write_text(json.dumps(manifest))
+    assert cache.lookup(KEY) is None
+
+
+def test_producer_must_write_inside_its_folder(tmp_path):
+    outside = tmp_path / "elsewhere.tflite"
+    outside.write_bytes(b"x")
+    with pytest.raises(VmfError, match="outside the cache folder"):
+        ArtifactCache(tmp_path / "c").fetch(KEY, lambda folder: outside)
+
+
+def test_row_fields_are_the_schema():
+    assert tuple(f.name for f in dataclasses.fields(Row)) == COLUMNS
+
+
+def test_choices_follow_the_exporter_and_runtime_registries():
+    from vmf.benchmarks.runner import BACKEND_TARGETS, PRECISIONS
+    from vmf.export.api import PRECISIONS as EXPORT_PRECISIONS
+    from vmf.export.api import TARGETS
+    from vmf.runtime.backends import BACKENDS
+
+    assert set(BACKEND_TARGETS) == set(BACKENDS)
+    assert set(BACKEND_TARGETS.values()) - {"checkpoint"} == set(TARGETS)
+    assert PRECISIONS == EXPORT_PRECISIONS

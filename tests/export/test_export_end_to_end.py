@@ -1,0 +1,211 @@
+"""Real exports, checked independently of the exporter's own figures.
+
+The main test exports one real variant end to end, as issue #3 asks of CI:
+VMF-560M at its real 172 x 172 input with frames=16 (the smallest clip its
+temporal stride of 8 gives more than one frame after the stem; 64 frames
+would add minutes, not coverage) to ONNX, TFLite (default converter) and
+Core ML, then re-runs each artifact on a clip the exporter never saw, against
+the reference PyTorch model, and reads the sidecar and the embedded metadata
+back. The other converter, fp16, int8 with --calibration videos, the Mobile3D
+baseline and the naive form run at small sizes to keep CI fast.
+"""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from vmf.export import api, export
+from vmf.export.labels import kinetics400
+from vmf.export.metadata import read_embedded
+from vmf.export.parity import compare, structured_clips, to_layout
+from vmf.export.sidecar import REQUIRED_KEYS, read_sidecar
+from vmf.model import count_params, state_dict_sha256
+
+pytest.importorskip("litert_torch", reason="the TFLite extra is not installed")
+pytest.importorskip("coremltools", reason="the Core ML extra is not installed")
+
+from vmf.export.coreml import spec_summary  # noqa: E402
+from vmf.export.lint import lint_tflite  # noqa: E402
+from vmf.export.onnx import onnx_predictor  # noqa: E402
+from vmf.export.tflite import load_interpreter, tflite_predictor  # noqa: E402
+
+pytestmark = pytest.mark.slow
+FRAMES = 16
+
+
+def reference(variant="560M", baseline=False):
+    model, untrained = api.load_model(variant, None, baseline, None, warn=lambda m: None)
+    assert untrained
+    return model
+
+
+def reference_logits(model, clips):
+    with torch.no_grad():
+        return np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
+                               for c in clips])
+
+
+@pytest.fixture(scope="module")
+def real_export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("exports")
+    lines = []
+    report = export("560M", targets=("all",), precisions=None, frames=FRAMES, out_dir=out,
+                    log=lines.append, warn=lines.append)
+    return report, out, lines
+
+
+def test_all_targets_are_written_with_their_names_and_nothing_else(real_export):
+    report, out, lines = real_export
+    names = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
+    assert names == [  # one folder per target; the default converter gets no suffix
+        "coreml/vmf-560m_t16_fp16.json", "coreml/vmf-560m_t16_fp16.mlpackage",
+        "onnx/vmf-560m_t16_fp32.json", "onnx/vmf-560m_t16_fp32.onnx",
+        "tflite/vmf-560m_t16_fp32.json", "tflite/vmf-560m_t16_fp32.tflite",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["coreml", "onnx", "tflite"]  # no scratch
+    assert [(a.target, a.precision) for a in report.artifacts] == [
+        ("onnx", "fp32"), ("tflite", "fp32"), ("coreml", "fp16")]
+    assert any("seeded random weights" in line for line in lines)
+    assert sum("max rel err" in line for line in lines) == 2  # one result line per checked step
+
+
+def test_onnx_matches_pytorch_on_an_unseen_clip(real_export):
+    report, _, _ = real_export
+    art = next(a for a in report.artifacts if a.target == "onnx")
+    clips = structured_clips(1, FRAMES, 172, seed=77)
+    fig = compare(np.concatenate([onnx_predictor(art.path)(c) for c in clips]),
+                  reference_logits(reference(), clips))
+    assert fig["max_rel_err"] <= 1e-4
+    assert art.parity["passed"] and art.parity["max_rel_err"] <= 1e-4
+
+
+def test_tflite_takes_thwc_is_rank4_and_matches_pytorch(real_export):
+    report, _, _ = real_export
+    art = next(a for a in report.artifacts if a.target == "tflite")
+    interpreter = load_interpreter(art.path)
+    detail = interpreter.get_input_details()[0]
+    assert list(detail["shape"]) == [FRAMES, 172, 172, 3] and detail["dtype"] == np.float32
+    assert list(interpreter.get_output_details()[0]["shape"]) == [1, 400]
+    lint = lint_tflite(art.path, gpu_check=False)
+    assert lint.passed and lint.max_rank <= 4 and "CONV_3D" not in lint.op_counts
+    clips = structured_clips(1, FRAMES, 172, seed=78)
+    fig = compare(np.concatenate([tflite_predictor(art.path, "THWC")(c) for c in clips]),
+                  reference_logits(reference(), clips))
+    assert fig["max_rel_err"] <= 1e-3
+    # Fed TCHW data reinterpreted as THWC, it must disagree: the layout is real.
+    wrong = to_layout(clips[0], "THWC").reshape(clips[0].shape)
+    assert compare(tflite_predictor(art.path, "THWC")(wrong)[None][0],
+                   reference_logits(reference(), clips))["max_rel_err"] > 1e-2
+
+
+def test_coreml_spec_has_the_contract_and_no_rank5(real_export):
+    report, _, _ = real_export
+    art = next(a for a in report.artifacts if a.target == "coreml")
+    spec = spec_summary(art.path)
+    assert spec["inputs"] == {"clip": [FRAMES, 3, 172, 172]}
+    assert spec["outputs"] == {"logits": [1, 400]}
+    assert spec["max_rank"] <= 4 and spec["op_counts"]["conv"] > 0
+    assert spec["metadata"]["labels"].splitlines() == kinetics400()
+
+
+@pytest.mark.skipif(sys.platform != "darwin", reason="Core ML predicts on macOS only")
+def test_coreml_matches_pytorch_on_macos(real_export):
+    from vmf.export.coreml import coreml_predictor
+
+    report, _, _ = real_export
+    art = next(a for a in report.artifacts if a.target == "coreml")
+    clips = structured_clips(1, FRAMES, 172, seed=79)
+    fig = compare(np.concatenate([coreml_predictor(art.path)(c) for c in clips]),
+                  reference_logits(reference(), clips))
+    assert fig["max_rel_err"] <= 1e-2
+
+
+def test_sidecars_and_embedded_metadata_agree_and_describe_the_input(real_export):
+    report, _, _ = real_export
+    model = reference()
+    layouts = {"onnx": ("TCHW", [FRAMES, 3, 172, 172]), "tflite": ("THWC", [FRAMES, 172, 172, 3]),
+               "coreml": ("TCHW", [FRAMES, 3, 172, 172])}
+    for art in report.artifacts:
+        meta = read_sidecar(art.path)
+        assert set(REQUIRED_KEYS) <= set(meta)
+        assert (meta["input_layout"], meta["input_shape"]) == layouts[art.target]
+        assert meta["variant"] == "560M" and meta["baseline"] is False
+        assert meta["frames"] == FRAMES and meta["resolution"] == 172 and meta["temporal_stride"] == 8
+        assert meta["labels"] == kinetics400() and meta["output"] == "logits"
+        assert meta["precision"] == art.precision and meta["untrained"] is True
+        assert meta["weights_sha256"] == state_dict_sha256(model.state_dict())
+        assert meta["params"] == count_params(model) and meta["macs"] > 1e8
+        assert meta["versions"]["torch"] and meta["color"] == "RGB"
+        assert meta["parity"] == art.parity
+        embedded = read_embedded(art.path)
+        assert embedded == meta
+    onnx_meta = read_sidecar(report.artifacts[0].path)
+    assert onnx_meta["input_name"] == "clip"
+    tfl = next(a for a in report.artifacts if a.target == "tflite")
+    assert read_sidecar(tfl.path)["input_name"] == load_interpreter(tfl.path).get_input_details()[0]["name"]
+    assert json.loads(json.dumps(report.to_dict()))["artifacts"][0]["target"] == "onnx"
+
+
+@pytest.fixture(scope="module")
+def calibration_videos(tmp_path_factory):
+    cv2 = pytest.importorskip("cv2")
+    folder = tmp_path_factory.mktemp("videos")
+    rng = np.random.default_rng(5)
+    for v in range(2):
+        writer = cv2.VideoWriter(str(folder / f"clip{v}.avi"), cv2.VideoWriter_fourcc(*"MJPG"),
+                                 25, (96, 72))
+        base = rng.integers(0, 255, size=(72, 96, 3), dtype=np.uint8)
+        for f in range(24):
+            frame = np.roll(base, shift=3 * f * (v + 1), axis=1)
+            cv2.rectangle(frame, (5 + 2 * f, 10), (25 + 2 * f, 30), (0, 200, 255), -1)
+            writer.write(frame)
+        writer.release()
+    return folder
+
+
+def test_int8_from_calibration_videos_keeps_float_io_and_reports_agreement(tmp_path, calibration_videos):
+    report = export("560M", targets=("tflite",), precisions=("fp16", "int8"), frames=8,
+                    resolution=64, out_dir=tmp_path, calibration=calibration_videos,
+                    log=lambda m: None, warn=lambda m: None)
+    fp16, int8 = report.artifacts
+    assert fp16.path.name == "vmf-560m_t8_r64_fp16.tflite" and fp16.parity["max_rel_err"] <= 1e-2
+    assert int8.path.name == "vmf-560m_t8_r64_int8.tflite"
+    assert str(calibration_videos) in int8.parity["heldout"]
+    assert int8.parity["cosine_min"] >= 0.95 and 0.0 <= int8.parity["top1_agreement"] <= 1.0
+    assert int8.lint["op_counts"].get("QUANTIZE", 0) > 0 and int8.lint["passed"]
+    interpreter = load_interpreter(int8.path)
+    assert interpreter.get_input_details()[0]["dtype"] == np.float32
+    assert interpreter.get_output_details()[0]["dtype"] == np.float32
+    assert fp16.size_mb < 0.7 * int8.size_mb * 4  # fp16 weights: about half of fp32
+
+
+def test_the_other_converter_meets_the_same_gates(tmp_path):
+    other = next(c for c in api.CONVERTERS if c != api.DEFAULT_CONVERTER)
+    report = export("560M", targets=("tflite",), precisions=("fp32",), converter=other,
+                    frames=8, resolution=64, out_dir=tmp_path, log=lambda m: None,
+                    warn=lambda m: None)
+    (art,) = report.artifacts
+    assert art.path.name == f"vmf-560m_t8_r64_fp32_{other}.tflite" and art.converter == other
+    assert art.parity["max_rel_err"] <= 1e-3 and art.lint["passed"] and art.lint["max_rank"] <= 4
+    clips = structured_clips(1, 8, 64, seed=80)
+    fig = compare(tflite_predictor(art.path, "THWC")(clips[0]), reference_logits(reference(), clips))
+    assert fig["max_rel_err"] <= 1e-3
+
+
+def test_baseline_and_naive_onnx(tmp_path):
+    report = export("560M", targets=("onnx",), baseline=True, frames=8, resolution=64,
+                    out_dir=tmp_path, log=lambda m: None, warn=lambda m: None)
+    assert report.artifacts[0].path.name == "mobile3d-560m_t8_r64_fp32.onnx"
+    assert read_sidecar(report.artifacts[0].path)["baseline"] is True
+    naive = export("560M", targets=("onnx",), frames=8, resolution=64, out_dir=tmp_path,
+                   form="naive", log=lambda m: None, warn=lambda m: None)
+    art = naive.artifacts[0]
+    assert art.path.name == "vmf-560m_t8_r64_fp32_naive.onnx" and art.form == "naive"
+    assert art.parity["max_rel_err"] <= 1e-4
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(art.path)).graph.node}
+    assert "Conv" in ops and read_sidecar(art.path)["form"] == "naive"

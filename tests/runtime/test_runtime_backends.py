@@ -1,0 +1,175 @@
+import builtins
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from vmf.model import MissingDependencyError, VmfError
+from vmf.runtime.backends import BACKENDS, backend_for, load_backend
+
+from runtime_fixtures import TINY_CLASSES, TINY_FRAMES, TINY_RES
+
+
+def _clip(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((TINY_FRAMES, 3, TINY_RES, TINY_RES)).astype(np.float32)
+
+
+def test_registry_names():
+    assert set(BACKENDS) == {"onnxruntime", "tflite", "torch", "coreml"}
+    assert backend_for("m.onnx") == "onnxruntime"
+    assert backend_for("m.tflite") == "tflite"
+    assert backend_for("m.pt") == "torch"
+    assert backend_for("m.mlpackage") == "coreml"
+
+
+def test_onnxruntime_backend_runs_and_says_what_ran(tiny_models):
+    backend = load_backend(tiny_models["onnx"], threads=1)
+    assert backend.name == "onnxruntime"
+    assert backend.device == "onnxruntime CPUExecutionProvider, 1 threads"
+    assert backend._session.get_session_options().intra_op_num_threads == 1  # really applied
+    assert backend.input_shape == (TINY_FRAMES, 3, TINY_RES, TINY_RES)
+    assert len(backend.labels) == TINY_CLASSES
+    assert backend.meta["input_layout"] == "TCHW"
+    logits = backend.run(_clip())
+    assert logits.shape == (TINY_CLASSES,) and np.isfinite(logits).all()
+
+
+def test_torch_backend_derives_the_model_card_from_the_checkpoint(tiny_models):
+    import torch
+
+    backend = load_backend(tiny_models["checkpoint"], threads=1)
+    assert backend.device == "torch cpu, 1 threads"
+    assert torch.get_num_threads() == 1
+    assert backend.input_shape == (TINY_FRAMES, 3, TINY_RES, TINY_RES)
+    assert backend.meta["frames"] == TINY_FRAMES and backend.meta["resolution"] == TINY_RES
+    assert backend.labels == [f"class_{i}" for i in range(TINY_CLASSES)]
+
+
+def test_backends_agree_on_the_same_clip(tiny_models):
+    """ONNX Runtime and PyTorch give the same logits (the exporter's fp32 parity tolerance)."""
+    import torch
+
+    clip = _clip(1)
+    ort_logits = load_backend(tiny_models["onnx"], threads=1).run(clip)
+    torch_logits = load_backend(tiny_models["checkpoint"], threads=1).run(clip)
+    with torch.no_grad():
+        reference = tiny_models["model"](torch.from_numpy(clip).permute(1, 0, 2, 3)[None]).numpy()[0]
+    np.testing.assert_allclose(torch_logits, reference, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(ort_logits, reference, atol=1e-4, rtol=0)
+
+
+def test_wrong_clip_shape_is_refused(tiny_models):
+    backend = load_backend(tiny_models["onnx"], threads=1)
+    with pytest.raises(VmfError, match="clip of shape"):
+        backend.run(np.zeros((TINY_FRAMES, 3, TINY_RES + 1, TINY_RES), np.float32))
+
+
+# -- errors: each is one VmfError line --------------------------------------
+
+def _copy_model(tiny_models, tmp_path):
+    onnx_path = tmp_path / "m.onnx"
+    shutil.copy(tiny_models["onnx"], onnx_path)
+    shutil.copy(tiny_models["onnx"].with_suffix(".json"), tmp_path / "m.json")
+    return onnx_path
+
+
+def _edit_sidecar(path, **changes):
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta.update(changes)
+    sidecar.write_text(json.dumps(meta))
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(VmfError, match="model file not found"):
+        load_backend(tmp_path / "none.onnx")
+
+
+def test_model_without_sidecar(tiny_models, tmp_path):
+    path = tmp_path / "alone.onnx"
+    shutil.copy(tiny_models["onnx"], path)
+    with pytest.raises(VmfError, match="no sidecar alone.json"):
+        load_backend(path)
+
+
+def test_corrupt_model(tiny_models, tmp_path):
+    path = _copy_model(tiny_models, tmp_path)
+    path.write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(VmfError, match="not a loadable ONNX model"):
+        load_backend(path)
+
+
+def test_sidecar_with_another_input_shape(tiny_models, tmp_path):
+    path = _copy_model(tiny_models, tmp_path)
+    _edit_sidecar(path, resolution=TINY_RES * 2,
+                  input_shape=[TINY_FRAMES, 3, TINY_RES * 2, TINY_RES * 2])
+    with pytest.raises(VmfError, match="does not belong to this model"):
+        load_backend(path)
+
+
+def test_sidecar_with_another_label_count(tiny_models, tmp_path):
+    path = _copy_model(tiny_models, tmp_path)
+    _edit_sidecar(path, labels=["a", "b", "c"])
+    with pytest.raises(VmfError, match="has 10 outputs but its sidecar lists 3 labels"):
+        load_backend(path)
+
+
+def test_unknown_suffix(tmp_path):
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"x")
+    with pytest.raises(VmfError, match="pass --backend"):
+        load_backend(path)
+
+
+def test_cuda_without_gpu(tiny_models):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(VmfError, match="--device cuda"):
+        load_backend(tiny_models["onnx"], device="cuda")
+    with pytest.raises(VmfError, match="--device cuda"):
+        load_backend(tiny_models["checkpoint"], device="cuda")
+
+
+def test_missing_litert_package_names_the_extra(tiny_models, tmp_path, monkeypatch):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"TFL3")
+    shutil.copy(tiny_models["onnx"].with_suffix(".json"), tmp_path / "m.json")
+    real_import = builtins.__import__
+
+    def no_litert(name, *args, **kwargs):
+        if name.startswith(("ai_edge_litert", "tflite_runtime")):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_litert)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'vmf\[tflite\]'"):
+        load_backend(path)
+
+
+def test_corrupt_tflite(tiny_models, tmp_path):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"not a flatbuffer" * 10)
+    shutil.copy(tiny_models["onnx"].with_suffix(".json"), tmp_path / "m.json")
+    with pytest.raises(VmfError, match="not a loadable TFLite model"):
+        load_backend(path)
+
+
+def test_coreml_off_macos(tiny_models, tmp_path):
+    import platform
+
+    if platform.system() == "Darwin":
+        pytest.skip("Core ML runs here")
+    path = tmp_path / "m.mlpackage"
+    path.mkdir()
+    shutil.copy(tiny_models["onnx"].with_suffix(".json"), tmp_path / "m.json")
+    with pytest.raises(VmfError, match="only on macOS"):
+        load_backend(path)
+
+
+def test_bad_threads(tiny_models):
+    with pytest.raises(VmfError, match="--threads"):
+        load_backend(tiny_models["onnx"], threads=0)

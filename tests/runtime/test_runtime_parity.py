@@ -1,0 +1,63 @@
+"""ONNX Runtime, LiteRT and PyTorch backends agree on the same clip (real exports of one tiny config).
+
+The ONNX and TFLite files are made by ``vmf.export.export`` from the tiny
+checkpoint that the PyTorch backend loads, so all three hold the same weights;
+the TFLite export takes THWC clips and the others TCHW, so the same frames go
+through each backend's own layout. The tolerance is the one each export gated
+on (its sidecar's parity threshold, relative to the largest logit).
+"""
+
+import numpy as np
+import pytest
+
+from vmf.export.sidecar import read_sidecar
+from vmf.runtime import Classifier
+from vmf.runtime.backends import load_backend
+
+from runtime_fixtures import TINY_FRAMES, TINY_RES
+
+pytest.importorskip("ai_edge_litert")
+pytest.importorskip("litert_torch")
+
+
+@pytest.fixture(scope="module")
+def exports(tiny_models, tmp_path_factory):
+    from vmf.export import export
+
+    quiet = lambda *_: None  # noqa: E731
+    out = {}
+    # One folder per target: both artifacts of a precision share a stem, hence a sidecar name.
+    for target in ("onnx", "tflite"):
+        report = export("560M", targets=(target,), precisions=("fp32",),
+                        out_dir=tmp_path_factory.mktemp(target), weights=tiny_models["checkpoint"],
+                        frames=TINY_FRAMES, resolution=TINY_RES, log=quiet, warn=quiet)
+        (artifact,) = report.artifacts
+        out[target] = artifact.path
+    return out
+
+
+def test_onnxruntime_litert_and_torch_agree(exports, tiny_models):
+    backends = {
+        "onnxruntime": load_backend(exports["onnx"], threads=1),
+        "tflite": load_backend(exports["tflite"], threads=1),
+        "torch": load_backend(tiny_models["checkpoint"], threads=1),
+    }
+    assert backends["tflite"].device == "LiteRT XNNPACK, 1 threads"
+    assert backends["tflite"].meta["input_layout"] == "THWC"
+    assert backends["onnxruntime"].meta["input_layout"] == "TCHW"
+    rng = np.random.default_rng(7)
+    frames = [rng.integers(0, 256, (36, 48, 3), dtype=np.uint8) for _ in range(TINY_FRAMES)]
+    logits = {}
+    for name, backend in backends.items():
+        clf = Classifier(backend, hop=1)
+        for frame in frames:
+            prediction = clf.push(frame)
+        logits[name] = backend.run(clf.assembler.clip())  # the clip the stream built, in its layout
+        assert prediction is not None and prediction.frame_index == TINY_FRAMES - 1
+    reference = logits["torch"]
+    scale = np.abs(reference).max()
+    for name, target in (("onnxruntime", "onnx"), ("tflite", "tflite")):
+        threshold = read_sidecar(exports[target])["parity"]["threshold"]
+        rel = np.abs(logits[name] - reference).max() / scale
+        assert rel <= threshold, f"{name}: max rel err {rel:.2e} > {threshold:.0e}"
+    assert len({int(np.argmax(v)) for v in logits.values()}) == 1
