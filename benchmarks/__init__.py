@@ -1,13 +1,16 @@
 """``vmf-bench``: latency of variants x backends x precisions x threads (issue #6).
 
 Modules, in the order a run uses them:
-  ``runner``   jobs -> artifacts (``cache`` + the exporter) -> backends -> rows
-  ``timing``   the one timing loop and its statistics (p50/p90/p99/mean/std)
-  ``memory``   per-row peak RSS
-  ``rows``     the row schema and its text/markdown/CSV/JSON renderings
-  ``compare``  the ratios the performance goals are stated in
-  ``plot``     latency against MACs
-  ``report``   the ``--markdown`` README section
+  ``jobs``       the options expanded into one job per row; the ``Tools`` a run uses
+  ``artifacts``  each job's artifact: from the ``cache``, or exported by ``vmf.export``
+  ``runner``     jobs -> artifacts -> timed rows (failures become rows too)
+  ``measure``    load + time one artifact, in a fresh process per row by default
+  ``timing``     the one timing loop and its statistics (p50/p90/p99/mean/std)
+  ``memory``     per-row peak RSS
+  ``rows``       the row schema and its text/markdown/CSV/JSON renderings
+  ``compare``    the ratios the performance goals are stated in
+  ``plot``       latency against MACs
+  ``report``     the ``--markdown`` README section (with ``machine``)
   ``x3d``, ``x3d_export``  X3D-S for the paper's Table 12 comparison
   ``reference``  the paper's Table 12 figures
 ``cli.main`` is the console script; nothing heavy is imported here.

@@ -74,7 +74,7 @@ class CacheKey:
     resolution: int
     target: str  # "onnx", "tflite", "coreml", "checkpoint"
     precision: str
-    converter: str  # "default" when the exporter picks
+    converter: str  # "-" where the target has a single converter
     version: str
 
     def folder(self) -> str:

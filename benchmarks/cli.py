@@ -25,9 +25,10 @@ from vmf.model import VARIANTS, VmfError
 
 from .cache import ArtifactCache, default_cache_dir
 from .rows import format_table, to_csv, to_json, write_text_atomic
-from .runner import (BACKEND_TARGETS, DEVICES, PRECISIONS, TimingOptions, Tools, X3D_BACKENDS,
-                     X3D_NAME, plan_jobs, run_jobs, run_model_file)
-from .timing import DEFAULT_MIN_TIME, DEFAULT_WARMUP
+from .jobs import (BACKEND_TARGETS, DEVICES, PRECISIONS, X3D_BACKENDS, X3D_NAME, Tools,
+                   plan_jobs)
+from .runner import run_jobs, run_model_file
+from .timing import DEFAULT_MIN_TIME, DEFAULT_WARMUP, TimingOptions
 
 DEFAULT_BACKENDS = ("onnxruntime", "tflite", "torch")
 
@@ -118,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="untimed runs first")
     how.add_argument("--min-time", type=_seconds, default=DEFAULT_MIN_TIME,
                      help="seconds of timed runs per row when --runs is not given")
+    how.add_argument("--in-process", action="store_true",
+                     help="time every row in this process instead of a fresh one per row "
+                     "(faster; but rows then share threads and memory, and peak RSS includes "
+                     "the converters)")
     how.add_argument("--cache", metavar="DIR", default=None,
                      help=f"exported artifacts are kept here (default {default_cache_dir()})")
     out = p.add_argument_group("output")
@@ -219,6 +224,8 @@ def _main(argv, tools: Tools) -> int:
 
         args.threads = [default_threads()]
     timing = TimingOptions(warmup=args.warmup, runs=args.runs, min_time=args.min_time)
+    if tools.isolate is None:
+        tools.isolate = not args.in_process
     if args.model:
         rows = run_model_file(args.model, args.backend, args.threads, args.device, tools, timing)
     else:
@@ -255,7 +262,7 @@ def _report(rows, args, argv, tools: Tools) -> int:
             ratios))
     if args.json:  # one line, last: the caller parses the last line of stdout
         print(to_json(rows, command=_command_line(argv), machine=machine,
-                      exports=dict(tools.counts), comparisons=ratios))
+                      exports=tools.export_counts(), comparisons=ratios))
     if not timed:
         first = next((r.reason for r in rows if r.reason), "no rows were requested")
         print(f"error: nothing was timed; first failure: {first}", file=sys.stderr)

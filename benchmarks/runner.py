@@ -1,4 +1,4 @@
-"""From a list of jobs to rows: get the artifact (cache or export), load it, time it.
+"""From a list of jobs to rows: get every artifact (cache or export), then time each.
 
 Every job becomes exactly one row. Whatever goes wrong inside a job (a
 missing package, a conversion the converter refuses, Core ML on Linux, an int8
@@ -12,125 +12,23 @@ on a fake clock.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import gc
-import hashlib
 import os
-import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
 
-import numpy as np
+from vmf.model import VmfError
 
-from vmf.model import VARIANTS, VmfError
-
-from .cache import ArtifactCache, CacheKey, project_version
-from .memory import peak_rss_mb, reset_peak_rss
+from .artifacts import artifact_for, export_ahead
+from .cache import ArtifactCache
+from .jobs import REFERENCE, X3D_NAME, Job, Tools, refused
+from .measure import measure, measure_isolated, one_line
 from .reference import model_name, paper_latency
 from .rows import FAILED, OK, Row
-from .timing import DEFAULT_MIN_TIME, DEFAULT_WARMUP, LatencyStats, time_calls
-
-# What each backend times, and the artifact it needs: ``--backend`` choices.
-BACKEND_TARGETS = {"onnxruntime": "onnx", "tflite": "tflite", "torch": "checkpoint",
-                   "coreml": "coreml"}
-PRECISIONS = ("fp32", "fp16", "int8")
-DEVICES = ("cpu", "cuda")
-CUDA_BACKENDS = ("onnxruntime", "torch")  # LiteRT's GPU delegate and Core ML are phone/Mac only
-NAIVE_BACKENDS = ("onnxruntime", "tflite")  # the exporter's naive form exists for these targets
-X3D_NAME = "X3D-S"
-X3D_BACKENDS = ("onnxruntime",)  # exported naively to ONNX here (benchmarks/x3d.py)
-
-# Forms: the rank-4 export, the reference 5-D graph exported as is, the PyTorch reference model.
-DEPLOYABLE, NAIVE, REFERENCE = "deployable", "naive", "reference"
+from .timing import LatencyStats, TimingOptions
 
 
-@dataclass(frozen=True)
-class Job:
-    variant: str  # a VARIANTS key, or X3D_NAME
-    baseline: bool
-    backend: str
-    precision: str
-    form: str  # DEPLOYABLE / NAIVE export; REFERENCE for torch (its backend may run deployable)
-    threads: int
-    device: str
-    frames: int
-    resolution: int
-    converter: str | None = None  # TFLite converter; None = the exporter's default
-
-    @property
-    def model(self) -> str:
-        return model_name(self.variant, self.baseline)
-
-
-@dataclass(frozen=True)
-class TimingOptions:
-    warmup: int = DEFAULT_WARMUP
-    runs: int | None = None
-    min_time: float = DEFAULT_MIN_TIME
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-@dataclass
-class Tools:
-    """The outside world a run touches; the tests swap these for fakes."""
-
-    export: Callable[..., Any] | None = None  # vmf.export.export
-    load_backend: Callable[..., Any] | None = None  # vmf.runtime.backends.load_backend
-    clock: Callable[[], float] = time.perf_counter
-    log: Callable[[str], None] = _stderr
-    counts: dict = field(default_factory=lambda: {"exported": 0, "cached": 0})
-    # An export that failed once in this run fails the same way for the next thread count.
-    failed_exports: dict = field(default_factory=dict)
-
-    def exporter(self):
-        if self.export is None:
-            from vmf.export import export  # imported on first use: it pulls in the converters
-
-            self.export = export
-        return self.export
-
-    def loader(self):
-        if self.load_backend is None:
-            from vmf.runtime.backends import load_backend
-
-            self.load_backend = load_backend
-        return self.load_backend
-
-
-def plan_jobs(variants, backends, precisions, threads, *, baseline=False, naive=False, x3d=False,
-              device="cpu", frames=None, resolution=None, converter=None) -> list[Job]:
-    """Every row the options ask for, in table order: model, form, backend, precision, threads."""
-    jobs = []
-    models = [(v, False) for v in variants] + ([(v, True) for v in variants] if baseline else [])
-    for variant, base in models:
-        cfg = VARIANTS[variant]
-        clip = (frames or cfg.frames, resolution or cfg.resolution)
-        for backend in backends:
-            forms = ([REFERENCE] if backend == "torch"
-                     else [DEPLOYABLE] + ([NAIVE] if naive and backend in NAIVE_BACKENDS else []))
-            for form in forms:
-                for precision in precisions:
-                    for t in threads:
-                        jobs.append(Job(variant, base, backend, precision, form, t, device, *clip,
-                                        converter if backend == "tflite" else None))
-    if x3d:
-        from .x3d import X3D_S
-
-        clip = (frames or X3D_S.frames, resolution or X3D_S.resolution)
-        for backend in (b for b in backends if b in X3D_BACKENDS):
-            for t in threads:
-                jobs.append(Job(X3D_NAME, False, backend, "fp32", NAIVE, t, device, *clip))
-    return jobs
-
-
-# --- model facts: counted once on the reference model, so GMAC/s compares forms fairly ----------
+# --- model facts: counted once on the reference model, so GMAC/s compares forms fairly -------
 
 @functools.lru_cache(maxsize=None)
 def model_facts(variant: str, baseline: bool, frames: int, resolution: int) -> tuple[int, int]:
@@ -146,86 +44,6 @@ def model_facts(variant: str, baseline: bool, frames: int, resolution: int) -> t
     return count_macs(model, frames, resolution), count_params(model)
 
 
-# --- producing artifacts ------------------------------------------------------------------------
-
-def cache_key(job: Job) -> CacheKey:
-    target = BACKEND_TARGETS[job.backend]
-    precision = "fp32" if target == "checkpoint" else job.precision
-    return CacheKey(job.variant, job.baseline, job.form, job.frames, job.resolution, target,
-                    precision, job.converter or "default", project_version())
-
-
-def _export_producer(job: Job, tools: Tools) -> Callable[[Path], Path]:
-    target = BACKEND_TARGETS[job.backend]
-
-    def produce(folder: Path) -> Path:
-        # Converters print progress on stdout; stdout is the table and the JSON line.
-        with contextlib.redirect_stdout(sys.stderr):
-            report = tools.exporter()(
-                job.variant, targets=(target,), precisions=(job.precision,),
-                converter=job.converter, out_dir=folder, baseline=job.baseline, frames=job.frames,
-                resolution=job.resolution, verify=True, form=job.form, log=tools.log)
-        made = [a for a in report.artifacts if a.target == target and a.precision == job.precision]
-        if not made:
-            raise VmfError(f"the exporter made no {target} {job.precision} artifact")
-        return Path(made[0].path)
-
-    return produce
-
-
-def _checkpoint_producer(job: Job) -> Callable[[Path], Path]:
-    """Seeded random weights for the PyTorch backend, with the job's clip in the config."""
-
-    def produce(folder: Path) -> Path:
-        import torch
-
-        from vmf.model import VideoMobileFormer, save_checkpoint
-
-        cfg = dataclasses.replace(VARIANTS[job.variant], frames=job.frames,
-                                  resolution=job.resolution)
-        torch.manual_seed(0)
-        model = VideoMobileFormer(cfg, baseline=job.baseline).eval()
-        return save_checkpoint(model, folder / f"{job.model.lower()}.pt")
-
-    return produce
-
-
-def _x3d_producer(job: Job) -> Callable[[Path], Path]:
-    def produce(folder: Path) -> Path:
-        from .x3d_export import export_x3d_onnx
-
-        return export_x3d_onnx(folder, frames=job.frames, resolution=job.resolution)
-
-    return produce
-
-
-def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
-    if job.variant == X3D_NAME:
-        produce = _x3d_producer(job)
-    elif job.backend == "torch":
-        produce = _checkpoint_producer(job)
-    else:
-        produce = _export_producer(job, tools)
-    key = cache_key(job)
-    found = cache.lookup(key)
-    if found is not None:
-        tools.counts["cached"] += 1
-        return found
-    if key in tools.failed_exports:
-        raise VmfError(tools.failed_exports[key])
-    tools.log(f"exporting {job.model} {job.form} {key.target} {key.precision} "
-              f"({job.frames}x{job.resolution}) into {cache.root}")
-    start = time.perf_counter()
-    try:
-        path = cache.fetch(key, produce).path
-    except Exception as exc:
-        tools.failed_exports[key] = f"export failed: {one_line(exc)}"
-        raise VmfError(tools.failed_exports[key]) from None
-    tools.counts["exported"] += 1
-    tools.log(f"exported {path.name} in {time.perf_counter() - start:.1f}s")
-    return path
-
-
 # --- timing one job ----------------------------------------------------------------------------
 
 def size_mb(path: Path) -> float:
@@ -235,12 +53,12 @@ def size_mb(path: Path) -> float:
 
 
 def device_kind(description: str) -> str:
-    """``cpu`` or ``cuda`` from a backend's own description of what ran."""
+    """``cpu``, ``cuda`` or, for Core ML, ``ane/gpu/cpu``, from a backend's own description."""
     lower = str(description).lower()
     if "cuda" in lower:
         return "cuda"
-    if "gpu" in lower or "neural engine" in lower or "ane" in lower.split():
-        return "gpu"
+    if "core ml" in lower:  # compute units ALL: Core ML places each layer itself
+        return "ane/gpu/cpu"
     return "cpu"
 
 
@@ -270,22 +88,6 @@ def format_parity(parity) -> str | None:
     return ", ".join(parts) or None
 
 
-def _sync_for(device: str) -> Callable[[], None] | None:
-    if device != "cuda" or "torch" not in sys.modules:
-        return None
-    import torch
-
-    return torch.cuda.synchronize if torch.cuda.is_available() else None
-
-
-def one_line(exc: BaseException, limit: int = 200) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else ""
-    if not isinstance(exc, VmfError):  # an unexpected failure: say what kind it was
-        line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
-    return line[:limit]
-
-
 def base_row(job: Job) -> Row:
     paper = paper_latency(job.model, job.frames)
     return Row(variant=job.variant, baseline=job.baseline, backend=job.backend,
@@ -296,19 +98,10 @@ def base_row(job: Job) -> Row:
                paper_cpu_ms=paper.cpu_ms if paper else None)
 
 
-def _refuse(job: Job) -> str | None:
-    """Combinations that cannot run, said before any export is attempted."""
-    if job.device == "cuda" and job.backend not in CUDA_BACKENDS:
-        return f"{job.backend} has no CUDA path here (its GPU runs are on phones/Macs)"
-    if job.backend == "torch" and job.precision != "fp32":
-        return "the torch backend times the fp32 reference model only"
-    return None
-
-
 def prepare_job(job: Job, cache: ArtifactCache, tools: Tools) -> tuple[Row, Path | None]:
     """The job's row and artifact (cached or exported); no artifact when the row failed."""
     row = base_row(job)
-    refusal = _refuse(job)
+    refusal = refused(job)
     if refusal:
         row.status, row.reason = FAILED, refusal
         return row, None
@@ -337,26 +130,23 @@ def _failed(row: Row, exc: BaseException, tools: Tools) -> Row:
     return row
 
 
-def time_artifact(path: Path, row: Row, tools: Tools, timing: TimingOptions, backend: str | None,
-                  threads: int | None, device: str) -> Row:
+def time_artifact(path: Path, row: Row, tools: Tools, timing: TimingOptions,
+                  backend: str | None, threads: int | None, device: str) -> Row:
     """Load ``path`` on ``backend`` and time it into ``row`` (raises on failure)."""
-    gc.collect()  # the previous row's session is garbage now: free it before this row's peak
-    reset_peak_rss()  # the row's peak covers loading, warm-up and the timed runs
-    loaded = tools.loader()(path, backend=backend, threads=threads, device=device)
-    meta = getattr(loaded, "meta", None) or {}
-    row.backend = getattr(loaded, "name", backend) or backend
-    row.form = getattr(loaded, "form", None) or row.form  # torch says which module it runs
-    row.device = device_kind(getattr(loaded, "device", device))
+    if tools.isolate:
+        m = measure_isolated(path, backend, threads, device, timing)
+    else:
+        m = measure(path, backend, threads, device, timing, load_backend=tools.loader(),
+                    clock=tools.clock)
+    stats = LatencyStats.from_seconds(m.samples)
+    row.backend = m.backend or row.backend
+    row.form = m.form or row.form  # the torch backend says which module it ran
+    row.device = device_kind(m.device)
     row.size_mb = size_mb(Path(path))
-    if meta.get("converter") and row.backend != "torch":
-        row.converter = meta["converter"]
-    row.parity = format_parity(meta.get("parity"))
-    seed = int.from_bytes(hashlib.sha256(str(path).encode()).digest()[:4], "little")
-    clip = np.random.default_rng(seed).standard_normal(loaded.input_shape, dtype=np.float32)
-    samples = time_calls(lambda: loaded.run(clip), warmup=timing.warmup, runs=timing.runs,
-                         min_time=timing.min_time, sync=_sync_for(row.device), clock=tools.clock)
-    stats = LatencyStats.from_seconds(samples)
-    row.peak_rss_mb = peak_rss_mb()
+    if m.converter and row.backend != "torch":
+        row.converter = m.converter
+    row.parity = format_parity(m.parity)
+    row.peak_rss_mb = m.peak_rss_mb
     row.runs = stats.runs
     row.p50_ms, row.p90_ms, row.p99_ms = stats.p50_ms, stats.p90_ms, stats.p99_ms
     row.mean_ms, row.std_ms = stats.mean_ms, stats.std_ms
@@ -366,14 +156,14 @@ def time_artifact(path: Path, row: Row, tools: Tools, timing: TimingOptions, bac
     row.gmacs_per_s = row.macs * row.clips_per_s / 1e9 if row.macs else None
     row.status = OK
     tools.log(f"{row.model} {row.form} {row.backend} {row.precision} {threads}t: "
-              f"p50 {row.p50_ms:.2f} ms over {row.runs} runs on "
-              f"{getattr(loaded, 'device', device)}")
+              f"p50 {row.p50_ms:.2f} ms over {row.runs} runs on {m.device}")
     return row
 
 
 def run_jobs(jobs: list[Job], cache: ArtifactCache, tools: Tools,
              timing: TimingOptions) -> list[Row]:
     """Every export first, then every timing, so no converter work overlaps a timed run."""
+    export_ahead(jobs, cache, tools)
     prepared = [prepare_job(job, cache, tools) for job in jobs]
     return [measure_job(job, row, path, tools, timing) if path is not None else row
             for job, (row, path) in zip(jobs, prepared)]

@@ -27,6 +27,15 @@ MAX_RUNS = 10_000  # a microsecond fake or toy model must still stop
 
 
 @dataclass(frozen=True)
+class TimingOptions:
+    """How long to time one row: ``--warmup``, ``--runs`` (or ``--min-time``)."""
+
+    warmup: int = DEFAULT_WARMUP
+    runs: int | None = None
+    min_time: float = DEFAULT_MIN_TIME
+
+
+@dataclass(frozen=True)
 class LatencyStats:
     """Per-clip latency in milliseconds over the timed runs."""
 

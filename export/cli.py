@@ -33,7 +33,7 @@ def _choice(choices, what: str, normalise=lambda v: v):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="vmf-export", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = _Parser(prog="vmf-export",
                 description="Export Video Mobile-Former to ONNX, TFLite or Core ML, "
                             "with parity to PyTorch checked at export.")
     p.add_argument("--variant", required=True, metavar="{" + ",".join(VARIANTS) + "}",
@@ -41,13 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model variant (paper Table 1)")
     p.add_argument("--target", default="tflite", metavar="{" + ",".join(TARGETS + ("all",)) + "}",
                    type=_choice(TARGETS + ("all",), "target", str.lower),
-                   help="what to export; all = onnx, tflite and coreml")
+                   help="what to export; all = onnx, tflite and coreml (default: tflite)")
     p.add_argument("--precision", action="append", metavar="{" + ",".join(PRECISIONS) + "}",
                    type=_choice(PRECISIONS, "precision", str.lower),
                    help="repeatable; default: fp32 for onnx and tflite, fp16 for coreml")
     p.add_argument("--converter", metavar="{" + ",".join(CONVERTERS) + "}",
                    type=_choice(CONVERTERS, "converter", str.lower),
-                   help=f"TFLite converter (default {DEFAULT_CONVERTER})")
+                   help=f"TFLite converter (default: {DEFAULT_CONVERTER})")
     p.add_argument("--weights", metavar="PATH",
                    help="a vmf checkpoint or a plain state dict; default: seeded random weights")
     p.add_argument("--baseline", action="store_true", help="the Mobile3D baseline (Table 2)")
@@ -56,9 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, help="input side R (default: the variant's)")
     p.add_argument("--num-classes", type=int,
                    help="classifier size (default: the checkpoint's, else 400)")
-    p.add_argument("--labels", metavar="FILE", help="class names, one a line (default Kinetics-400)")
+    p.add_argument("--labels", metavar="FILE", help="class names, one a line (default: Kinetics-400)")
     p.add_argument("--calibration", metavar="DIR", help="videos to calibrate int8 on")
-    p.add_argument("--out", default="exports", metavar="DIR", help="output folder")
+    p.add_argument("--out", default="exports", metavar="DIR",
+                   help="output folder; files go to DIR/<target>/ (default: exports)")
     p.add_argument("--no-verify", action="store_true",
                    help="keep artifacts that fail the parity or lint checks")
     p.add_argument("--naive", action="store_true",

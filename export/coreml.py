@@ -120,9 +120,10 @@ def _count_ops(block, ops: Counter, ranks: Counter) -> None:
 
 def _coremltools():
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet():  # untested-version notices, missing macOS libs
             warnings.simplefilter("ignore")
             import coremltools as ct
+            import coremltools.models  # noqa: F401  (prints "Failed to load ..." off macOS)
     except ImportError:
         raise MissingDependencyError(
             "the Core ML export needs coremltools: pip install 'vmf[coreml]'") from None

@@ -32,7 +32,8 @@ def conv3d_to_conv2d(conv: nn.Conv3d, bn: nn.modules.batchnorm._BatchNorm | None
     """
     weight = conv.weight.detach().double()[:, :, tap]
     out_ch = weight.shape[0]
-    bias = conv.bias.detach().double() if conv.bias is not None else torch.zeros(out_ch, dtype=torch.float64)
+    bias = (conv.bias.detach().double() if conv.bias is not None
+            else torch.zeros(out_ch, dtype=torch.float64))
     if bn is not None:
         scale, shift = bn_affine(bn)
         weight = weight * scale[:, None, None, None]
@@ -49,7 +50,8 @@ def conv3d_to_conv2d(conv: nn.Conv3d, bn: nn.modules.batchnorm._BatchNorm | None
 def linear_bn(linear: nn.Linear, bn: nn.BatchNorm1d | None = None) -> nn.Linear:
     """A copy of ``linear`` with a following BatchNorm1d folded into it."""
     weight = linear.weight.detach().double()
-    bias = linear.bias.detach().double() if linear.bias is not None else torch.zeros(weight.shape[0], dtype=torch.float64)
+    bias = (linear.bias.detach().double() if linear.bias is not None
+            else torch.zeros(weight.shape[0], dtype=torch.float64))
     if bn is not None:
         scale, shift = bn_affine(bn)
         weight = weight * scale[:, None]

@@ -1,4 +1,7 @@
-"""The classification head on ``[T', C, H, W]`` features (Mobile-Former ``MergeClassifier``, ARCHITECTURE.md §4.8)."""
+"""The classification head on ``[T', C, H, W]`` features.
+
+Mobile-Former's ``MergeClassifier`` (ARCHITECTURE.md §4.8), with BN folded.
+"""
 
 from __future__ import annotations
 

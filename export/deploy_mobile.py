@@ -1,4 +1,6 @@
-"""The Mobile block and its activations on ``[T', C, H, W]`` features (paper §3; ARCHITECTURE.md §4.2-4.3).
+"""The Mobile block and its activations on ``[T', C, H, W]`` features (paper §3).
+
+ARCHITECTURE.md §4.2-4.3 describe the reference blocks.
 
 Time is folded into the batch axis, so a 1x1x1 conv is a 1x1 Conv2d and a
 3x3x3 depthwise conv is one 3x3 depthwise Conv2d per temporal tap plus a
@@ -18,6 +20,7 @@ from vmf.model.dyrelu import FrameDyReLU, PlainReLU
 
 from .deploy_context import DeployContext
 from .deploy_fold import conv3d_to_conv2d, make_linear
+from .deploy_ops import shift_frames
 
 
 class DeployDepthwise3d(nn.Module):
@@ -47,8 +50,8 @@ class DeployDepthwise3d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.tap_centre(x)
         if self.tap_before is not None:  # fixed at conversion, not data dependent
-            y = y + F.pad(self.tap_before(x)[:-1], (0, 0, 0, 0, 0, 0, 1, 0))
-            y = y + F.pad(self.tap_after(x)[1:], (0, 0, 0, 0, 0, 0, 0, 1))
+            y = y + shift_frames(self.tap_before(x), 1)
+            y = y + shift_frames(self.tap_after(x), -1)
         return y
 
 
@@ -80,6 +83,7 @@ class DeployFrameDyReLU(nn.Module):
         b1 = block.fc1.bias.detach().double()
         w2 = block.fc2.weight.detach().double() / 3.0
         b2 = block.fc2.bias.detach().double() / 3.0
+        cls = ChannelsLastFrameDyReLU if ctx.layout == "THWC" else cls
         return cls(
             make_linear(w1[:, :c], None),
             make_linear(w1[:, c:], b1),
@@ -94,6 +98,41 @@ class DeployFrameDyReLU(nn.Module):
         a1 = torch.clamp(self.slope1(h), 0.0, 2.0).reshape(self.coefficient_shape)
         a2 = torch.clamp(self.slope2(h), -1.0, 1.0).reshape(self.coefficient_shape)
         return torch.maximum(x * a1, x * a2)
+
+
+class ChannelsLastFrameDyReLU(DeployFrameDyReLU):
+    """The same, for THWC (TFLite) exports: the per-frame MLP as 1x1 convs on ``[T', C, 1, 1]``.
+
+    Every tensor between the pooled features and the slopes stays 4-D, so
+    litert-torch's layout pass can keep the feature map NHWC through the
+    broadcast multiplies. With ``[T', C]`` slopes reshaped to 4-D it pinned
+    the DY-ReLU to NCHW and transposed the full feature map in and out (its
+    min-cut counts transposes, not their size).
+    """
+
+    def __init__(self, fc1_frame: nn.Linear, fc1_token: nn.Linear, slope1: nn.Linear,
+                 slope2: nn.Linear, frames: int, channels: int):
+        super().__init__(fc1_frame, fc1_token, slope1, slope2, frames, channels)
+        self.fc1_frame = conv1x1(fc1_frame)
+        self.slope1 = conv1x1(slope1)
+        self.slope2 = conv1x1(slope2)
+        self.token_shape = (1, fc1_token.out_features, 1, 1)
+
+    def forward(self, x: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
+        pooled = F.adaptive_avg_pool2d(x, 1)  # [T', C, 1, 1]: one vector per frame
+        h = self.act(self.fc1_frame(pooled) + self.fc1_token(z0).reshape(self.token_shape))
+        a1 = torch.clamp(self.slope1(h), 0.0, 2.0)
+        a2 = torch.clamp(self.slope2(h), -1.0, 1.0)
+        return torch.maximum(x * a1, x * a2)
+
+
+def conv1x1(linear: nn.Linear) -> nn.Conv2d:
+    """The same affine map as a 1x1 Conv2d on ``[N, C, 1, 1]``."""
+    conv = nn.Conv2d(linear.in_features, linear.out_features, 1, bias=linear.bias is not None)
+    conv.weight.data.copy_(linear.weight.detach()[:, :, None, None])
+    if linear.bias is not None:
+        conv.bias.data.copy_(linear.bias.detach())
+    return conv
 
 
 class DeployReLU(nn.Module):

@@ -1,4 +1,4 @@
-"""The (2+1)D stem as ONE 2D conv evaluated only at the frames it outputs (ARCHITECTURE.md §4.1).
+"""The (2+1)D stem as one fused 2D conv evaluated only at the frames it outputs (ARCHITECTURE.md §4.1).
 
 Reference: conv_xy (1x3x3, stride 2, no bias) on every frame, then the
 depthwise temporal conv_t (k_t x 1 x 1, stride s_t, zero padding k_t // 2, no
@@ -11,21 +11,27 @@ one 2D conv with 3 k_t input channels, run only on the T / s_t output frames.
 conv_xy has no bias, so the reference's zero padding of its *output* in time
 equals zero frames at its *input*. For 560M (k_t = 5 < s_t = 8) the frames no
 output reads (3 of every 8) are never touched: the reference's full-frame
-spatial conv is ~40 % of 560M's MACs (§12 there), and even at s_t = 4 one
-conv over the gathered taps beats a spatial conv plus k_t full-size
-element-wise passes, which are memory bound.
+spatial conv is ~40 % of 560M's MACs (§12 there). At s_t = 4 the fused conv
+does 5/4 of conv_xy's MACs, but one conv beats a spatial conv followed by k_t
+full-size element-wise passes, which are memory bound.
+
+The fused conv is split by tap group (``tap_groups``): each group's input is
+one slice of the clip viewed as runs of s_t frames, and the group outputs
+are summed, so the k_t taps are never concatenated. The concatenation
+was a copy that cost more than the conv: the 560M stem alone took 10.1 ms
+with it and 5.4 ms without (ONNX Runtime, one thread, CPU time per clip).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vmf.model.blocks import Stem
 
 from .deploy_context import DeployContext
 from .deploy_fold import bn_affine
+from .deploy_ops import pad_frames
 
 
 def tap_groups(frames: int, kernel: int, stride: int, padding: int) -> list[tuple[int, int, int]]:
@@ -35,10 +41,11 @@ def tap_groups(frames: int, kernel: int, stride: int, padding: int) -> list[tupl
     (zero outside the clip). Seen as runs of ``stride`` frames, that is run
     ``t' + g`` at phase ``f``, with ``g = (j - padding) // stride`` and ``f``
     its remainder; taps with the same ``g`` read consecutive phases. Returns
-    ``(g, first phase, number of phases)`` per group, in tap order. Each group
-    is one slice of the clip viewed as ``[T', stride, ...]``, whatever T is
-    (O(k_t) ops), and shifted by ``g`` frames; for 560M (k_t = 5, s_t = 8) the
-    3 phases no tap reads are never copied.
+    ``(g, first phase, number of phases)`` per group, in tap order; groups
+    that would read only padding are dropped. Each group is one slice of the
+    clip viewed as ``[T', stride, ...]``, shifted by ``g`` frames: O(k_t) ops
+    whatever T is. For 560M (k_t = 5, s_t = 8) the 3 phases no tap reads are
+    never copied.
     """
     groups: list[tuple[int, int, int]] = []
     for j in range(kernel):
@@ -55,11 +62,9 @@ class DeployStem(nn.Module):
     """Clip ``[T, 3, R, R]`` (TCHW) or ``[T, R, R, 3]`` (THWC) -> features ``[T', C, R/2, R/2]``.
 
     One Conv2d per tap group (see ``tap_groups``) on the group's slice of the
-    clip, its output shifted by the group's run offset, summed, then ReLU.
-    Mathematically this is the one fused conv over all k_t taps; splitting it
-    by group avoids concatenating the taps, a copy that cost more than the
-    conv itself in ONNX Runtime (measured on 560M: 10.1 -> 6.6 ms per clip,
-    one thread).
+    clip, its output shifted by the group's run offset, summed, then ReLU:
+    together they are the one fused conv over all k_t taps (BN folded in, its
+    shift as the bias of the unshifted group's conv).
     """
 
     def __init__(self, convs: list[nn.Conv2d], groups: tuple, frames: int, stride: int,
@@ -109,8 +114,11 @@ class DeployStem(nn.Module):
         g, first, count = group
         frames = self.out_frames - abs(g)
         part = runs[max(g, 0):max(g, 0) + frames, first:first + count]
-        if self.layout == "THWC":  # to channels-first, on the gathered frames only
-            part = part.transpose(2, 3)
+        if self.layout == "THWC":
+            # [T', n, RR, 3] -> NHWC [T', R, R, 3n] (the one real transpose), then viewed as
+            # NCHW for Conv2d: TFLite converters cancel that permute against their own.
+            part = part.permute(0, 2, 1, 3).reshape(frames, *self.frame_shape, 3 * count)
+            return part.permute(0, 3, 1, 2)
         return part.reshape(frames, 3 * count, *self.frame_shape)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
@@ -118,8 +126,7 @@ class DeployStem(nn.Module):
         y = None
         for group, conv in zip(self.groups, self.convs):
             out = conv(self.tap_input(runs, group))
-            g = group[0]
-            if g:  # output t' read run t' + g: zero frames where that run is outside the clip
-                out = F.pad(out, (0, 0, 0, 0, 0, 0, max(-g, 0), max(g, 0)))
+            g = group[0]  # output t' read run t' + g: zero frames where it is outside the clip
+            out = pad_frames(out, max(-g, 0), max(g, 0))
             y = out if y is None else y + out
         return self.act(y)

@@ -6,7 +6,7 @@ module that takes one clip with time folded into the batch axis,
 ``[T, 3, R, R]`` ("TCHW") or ``[T, R, R, 3]`` ("THWC"), and gives ``[1, classes]``
 logits equal to the reference's (fp32 max abs difference <= 1e-4):
 
-- the (2+1)D stem is one 2D conv over the k_t gathered frames each output
+- the (2+1)D stem is one fused 2D conv over the k_t frames each output
   frame reads, evaluated only at the T / s_t output frames (deploy_stem);
 - BN is folded into the conv before it; 1x1x1 convs are 1x1 Conv2d; 3x3x3
   depthwise convs are 3 depthwise Conv2d taps and a temporal shift-and-add
@@ -14,6 +14,11 @@ logits equal to the reference's (fp32 max abs difference <= 1e-4):
 - frame-level DY-ReLU is pool, FC, clip, broadcast multiply and maximum;
 - bridges and the Former are MatMul + last-axis Softmax with heads split by
   rank <= 4 reshapes (deploy_attention).
+
+The layout also picks the form of the bridges and the DY-ReLU MLP: "TCHW"
+(ONNX Runtime, PyTorch) keeps every feature map NCHW; "THWC" (TFLite) uses
+channels-last twins so that a converter storing NHWC never has to transpose
+a feature map (deploy_attention, deploy_mobile). Both compute the same logits.
 
 One protocol (``DeployableTwin.from_reference(block, ctx)``), one explicit
 table ``TWINS`` and one walker (STYLE.md #6): the walker records every
@@ -42,7 +47,7 @@ from .sidecar import LAYOUTS
 
 
 class PassTokens(nn.Module):
-    """Mobile3D's missing Mobile->Former bridge (and Former): the tokens, unchanged."""
+    """Mobile3D's missing Mobile->Former bridge: the tokens (None there), unchanged."""
 
     @classmethod
     def from_reference(cls, block: nn.Module, ctx: DeployContext) -> "PassTokens":
@@ -122,7 +127,8 @@ class DeployableVideoMobileFormer(nn.Module):
                             else (frames, resolution, resolution, 3))
 
     @classmethod
-    def from_reference(cls, model: VideoMobileFormer, ctx: DeployContext) -> "DeployableVideoMobileFormer":
+    def from_reference(cls, model: VideoMobileFormer,
+                       ctx: DeployContext) -> "DeployableVideoMobileFormer":
         _, _, frames, resolution, _ = ctx.input_shape(model)
         return cls(ctx.convert(model.stem), model.tokens,
                    [ctx.convert(block) for block in model.blocks],
@@ -178,7 +184,9 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
     the stem's temporal stride; ``resolution`` defaults to the variant's. The
     result takes ``[frames, 3, R, R]`` (``layout="TCHW"``) or
     ``[frames, R, R, 3]`` (``"THWC"``) normalised RGB and returns
-    ``[1, num_classes]`` logits. Raises ``VmfError`` on a bad argument.
+    ``[1, num_classes]`` logits: what ``model.eval()`` computes (BN folded
+    with its running statistics, dropout off), whatever mode ``model`` is in.
+    Raises ``VmfError`` on a bad argument.
     """
     if not isinstance(model, VideoMobileFormer):
         raise VmfError(f"make_deployable needs a VideoMobileFormer, got {type(model).__name__}")
@@ -196,4 +204,5 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
     if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 1:
         raise VmfError(f"resolution must be a positive integer, got {resolution!r}")
     example = torch.empty(1, 3, frames, resolution, resolution, device="meta")
-    return to_deployable(model, example, layout=layout)
+    device = next(model.parameters()).device  # twins are built on the CPU; follow the model
+    return to_deployable(model, example, layout=layout).to(device)

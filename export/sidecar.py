@@ -69,6 +69,7 @@ def write_sidecar(artifact: "str | os.PathLike", meta: dict) -> Path:
         with os.fdopen(fd, "w") as f:
             json.dump(meta, f, indent=2)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a model card is meant to be read
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

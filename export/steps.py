@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from vmf.model import VmfError
+
 from .metadata import embed
 from .parity import describe
 from .sidecar import sidecar_path, validate_sidecar, write_sidecar
@@ -76,6 +78,8 @@ def run_step(what: str, final: Path, build: Callable[[Path], dict], *,
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         meta = build(tmp)
+        if not tmp.exists() or size_mb(tmp) == 0:
+            raise VmfError(f"{what}: the converter wrote an empty {final.suffix} file")
         validate_sidecar(meta, f"metadata of {final.name}")
         embed(tmp, meta)
         if final.exists():

@@ -61,7 +61,6 @@ def onnx2tflite(onnx_path: "str | os.PathLike", path: "str | os.PathLike", *,
         model = work / "model.onnx"
         shutil.copyfile(onnx_path, model)
         command = [sys.executable, "-m", "onnx2tf", "-i", str(model), "-o", str(work / "out"),
-                   "-osd",  # a signature, which the LiteRT quantizer addresses inputs by
                    "-nuo",  # the ONNX is already simplified by onnxsim
                    "-v", "error"]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
@@ -75,8 +74,40 @@ def onnx2tflite(onnx_path: "str | os.PathLike", path: "str | os.PathLike", *,
         if done.returncode != 0 or not produced.is_file():
             raise VmfError(f"onnx2tf failed ({_last_error(done.stdout + done.stderr)}); "
                            "try --converter litert-torch")
-        shutil.move(str(produced), path)
+        _add_signature(produced, path)
     return path
+
+
+def _add_signature(source: Path, path: Path) -> None:
+    """Copy a flatbuffer, giving it the ``serving_default`` signature it lacks.
+
+    onnx2tf's .tflite has none (its ``-osd`` puts one in the SavedModel only);
+    the LiteRT quantizer addresses inputs through a signature, and runtimes
+    that use signature runners need one too: input ``clip``, output ``logits``.
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = source.read_bytes()
+    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    if not model.signatureDefs:
+        graph = model.subgraphs[0]
+
+        def entry(name: str, index: int):
+            tensor_map = schema.TensorMapT()
+            tensor_map.name, tensor_map.tensorIndex = name, index
+            return tensor_map
+
+        signature = schema.SignatureDefT()
+        signature.signatureKey, signature.subgraphIndex = SIGNATURE, 0
+        signature.inputs = [entry(graph.tensors[i].name.decode(), i) for i in graph.inputs]
+        signature.outputs = [entry("logits" if n == 0 else f"output_{n}", i)
+                             for n, i in enumerate(graph.outputs)]
+        model.signatureDefs = [signature]
+        builder = flatbuffers.Builder(len(data) + 4096)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        data = builder.Output()
+    path.write_bytes(data)
 
 
 def torch2tflite(module: nn.Module, example: torch.Tensor, path: "str | os.PathLike") -> Path:
@@ -132,7 +163,7 @@ def quantize_tflite(fp32_path: "str | os.PathLike", path: "str | os.PathLike", p
         with _quiet():
             calibrated = q.calibrate(data, num_threads=min(4, os.cpu_count() or 1))
     with _quiet():
-        result = q.quantize(calibrated, enable_progress_report=False)
+        result = q.quantize(calibrated, enable_progress_bar=False, enable_progress_report=False)
     path.write_bytes(bytes(result.quantized_model))
     return path
 

@@ -92,7 +92,8 @@ class FakeExporter:
                 if (target, precision) in self.fail:
                     raise VmfError(self.fail[(target, precision)])
                 stem = f"{'mobile3d' if baseline else 'vmf'}-{variant.lower()}_{precision}"
-                path = Path(out_dir) / f"{stem}.{target}"
+                path = Path(out_dir) / target / f"{stem}.{target}"  # as vmf.export lays out
+                path.parent.mkdir(exist_ok=True)
                 path.write_bytes(b"\0" * 2**20)  # 1 MiB, so size_mb is checkable
                 used = converter or "fake-default"
                 side = write_sidecar(path, sidecar_meta(variant, baseline, frames, resolution,

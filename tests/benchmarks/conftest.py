@@ -3,7 +3,7 @@
 import pytest
 from bench_fakes import FakeClock, FakeExporter, FakeLoader
 
-from vmf.benchmarks.runner import Tools
+from vmf.benchmarks.jobs import Tools
 
 
 @pytest.fixture
@@ -24,4 +24,6 @@ def loader(clock):
 @pytest.fixture
 def tools(exporter, loader, clock):
     logs = []
-    return Tools(export=exporter, load_backend=loader, clock=clock, log=logs.append)
+    # In-process: the fake backend and clock live in this process.
+    return Tools(export=exporter, load_backend=loader, clock=clock, log=logs.append,
+                 isolate=False)

@@ -84,7 +84,7 @@ def test_row_fields_are_the_schema():
 
 
 def test_choices_follow_the_exporter_and_runtime_registries():
-    from vmf.benchmarks.runner import BACKEND_TARGETS, PRECISIONS
+    from vmf.benchmarks.jobs import BACKEND_TARGETS, PRECISIONS
     from vmf.export.api import PRECISIONS as EXPORT_PRECISIONS
     from vmf.export.api import TARGETS
     from vmf.runtime.backends import BACKENDS

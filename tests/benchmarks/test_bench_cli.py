@@ -7,6 +7,7 @@ import pytest
 
 from vmf.benchmarks import cli
 from vmf.benchmarks.rows import COLUMNS, ISSUE_COLUMNS
+from vmf.export.api import DEFAULT_CONVERTER
 from vmf.model import MissingDependencyError
 
 # 8 frames (560M's temporal stride) at 8 px: the real reference model's MACs are counted on it.
@@ -45,7 +46,9 @@ def test_json_rows_carry_the_issue_schema_and_the_fake_delays(tools, loader, tmp
         assert r["macs"] > 0 and r["params"] == 4_714_406  # the reference VMF-560M
         assert r["size_mb"] == pytest.approx(1.0)
         assert r["peak_rss_mb"] > 0
-        assert r["converter"] == "fake-default" and "max_abs=1.5e-05" in r["parity"]
+        assert "max_abs=1.5e-05" in r["parity"]  # the sidecar's parity record
+    # TFLite rows name the converter (the exporter's default when none is asked for).
+    assert [r["converter"] for r in rows] == ["fake-default", DEFAULT_CONVERTER]
     assert "VMF-560M" in out and "p50 ms" in out  # the table printed before the JSON
 
 
@@ -73,17 +76,19 @@ def test_csv_and_markdown_have_the_same_rows(tools, tmp_path, capsys):
 def test_second_run_does_not_re_export(tools, exporter, tmp_path, capsys):
     args = ["--backend", "onnxruntime", "tflite", "--precision", "fp32", "int8", "--json"]
     code, out, _ = bench(args, tools, tmp_path, capsys)
-    assert code == 0 and len(exporter.calls) == 4
+    # One exporter call per model/form/target: the conversion is shared by its precisions.
+    assert code == 0 and [c[2:4] for c in exporter.calls] == [
+        (("onnx",), ("fp32", "int8")), (("tflite",), ("fp32", "int8"))]
     assert last_json(out)["exports"] == {"exported": 4, "cached": 0}
-    tools.counts.update(exported=0, cached=0)
+    tools.exported.clear()
     code, out, _ = bench(args, tools, tmp_path, capsys)
-    assert code == 0 and len(exporter.calls) == 4  # nothing exported again
+    assert code == 0 and len(exporter.calls) == 2  # nothing exported again
     assert last_json(out)["exports"] == {"exported": 0, "cached": 4}
     assert all(r["status"] == "ok" for r in last_json(out)["results"])
     # A different clip is a different artifact.
     cli.main(["--backend", "onnxruntime", "--cache", str(tmp_path / "cache"),
               *TINY[:2], "--resolution", "16", *TINY[4:]], tools=tools)
-    assert len(exporter.calls) == 5 and exporter.calls[-1][6] == 16
+    assert len(exporter.calls) == 3 and exporter.calls[-1][6] == 16
 
 
 def test_all_exports_happen_before_any_timing(tools, tmp_path, capsys):
@@ -99,7 +104,7 @@ def test_exporter_gets_the_job(tools, exporter, tmp_path, capsys):
           tools, tmp_path, capsys)
     assert exporter.calls == [
         ("560M", False, ("tflite",), ("fp16",), "deployable", 8, 8, "litert-torch"),
-        ("560M", False, ("tflite",), ("fp16",), "naive", 8, 8, "litert-torch")]
+        ("560M", False, ("tflite",), ("fp16",), "naive", 8, 8, "onnx2tf")]  # its only route
 
 
 def test_failure_rows_keep_the_table(tools, exporter, loader, tmp_path, capsys):
@@ -117,9 +122,25 @@ def test_failure_rows_keep_the_table(tools, exporter, loader, tmp_path, capsys):
     assert bad["reason"] == "export failed: int8 parity gate failed: top-1 agreement 0.80 < 0.95"
     assert rows[("onnxruntime", "fp32", 1)]["reason"].endswith("pip install 'vmf[ort]'")
     assert rows[("torch", "int8", 2)]["reason"] == \
-        "the torch backend times the fp32 reference model only"
-    assert len(exporter.calls) == 4  # the failed int8 export was tried once, not per thread count
+        "the torch backend times fp32 only"
+    # One call per model/target; the fp32 it finished before int8 failed is kept, and int8 is
+    # not tried again (neither singly nor per thread count).
+    assert [c[2:4] for c in exporter.calls] == [(("onnx",), ("fp32", "int8")),
+                                               (("tflite",), ("fp32", "int8"))]
     assert "failed: export failed: int8 parity gate failed" in out  # in the printed table too
+
+
+def test_a_batch_that_fails_early_is_retried_one_precision_at_a_time(tools, exporter, tmp_path,
+                                                                     capsys):
+    exporter.fail[("tflite", "fp16")] = "fp16 conversion failed"
+    code, out, _ = bench(["--backend", "tflite", "--precision", "fp16", "int8", "--json"], tools,
+                         tmp_path, capsys)
+    assert code == 0
+    # The batch stopped at fp16 before int8 was made: which one failed is then unknown.
+    assert [c[3] for c in exporter.calls] == [("fp16", "int8"), ("fp16",), ("int8",)]
+    rows = last_json(out)["results"]
+    assert [(r["precision"], r["status"], r["reason"]) for r in rows] == [
+        ("fp16", "failed", "export failed: fp16 conversion failed"), ("int8", "ok", None)]
 
 
 def test_nothing_timed_is_an_error_naming_the_first_reason(tools, loader, tmp_path, capsys):

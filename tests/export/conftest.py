@@ -1,10 +1,11 @@
 """Shared helpers for the export tests: non-trivial weights and the one equivalence check.
 
 Default initialisation hides folding bugs: BatchNorm starts as the identity
-and the Linear layers at std 0.01 make logits ~0.1, so a wrong fold can stay
-under 1e-4. ``randomize`` (a fixture, like the others) gives every BN random statistics and affine values,
-every Linear and LayerNorm O(1) weights and the tokens fresh values, so
-logits are O(1) and the 1e-4 bound is a real test.
+and the Linear layers at std 0.01 make logits ~0.1, so a wrong fold can
+stay under 1e-4. The ``randomize`` fixture hands out a function that gives
+every BN random statistics and affine values, every Linear and LayerNorm
+O(1) weights and the tokens fresh values, so logits are O(1) and the 1e-4
+bound is a real test.
 """
 
 from __future__ import annotations

@@ -11,7 +11,11 @@ import pytest
 import torch
 from torch import nn
 
+from vmf.export.deploy_attention import (ChannelsLastFormerToMobile, ChannelsLastMobileToFormer,
+                                         DeployFormerToMobile, DeployMobileToFormer,
+                                         block_diagonal, head_mask)
 from vmf.export.deploy_context import DeployableTwin
+from vmf.export.deploy_mobile import ChannelsLastFrameDyReLU
 from vmf.export.deploy_stem import tap_groups
 from vmf.export.deployable import TWINS, to_deployable
 from vmf.model import VmfError
@@ -35,7 +39,8 @@ def run(block, *args):
         return block(*args)
 
 
-@pytest.mark.parametrize("kernel,stride,frames", [(5, 8, 16), (5, 8, 8), (5, 4, 12), (5, 4, 4), (3, 2, 6)],
+@pytest.mark.parametrize("kernel,stride,frames",
+                         [(5, 8, 16), (5, 8, 8), (5, 4, 12), (5, 4, 4), (3, 2, 6)],
                          ids=["560M-stem", "560M-stem-T'=1", "1G-stem", "1G-stem-T'=1", "k3s2"])
 @pytest.mark.parametrize("layout", ["TCHW", "THWC"])
 def test_stem(rng, kernel, stride, frames, layout, randomize, fold_time, assert_equivalent):
@@ -45,7 +50,8 @@ def test_stem(rng, kernel, stride, frames, layout, randomize, fold_time, assert_
     folded = clip[0].transpose(0, 1)  # [T, 3, R, R]
     if layout == "THWC":
         folded = folded.permute(0, 2, 3, 1).contiguous()
-    assert_equivalent(fold_time(run(stem, clip)), run(twin, folded), f"stem k={kernel} s={stride} T={frames}")
+    assert_equivalent(fold_time(run(stem, clip)), run(twin, folded),
+                      f"stem k={kernel} s={stride} T={frames}")
 
 
 def test_stem_gathers_only_the_frames_it_reads(randomize):
@@ -61,9 +67,11 @@ def test_stem_gathers_only_the_frames_it_reads(randomize):
 
 
 @pytest.mark.parametrize("frames", [1, 2, 3])
-@pytest.mark.parametrize("stride,in_ch,out_ch", [(1, 16, 16), (2, 16, 32)], ids=["identity", "projection"])
+@pytest.mark.parametrize("stride,in_ch,out_ch", [(1, 16, 16), (2, 16, 32)],
+                         ids=["identity", "projection"])
 @pytest.mark.parametrize("with_tokens", [True, False], ids=["dyrelu", "relu"])
-def test_mobile_block(rng, frames, stride, in_ch, out_ch, with_tokens, randomize, fold_time, assert_equivalent):
+def test_mobile_block(rng, frames, stride, in_ch, out_ch, with_tokens, randomize, fold_time,
+                      assert_equivalent):
     block = randomize(MobileBlock(in_ch, out_ch, int(2.25 * out_ch), stride,
                                   TOKEN_DIM if with_tokens else None, 4))
     x = features(rng, in_ch, frames, 10)
@@ -80,23 +88,31 @@ def test_depthwise_taps_do_not_grow_with_frames(rng, randomize):
     assert count(short) == count(long) == 3  # one 2D depthwise conv per temporal tap
 
 
-@pytest.mark.parametrize("frames", [1, 4])
-def test_frame_dyrelu(rng, frames, randomize, fold_time, assert_equivalent):
+@pytest.mark.parametrize("frames,layout", [(1, "TCHW"), (4, "TCHW"), (4, "THWC")])
+def test_frame_dyrelu(rng, frames, layout, randomize, fold_time, assert_equivalent):
     act = randomize(FrameDyReLU(24, TOKEN_DIM, 4))
     with torch.no_grad():
         act.fc2.weight.mul_(6.0)  # large enough that the h_sigmoid clips on both sides
     x, z0 = features(rng, 24, frames, 5), tokens(rng)[:, 0]
-    twin = to_deployable(act, x, z0)
+    twin = to_deployable(act, x, z0, layout=layout)
+    assert isinstance(twin, ChannelsLastFrameDyReLU) == (layout == "THWC")
     assert_equivalent(fold_time(run(act, x, z0)), run(twin, fold_time(x), z0), "FL-DyReLU")
     a1, a2 = act.coefficients(x, z0)
     assert (a1 == 0).any() and (a1 == 2).any(), "test input should saturate the slopes"
 
 
-def test_mobile_to_former(rng, randomize, fold_time, assert_equivalent):
+# THWC exports get channels-last bridges (no feature-map transposes in TFLite).
+BRIDGE_TWINS = {"TCHW": (DeployMobileToFormer, DeployFormerToMobile),
+                "THWC": (ChannelsLastMobileToFormer, ChannelsLastFormerToMobile)}
+
+
+@pytest.mark.parametrize("layout", list(BRIDGE_TWINS))
+def test_mobile_to_former(rng, layout, randomize, fold_time, assert_equivalent):
     bridge = randomize(MobileToFormer(32, TOKEN_DIM, 2))
     x, z = features(rng, 32, 3, 7), tokens(rng)
-    twin = to_deployable(bridge, x, z)
-    assert_equivalent(run(bridge, x, z), run(twin, fold_time(x), z), "Mobile->Former")
+    twin = to_deployable(bridge, x, z, layout=layout)
+    assert type(twin) is BRIDGE_TWINS[layout][0]
+    assert_equivalent(run(bridge, x, z), run(twin, fold_time(x), z), f"Mobile->Former {layout}")
 
 
 def test_former(rng, randomize, assert_equivalent):
@@ -105,11 +121,22 @@ def test_former(rng, randomize, assert_equivalent):
     assert_equivalent(run(former, z), run(to_deployable(former, z), z), "Former")
 
 
-def test_former_to_mobile(rng, randomize, fold_time, assert_equivalent):
+@pytest.mark.parametrize("layout", list(BRIDGE_TWINS))
+def test_former_to_mobile(rng, layout, randomize, fold_time, assert_equivalent):
     bridge = randomize(FormerToMobile(32, TOKEN_DIM, 2))
     y, z = features(rng, 32, 3, 7), tokens(rng)
-    twin = to_deployable(bridge, y, z)
-    assert_equivalent(fold_time(run(bridge, y, z)), run(twin, fold_time(y), z), "Former->Mobile")
+    twin = to_deployable(bridge, y, z, layout=layout)
+    assert type(twin) is BRIDGE_TWINS[layout][1]
+    assert_equivalent(fold_time(run(bridge, y, z)), run(twin, fold_time(y), z),
+                      f"Former->Mobile {layout}")
+
+
+def test_block_diagonal_keeps_heads_apart():
+    blocks = torch.arange(1.0, 13.0).reshape(2, 2, 3)
+    full = block_diagonal(blocks, head_mask(2, 2, 3))
+    assert full.shape == (4, 6)
+    assert torch.equal(full[:2, :3], blocks[0]) and torch.equal(full[2:, 3:], blocks[1])
+    assert not full[:2, 3:].any() and not full[2:, :3].any()
 
 
 @pytest.mark.parametrize("with_tokens", [True, False], ids=["vmf", "mobile3d"])
@@ -121,10 +148,11 @@ def test_head(rng, with_tokens, randomize, fold_time, assert_equivalent):
     assert_equivalent(run(head, x, z), run(twin, fold_time(x), z), "head")
 
 
-def test_whole_block(rng, randomize, fold_time, assert_equivalent):
+@pytest.mark.parametrize("layout", list(BRIDGE_TWINS))
+def test_whole_block(rng, layout, randomize, fold_time, assert_equivalent):
     block = randomize(VideoMobileFormerBlock(16, 32, 72, 2, TOKEN_DIM, 2, 4, 2, 4))
     x, z = features(rng, 16, 2, 12), tokens(rng)
-    twin = to_deployable(block, x, z)
+    twin = to_deployable(block, x, z, layout=layout)
     ref_x, ref_z = run(block, x, z)
     dep_x, dep_z = run(twin, fold_time(x), z)
     assert_equivalent(fold_time(ref_x), dep_x, "block features")

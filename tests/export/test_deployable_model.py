@@ -96,10 +96,13 @@ def test_attributes_and_mode(small_vmf):
     assert (default.frames, default.resolution, default.input_layout) == (64, 172, "TCHW")
 
 
-@pytest.mark.parametrize("variant,baseline", [("560M", False), ("1G", True)], ids=["vmf", "mobile3d"])
-def test_structure_is_rank4_with_every_block_converted(variant, baseline):
+@pytest.mark.parametrize("variant,baseline,layout",
+                         [("560M", False, "TCHW"), ("560M", False, "THWC"), ("1G", True, "TCHW")],
+                         ids=["vmf-TCHW", "vmf-THWC", "mobile3d-TCHW"])
+def test_structure_is_rank4_with_every_block_converted(variant, baseline, layout):
     model = build_model(variant, baseline=baseline)
-    dep = make_deployable(model, frames=2 * model.cfg.temporal_stride, resolution=64)
+    dep = make_deployable(model, frames=2 * model.cfg.temporal_stride, resolution=64,
+                          layout=layout)
     reference_types = {type(m) for m in model.modules()}
     for name, m in dep.named_modules():
         assert not isinstance(m, (nn.Conv3d, nn.modules.batchnorm._BatchNorm, nn.Dropout)), name
@@ -109,7 +112,8 @@ def test_structure_is_rank4_with_every_block_converted(variant, baseline):
     with torch.no_grad(), recorder:
         dep(torch.randn(dep.input_shape))
     names = {name for name, *_ in recorder.calls}
-    assert {"conv2d", "matmul", "softmax"} <= names or baseline  # the rewrite's ops really ran
+    expected = {"conv2d"} if baseline else {"conv2d", "matmul", "softmax", "maximum"}
+    assert expected <= names, f"the rewrite's ops did not run: {expected - names}"
     assert not names & {"conv3d", "einsum", "batch_norm"}, names & {"conv3d", "einsum", "batch_norm"}
     too_big = [(name, ranks) for name, ranks, *_ in recorder.calls if ranks and max(ranks) > 4]
     assert not too_big, f"rank > 4 activations: {too_big[:5]}"
@@ -128,6 +132,17 @@ def test_no_hooks_and_reference_untouched(small_vmf):
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     assert all(p.device.type == "cpu" for p in small_vmf.parameters())  # the meta pass used a copy
     assert dep.stem.convs[0].weight.data_ptr() not in {p.data_ptr() for p in small_vmf.parameters()}
+
+
+def test_model_in_training_mode_gives_its_eval_form(randomize, assert_equivalent):
+    model = randomize(build_model("1G")).train()
+    dep = make_deployable(model, frames=8, resolution=48)
+    assert model.training and all(m.training for m in model.modules())  # mode untouched
+    clip = torch.randn(dep.input_shape)
+    with torch.no_grad():
+        got = dep(clip)
+        expected = model.eval()(reference_input(clip, "TCHW"))
+    assert_equivalent(expected, got, "train-mode model")
 
 
 def test_traces_with_static_shapes(small_vmf):

