@@ -25,6 +25,7 @@ from .measure import one_line
 
 
 def cache_key(job: Job) -> CacheKey:
+    """Everything the job's artifact depends on (the thread count and device do not)."""
     target = BACKEND_TARGETS[job.backend]
     precision = "fp32" if target == "checkpoint" else job.precision
     return CacheKey(job.variant, job.baseline, job.form, job.frames, job.resolution, target,
@@ -76,6 +77,7 @@ def _x3d_producer(job: Job) -> Callable[[Path], Path]:
 
 
 def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
+    """The job's artifact from the cache, else made now (one precision) and cached."""
     if job.variant == X3D_NAME:
         produce = _x3d_producer(job)
     elif job.backend == "torch":
@@ -113,15 +115,22 @@ def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
     The conversion is the slow part of a TFLite export (TensorFlow, or
     litert-torch's lowering) and the exporter does it once per call, then
     quantises per precision; calling it per precision would convert 3 times.
-    What this cannot settle (a call that failed with several precisions
-    missing) is left to ``artifact_for``, which exports one precision at a time.
+    Combinations the exporter refuses (ONNX int8, say) are failed first, from
+    its own option check. What a failed call leaves unsettled is left to
+    ``artifact_for``, which exports one precision at a time.
     """
-    groups: dict[tuple, dict[str, Job]] = {}
+    groups: dict[CacheKey, dict[str, Job]] = {}
     for job in jobs:
-        if job.variant == X3D_NAME or BACKEND_TARGETS[job.backend] == "checkpoint" or refused(job):
+        target = BACKEND_TARGETS[job.backend]
+        if job.variant == X3D_NAME or target == "checkpoint" or refused(job):
             continue
         key = cache_key(job)
         if key in tools.failed_exports or cache.lookup(key) is not None:
+            continue
+        try:
+            tools.check_export(target, job.precision, job.converter, job.form)
+        except VmfError as exc:
+            tools.failed_exports[key] = f"not exported: {exc}"
             continue
         group = dataclasses.replace(key, precision="*")
         groups.setdefault(group, {}).setdefault(job.precision, job)
@@ -137,7 +146,7 @@ def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
     batch = Path(tempfile.mkdtemp(prefix=".batch-", suffix=".tmp", dir=cache.root))
     tools.log(f"exporting {first.model} {first.form} {target} {'+'.join(precisions)} "
               f"({first.frames}x{first.resolution}) into {cache.root}")
-    start, error = time.perf_counter(), None
+    start, error, made = time.perf_counter(), None, {}
     try:
         try:
             with contextlib.redirect_stdout(sys.stderr):  # stdout is the table and the JSON
@@ -155,8 +164,12 @@ def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
                 cache.fetch(cache_key(job), lambda folder, path=path: _move_into(path, folder))
                 tools.exported.add(cache_key(job))
         missing = [job for job in jobs if job.precision not in made]
-        if error and len(missing) == 1:  # then the failure was that one's
-            tools.failed_exports[cache_key(missing[0])] = f"export failed: {error}"
+        # The exporter works through the precisions in order and stops at the first failure:
+        # with nothing made, the shared conversion failed (all of them fail with it); else the
+        # first one missing failed, and those after it were never tried (artifact_for will).
+        for job in missing if not made else missing[:1]:
+            if error:
+                tools.failed_exports[cache_key(job)] = f"export failed: {error}"
     finally:
         shutil.rmtree(batch, ignore_errors=True)
     tools.log(f"exported {len(made)} of {len(jobs)} in {time.perf_counter() - start:.1f}s"

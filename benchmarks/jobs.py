@@ -53,11 +53,20 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def check_with_exporter(target: str, precision: str, converter: str | None, form: str) -> None:
+    """Raise the exporter's own ``VmfError`` for a combination it does not export (no work)."""
+    from vmf.export.api import plan
+
+    plan((target,), (precision,), converter, form, None)
+
+
 @dataclass
 class Tools:
     """The outside world a run touches; the tests swap these for fakes."""
 
     export: Callable[..., Any] | None = None  # vmf.export.export
+    # Refuses what ``export`` cannot make (target, precision, converter, form), before any work.
+    check_export: Callable[[str, str, str | None, str], None] = check_with_exporter
     load_backend: Callable[..., Any] | None = None  # vmf.runtime.backends.load_backend
     clock: Callable[[], float] = time.perf_counter  # used when timing in-process
     log: Callable[[str], None] = _stderr

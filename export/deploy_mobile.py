@@ -1,6 +1,4 @@
-"""The Mobile block and its activations on ``[T', C, H, W]`` features (paper §3).
-
-ARCHITECTURE.md §4.2-4.3 describe the reference blocks.
+"""The Mobile block and its activations on ``[T', C, H, W]`` (paper §3; ARCHITECTURE.md §4.2-4.3).
 
 Time is folded into the batch axis, so a 1x1x1 conv is a 1x1 Conv2d and a
 3x3x3 depthwise conv is one 3x3 depthwise Conv2d per temporal tap plus a
@@ -107,7 +105,8 @@ class ChannelsLastFrameDyReLU(DeployFrameDyReLU):
     litert-torch's layout pass can keep the feature map NHWC through the
     broadcast multiplies. With ``[T', C]`` slopes reshaped to 4-D it pinned
     the DY-ReLU to NCHW and transposed the full feature map in and out (its
-    min-cut counts transposes, not their size).
+    min-cut counts transposes, not their size): 560M in TFLite took 38.0 ms
+    per clip that way and 34.2 ms this way (XNNPACK, one thread, CPU time).
     """
 
     def __init__(self, fc1_frame: nn.Linear, fc1_token: nn.Linear, slope1: nn.Linear,

@@ -130,17 +130,43 @@ def test_failure_rows_keep_the_table(tools, exporter, loader, tmp_path, capsys):
     assert "failed: export failed: int8 parity gate failed" in out  # in the printed table too
 
 
-def test_a_batch_that_fails_early_is_retried_one_precision_at_a_time(tools, exporter, tmp_path,
-                                                                     capsys):
-    exporter.fail[("tflite", "fp16")] = "fp16 conversion failed"
-    code, out, _ = bench(["--backend", "tflite", "--precision", "fp16", "int8", "--json"], tools,
-                         tmp_path, capsys)
+def test_a_failed_conversion_fails_every_precision_of_its_batch(tools, exporter, tmp_path,
+                                                                capsys):
+    exporter.fail[("tflite", "fp16")] = "conversion failed"  # before anything was made
+    code, out, _ = bench(["--backend", "tflite", "onnxruntime", "--precision", "fp16", "int8",
+                          "--json"], tools, tmp_path, capsys)
     assert code == 0
-    # The batch stopped at fp16 before int8 was made: which one failed is then unknown.
-    assert [c[3] for c in exporter.calls] == [("fp16", "int8"), ("fp16",), ("int8",)]
+    assert [c[2:4] for c in exporter.calls] == [(("tflite",), ("fp16", "int8")),
+                                               (("onnx",), ("fp16", "int8"))]
     rows = last_json(out)["results"]
-    assert [(r["precision"], r["status"], r["reason"]) for r in rows] == [
-        ("fp16", "failed", "export failed: fp16 conversion failed"), ("int8", "ok", None)]
+    assert [(r["backend"], r["precision"], r["reason"]) for r in rows] == [
+        ("tflite", "fp16", "export failed: conversion failed"),
+        ("tflite", "int8", "export failed: conversion failed"),
+        ("onnxruntime", "fp16", None), ("onnxruntime", "int8", None)]
+
+
+def test_precisions_after_a_failed_one_are_exported_singly(tools, exporter, tmp_path, capsys):
+    exporter.fail[("tflite", "fp16")] = "fp16 parity failed"  # after fp32 was made
+    code, out, _ = bench(["--backend", "tflite", "--precision", "fp32", "fp16", "int8", "--json"],
+                         tools, tmp_path, capsys)
+    assert code == 0
+    assert [c[3] for c in exporter.calls] == [("fp32", "fp16", "int8"), ("int8",)]
+    rows = last_json(out)["results"]
+    assert [(r["precision"], r["status"]) for r in rows] == [
+        ("fp32", "ok"), ("fp16", "failed"), ("int8", "ok")]
+    assert rows[1]["reason"] == "export failed: fp16 parity failed"
+
+
+def test_the_exporters_own_check_refuses_before_any_work(tools, exporter, tmp_path, capsys):
+    from vmf.benchmarks.jobs import check_with_exporter
+
+    tools.check_export = check_with_exporter  # the real exporter's option check
+    code, out, _ = bench(["--backend", "onnxruntime", "--precision", "fp32", "int8", "--json"],
+                         tools, tmp_path, capsys)
+    assert code == 0 and [c[3] for c in exporter.calls] == [("fp32",)]
+    bad = last_json(out)["results"][1]
+    # The exporter's own sentence (its wording is the exporter's business).
+    assert bad["reason"].startswith("not exported: ") and "int8" in bad["reason"]
 
 
 def test_nothing_timed_is_an_error_naming_the_first_reason(tools, loader, tmp_path, capsys):
