@@ -24,6 +24,8 @@ from pathlib import Path
 
 from vmf.model import MissingDependencyError, VmfError
 
+from .quiet import quiet
+
 MAX_RANK = 4
 FORBIDDEN_OPS = ("CONV_3D", "CONV_3D_TRANSPOSE")
 
@@ -119,21 +121,16 @@ def _read_graph(path: Path) -> tuple[list[str], list[tuple[str, int]]]:
 
 def _gpu_verdict(path: Path) -> tuple[bool | None, list[str]]:
     """TensorFlow's GPU-delegate compatibility check, or (None, []) without TensorFlow."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    out = io.StringIO()
     try:
-        with _quiet_tensorflow():
+        # quiet(): TF's C++ import banners go to fd 2; the report itself is a Python print.
+        with quiet(), contextlib.redirect_stdout(out):
             import tensorflow as tf
+
+            tf.lite.experimental.Analyzer.analyze(model_path=str(path), gpu_compatibility=True)
     except ImportError:
         return None, []
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        tf.lite.experimental.Analyzer.analyze(model_path=str(path), gpu_compatibility=True)
     text = out.getvalue()
     warnings = [line.strip() for line in text.splitlines() if "GPU COMPATIBILITY WARNING" in line]
     return ("looks compatible with GPU delegate" in text and not warnings), warnings
-
-
-@contextlib.contextmanager
-def _quiet_tensorflow():
-    """TensorFlow prints banners at import; keep them out of the CLI's output."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    yield
