@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Copy an exported model and its sidecar into the app as assets/model.tflite + assets/model.json.
-# usage: android_demo/copy-model.sh [path/to/model.tflite]   (default: exports/vmf-560m_fp32.tflite)
+# usage: android_demo/copy-model.sh [path/to/model.tflite]   (default: exports/tflite/vmf-560m_fp32.tflite)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-model="${1:-$here/../exports/vmf-560m_fp32.tflite}"
+root="$(dirname "$here")"
+model="${1:-$root/exports/tflite/vmf-560m_fp32.tflite}"
 sidecar="${model%.*}.json"
 
 [[ -f "$model" ]] || { echo "error: no model at $model (export one: vmf-export --variant 560M --target tflite)" >&2; exit 1; }
@@ -12,7 +13,7 @@ sidecar="${model%.*}.json"
 
 # Validate the card with the Python reader when the project's venv is there (the app checks it
 # again at load, against the model's real tensor shapes).
-python="$here/../.venv/bin/python"
+python="$root/.venv/bin/python"
 if [[ -x "$python" ]]; then
     "$python" - "$sidecar" <<'PY' || exit 1
 import sys

@@ -20,6 +20,7 @@ deprecated converter PTQ; ECOSYSTEM.md §0.8), the same way for both converters:
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import subprocess
@@ -116,8 +117,11 @@ def torch2tflite(module: nn.Module, example: torch.Tensor, path: "str | os.PathL
     path = Path(path)
     module = module.eval()
     try:
+        # Passed by keyword, so the signature's input is named after forward's
+        # argument ("clip" for vmf modules), not "args_0".
+        name = next(iter(inspect.signature(module.forward).parameters))
         with torch.no_grad(), _quiet():
-            edge = litert_torch.convert(module, (example,))
+            edge = litert_torch.convert(module, sample_kwargs={name: example})
             edge.export(str(path))
     except VmfError:
         raise

@@ -142,3 +142,21 @@ def test_json_summary_labels_and_num_classes(capsys, tmp_path):
     session = ort.InferenceSession(art["path"], providers=["CPUExecutionProvider"])
     assert session.get_outputs()[0].shape == [1, 5]
     assert session.get_inputs()[0].shape == [8, 3, 32, 32] and session.get_inputs()[0].name == "clip"
+
+
+def test_weights_are_exported_and_hashed(capsys, tmp_path):
+    import json
+
+    from vmf.model import state_dict_sha256
+
+    torch.manual_seed(3)
+    model = build_model("560M", baseline=True, num_classes=7)
+    ckpt = save_checkpoint(model, tmp_path / "mobile3d.pt")
+    code, out, err = run(capsys, "--variant", "560M", "--target", "onnx", "--weights", str(ckpt),
+                         "--frames", "8", "--resolution", "32", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "random weights" not in err  # real weights: no warning
+    meta = json.loads((tmp_path / "out" / "onnx" / "mobile3d-560m_t8_r32_fp32.json").read_text())
+    assert meta["untrained"] is False and meta["baseline"] is True and meta["num_classes"] == 7
+    assert meta["weights_sha256"] == state_dict_sha256(model.state_dict())
+    assert meta["labels"] == [f"class_{i}" for i in range(7)]

@@ -2,13 +2,13 @@
 
 The main test exports one real variant end to end, as issue #3 asks of CI:
 VMF-560M at its real 172 x 172 input with frames=16 (the smallest clip its
-temporal stride of 8 gives more than one frame after the stem; 64 frames
-would add minutes, not coverage) to ONNX, TFLite (default converter) and
-Core ML (TFLite through litert-torch here: onnx2tf takes minutes at 172 x 172 on
-two cores; it runs below at a small size), then re-runs each artifact on a clip the exporter never saw, against
-the reference PyTorch model, and reads the sidecar and the embedded metadata
-back. The other converter, fp16, int8 with --calibration videos, the Mobile3D
-baseline and the naive form run at small sizes to keep CI fast.
+temporal stride of 8 leaves more than one frame after the stem; 64 frames
+would add minutes, not coverage) to ONNX, Core ML and TFLite fp32/fp16/int8
+through litert-torch, the default converter, then re-runs each artifact on a
+clip the exporter never saw against the reference PyTorch model and reads the
+sidecars and the embedded metadata back. onnx2tf (minutes at 172 x 172 on two
+cores), int8 from --calibration videos, the Mobile3D baseline and the naive
+form run at small sizes to keep CI fast.
 """
 
 import json
