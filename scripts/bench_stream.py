@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     e2e = lat["end_to_end"]["p99"]
     keeps_up = (report.frames_dropped == 0 and report.inferences == due
                 and e2e is not None and e2e < hop_ms)
-    print(f"keeps up: {'yes' if keeps_up else 'no'} (no frame dropped, every hop classified, "
+    print(f"keeps up: {'yes' if keeps_up else 'no'} (criteria: no frame dropped, every hop classified, "
           f"end-to-end p99 under the {hop_ms:.0f} ms hop)")
     if args.json:
         summary = {**d, "expected_inferences": due, "keeps_up": keeps_up, "model": model.name}

@@ -131,6 +131,24 @@ def test_former_to_mobile(rng, layout, randomize, fold_time, assert_equivalent):
                       f"Former->Mobile {layout}")
 
 
+def test_former_to_mobile_softmax_is_stable_for_large_scores(rng, randomize, fold_time,
+                                                             assert_equivalent):
+    # The TCHW twin writes the softmax over the tokens out as exp / sum; scores of a
+    # few hundred would overflow exp without the max subtraction (exp(89) = inf in fp32).
+    scale = 100.0
+    bridge = randomize(FormerToMobile(32, TOKEN_DIM, 2))
+    y, z = features(rng, 32, 3, 7) * scale, tokens(rng)
+    twin = to_deployable(bridge, y, z, layout="TCHW")
+    keys = torch.matmul(z, twin.key_w) + twin.key_b
+    scores = torch.matmul(keys, fold_time(y).reshape(twin.query_shape))
+    assert scores.abs().max() > 200, "the test needs scores large enough to overflow exp"
+    out = run(twin, fold_time(y), z)
+    assert torch.isfinite(out).all()
+    # Compared at the inputs' scale: the outputs are O(scale), so fp32 rounding is too.
+    assert_equivalent(fold_time(run(bridge, y, z)) / scale, out / scale,
+                      "Former->Mobile, large scores")
+
+
 def test_block_diagonal_keeps_heads_apart():
     blocks = torch.arange(1.0, 13.0).reshape(2, 2, 3)
     full = block_diagonal(blocks, head_mask(2, 2, 3))
