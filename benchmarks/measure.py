@@ -94,13 +94,13 @@ def measure_isolated(path: "str | Path", backend: str | None, threads: int | Non
     return Measurement(**answer)
 
 
-def one_line(exc: BaseException, limit: int = 200) -> str:
+def one_line(exc: BaseException, limit: int = 400) -> str:
     """A row's reason: the error's first line; the exception type too when it is not ours."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else ""
     if not isinstance(exc, VmfError):  # an unexpected failure: say what kind it was
         line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
-    return line[:limit]
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def _exit(code: int) -> str:
