@@ -15,7 +15,7 @@ from vmf.export.deploy_attention import (ChannelsLastFormerToMobile, ChannelsLas
                                          DeployFormerToMobile, DeployMobileToFormer,
                                          block_diagonal, head_mask)
 from vmf.export.deploy_context import DeployableTwin
-from vmf.export.deploy_mobile import ChannelsLastFrameDyReLU
+from vmf.export.deploy_mobile import ChannelsLastFrameDyReLU, frame_weight
 from vmf.export.deploy_stem import tap_groups
 from vmf.export.deployable import TWINS, to_deployable
 from vmf.model import VmfError
@@ -40,8 +40,9 @@ def run(block, *args):
 
 
 @pytest.mark.parametrize("kernel,stride,frames",
-                         [(5, 8, 16), (5, 8, 8), (5, 4, 12), (5, 4, 4), (3, 2, 6)],
-                         ids=["560M-stem", "560M-stem-T'=1", "1G-stem", "1G-stem-T'=1", "k3s2"])
+                         [(5, 8, 16), (5, 8, 8), (5, 4, 12), (5, 4, 4), (3, 2, 6), (7, 2, 8)],
+                         ids=["560M-stem", "560M-stem-T'=1", "1G-stem", "1G-stem-T'=1", "k3s2",
+                              "k7s2-later-runs"])
 @pytest.mark.parametrize("layout", ["TCHW", "THWC"])
 def test_stem(rng, kernel, stride, frames, layout, randomize, fold_time, assert_equivalent):
     stem = randomize(Stem(8, kernel, stride))
@@ -70,15 +71,25 @@ def test_stem_gathers_only_the_frames_it_reads(randomize):
 @pytest.mark.parametrize("stride,in_ch,out_ch", [(1, 16, 16), (2, 16, 32)],
                          ids=["identity", "projection"])
 @pytest.mark.parametrize("with_tokens", [True, False], ids=["dyrelu", "relu"])
-def test_mobile_block(rng, frames, stride, in_ch, out_ch, with_tokens, randomize, fold_time,
-                      assert_equivalent):
+@pytest.mark.parametrize("layout", ["TCHW", "THWC"])
+def test_mobile_block(rng, frames, stride, in_ch, out_ch, with_tokens, layout, randomize,
+                      fold_time, assert_equivalent):
     block = randomize(MobileBlock(in_ch, out_ch, int(2.25 * out_ch), stride,
                                   TOKEN_DIM if with_tokens else None, 4))
     x = features(rng, in_ch, frames, 10)
     z0 = tokens(rng)[:, 0] if with_tokens else None
-    twin = to_deployable(block, x, z0)
+    twin = to_deployable(block, x, z0, layout=layout)
     assert not any(isinstance(m, (nn.Conv3d, nn.BatchNorm3d)) for m in twin.modules())
+    if with_tokens:  # the FL-DyReLU after the expansion pools the (narrower) block input
+        assert twin.pool_input and frame_weight(twin.act_pw.fc1_frame).shape[1] == in_ch
     assert_equivalent(fold_time(run(block, x, z0)), run(twin, fold_time(x), z0), "mobile block")
+
+
+def test_pooling_before_refuses_a_conv_it_cannot_fold(rng, randomize):
+    act = to_deployable(randomize(FrameDyReLU(8, TOKEN_DIM, 4)), features(rng, 8, 2, 5),
+                        tokens(rng)[:, 0])
+    with pytest.raises(ValueError, match="plain 1x1 conv"):
+        act.pooling_before(nn.Conv2d(4, 8, 3, padding=1))
 
 
 def test_depthwise_taps_do_not_grow_with_frames(rng, randomize):
