@@ -20,20 +20,11 @@ one slice of the clip viewed as runs of s_t frames, and the group outputs
 are summed, so the k_t taps are never concatenated. The concatenation
 was a copy that cost more than the conv: the 560M stem alone took 10.1 ms
 with it and 5.4 ms without (ONNX Runtime, one thread, CPU time per clip).
-
-TCHW (ONNX Runtime) exports shift each group's *input* runs instead of its
-output frames (``shifted_tap_input``: one slice or one cropping Pad), so
-every conv writes all T' frames and ONNX Runtime sums the groups and applies
-the ReLU inside its blocked-layout convs, with no reorder, pad and add per
-group. On 560M that took the clip 3.7 % faster on one thread (median of
-paired runs) and made no difference we could measure on two. THWC (TFLite)
-exports keep the output shift: litert-torch has no NHWC form of a pad.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vmf.model.blocks import Stem
@@ -130,31 +121,12 @@ class DeployStem(nn.Module):
             return part.permute(0, 3, 1, 2)
         return part.reshape(frames, 3 * count, *self.frame_shape)
 
-    def shifted_tap_input(self, runs: torch.Tensor, group: tuple[int, int, int]) -> torch.Tensor:
-        """``[T', 3 n, R, R]``: the group's phases of run ``t' + g`` for every output frame t'.
-
-        One Pad with negative (cropping) amounts: it drops the phases no tap of
-        the group reads and shifts the runs by g with zero runs where ``t' + g``
-        is outside the clip, so the conv output is already aligned in time.
-        """
-        g, first, count = group
-        if g == 0:  # a plain slice: ONNX Runtime's Slice copies faster than its Pad
-            return self.tap_input(runs, group)
-        stride = self.runs_shape[1]
-        pads = (0, 0, 0, 0, -first, -(stride - first - count), -g, g)  # last axis first
-        return F.pad(runs, pads).reshape(self.out_frames, 3 * count, *self.frame_shape)
-
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         runs = clip.reshape(self.runs_shape)
         y = None
         for group, conv in zip(self.groups, self.convs):
+            out = conv(self.tap_input(runs, group))
             g = group[0]  # output t' read run t' + g: zero frames where it is outside the clip
-            if self.layout == "TCHW":
-                # Shift the input, not the output: every conv then writes all T' frames and
-                # the sum and ReLU stay in ONNX Runtime's blocked layout (the adds fuse
-                # into the convs), instead of a reorder, pad and add per group.
-                out = conv(self.shifted_tap_input(runs, group))
-            else:
-                out = pad_frames(conv(self.tap_input(runs, group)), max(-g, 0), max(g, 0))
+            out = pad_frames(out, max(-g, 0), max(g, 0))
             y = out if y is None else y + out
         return self.act(y)
