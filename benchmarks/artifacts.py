@@ -115,7 +115,7 @@ def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
     The conversion is the slow part of a TFLite export (TensorFlow, or
     litert-torch's lowering) and the exporter does it once per call, then
     quantises per precision; calling it per precision would convert 3 times.
-    Combinations the exporter refuses (ONNX int8, say) are failed first, from
+    Combinations the exporter refuses (Core ML int8, say) are failed first, from
     its own option check. What a failed call leaves unsettled is left to
     ``artifact_for``, which exports one precision at a time.
     """

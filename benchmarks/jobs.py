@@ -17,15 +17,17 @@ from vmf.model import VARIANTS
 from .reference import model_name
 
 # What each backend times, and the artifact it needs: ``--backend`` choices.
+# OpenVINO runs the same .onnx files as ONNX Runtime (one cached export serves both).
 BACKEND_TARGETS = {"onnxruntime": "onnx", "tflite": "tflite", "torch": "checkpoint",
-                   "coreml": "coreml"}
+                   "coreml": "coreml", "openvino": "onnx"}
 PRECISIONS = ("fp32", "fp16", "int8")
 DEVICES = ("cpu", "cuda")
-# LiteRT's GPU delegate and Core ML run on phones and Macs, not on CUDA.
 CUDA_BACKENDS = ("onnxruntime", "torch")
-NAIVE_BACKENDS = ("onnxruntime", "tflite")  # the exporter's naive form has these targets
+NO_CUDA = {"tflite": "its GPU delegate runs on phones", "coreml": "it runs on Apple devices",
+           "openvino": "its GPU plugin is for Intel GPUs"}
+NAIVE_BACKENDS = ("onnxruntime", "tflite", "openvino")  # the exporter's naive form has these targets
 X3D_NAME = "X3D-S"
-X3D_BACKENDS = ("onnxruntime",)  # exported naively to ONNX here (benchmarks/x3d.py)
+X3D_BACKENDS = ("onnxruntime", "openvino")  # exported naively to ONNX here (benchmarks/x3d.py)
 
 # Forms: the rank-4 export, the reference 5-D graph exported as is, the PyTorch reference model.
 DEPLOYABLE, NAIVE, REFERENCE = "deployable", "naive", "reference"
@@ -129,7 +131,7 @@ def plan_jobs(variants, backends, precisions, threads, *, baseline=False, naive=
 def refused(job: Job) -> str | None:
     """Combinations that cannot run, said before any export is attempted."""
     if job.device == "cuda" and job.backend not in CUDA_BACKENDS:
-        return f"{job.backend} has no CUDA path here (its GPU runs are on phones/Macs)"
+        return f"{job.backend} has no CUDA path here ({NO_CUDA[job.backend]})"
     if job.backend == "torch" and job.precision != "fp32":
         return "the torch backend times fp32 only"
     return None

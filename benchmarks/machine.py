@@ -7,7 +7,8 @@ import os
 import platform
 from pathlib import Path
 
-PACKAGES = ("vmf", "torch", "onnxruntime", "ai-edge-litert", "tensorflow", "coremltools")
+PACKAGES = ("vmf", "torch", "onnxruntime", "openvino", "ai-edge-litert", "tensorflow",
+            "coremltools")
 
 
 def cpu_model() -> str:

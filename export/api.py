@@ -40,7 +40,7 @@ CONVERTERS = ("onnx2tf", "litert-torch")
 # subprocess, and is the path Google maintains (onnx2tf's README points to it).
 DEFAULT_CONVERTER = "litert-torch"
 PRECISIONS = ("fp32", "fp16", "int8")
-SUPPORTED_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32", "fp16", "int8"),
+SUPPORTED_PRECISIONS = {"onnx": ("fp32", "int8"), "tflite": ("fp32", "fp16", "int8"),
                         "coreml": ("fp16", "fp32")}
 DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",)}
 FORMS = ("deployable", "naive")
@@ -304,15 +304,25 @@ class ExportSession:
 
 # -- one function per target, found by name ---------------------------------------------
 def export_onnx(s: ExportSession, job: Job) -> list[Artifact]:
-    from .onnx import INPUT_NAME, onnx_predictor, torch2onnx
+    from .onnx import INPUT_NAME, onnx_predictor, quantize_onnx, torch2onnx
 
-    def build(tmp: Path) -> dict:
-        torch2onnx(s.module("TCHW"), s.example("TCHW"), tmp)
-        parity = s.parity(onnx_predictor(tmp), "onnx", "fp32", tmp.name)
-        return s.metadata(target="onnx", precision="fp32", converter="torch.onnx",
-                          input_name=INPUT_NAME, layout="TCHW", parity=parity)
+    def build_for(precision: str):
+        def build(tmp: Path) -> dict:
+            if precision == "int8":  # a QDQ copy of the fp32 graph, calibrated on clips
+                fp32 = s.scratch / "for_int8.onnx"
+                if not fp32.exists():
+                    torch2onnx(s.module("TCHW"), s.example("TCHW"), fp32)
+                quantize_onnx(fp32, tmp, s.calibration()[0])
+                converter = "torch.onnx+onnxruntime.quantization"
+            else:
+                torch2onnx(s.module("TCHW"), s.example("TCHW"), tmp)
+                converter = "torch.onnx"
+            parity = s.parity(onnx_predictor(tmp), "onnx", precision, tmp.name)
+            return s.metadata(target="onnx", precision=precision, converter=converter,
+                              input_name=INPUT_NAME, layout="TCHW", parity=parity)
+        return build
 
-    return [s.step("onnx", "fp32", None, build)]
+    return [s.step("onnx", p, None, build_for(p)) for p in job.precisions]
 
 
 def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:

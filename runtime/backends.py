@@ -7,7 +7,9 @@
 
 The interface and its load-time checks are in ``backend_base``; one module per
 backend (``backend_onnxruntime``, ``backend_litert``, ``backend_torch``,
-``backend_coreml``) imports its package only when a model is loaded.
+``backend_openvino``, ``backend_coreml``) imports its package only when a model
+is loaded. OpenVINO runs the same ``.onnx`` files as ONNX Runtime, so it is
+chosen by name (``backend="openvino"``); the suffix still implies onnxruntime.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from .backend_base import DEVICES, Backend, check_device, default_threads
 from .backend_coreml import CoreMLBackend
 from .backend_litert import LiteRTBackend
 from .backend_onnxruntime import OnnxRuntimeBackend
+from .backend_openvino import OpenVINOBackend
 from .backend_torch import TorchBackend
 
 __all__ = ["BACKENDS", "DEVICES", "Backend", "backend_for", "default_threads", "load_backend"]
 
-# Names are what --backend accepts; order is the order help texts list them in.
+# Names are what --backend accepts; order is the order help texts list them in, and the
+# order backend_for tries suffixes in (so .onnx is onnxruntime's, not openvino's).
 BACKENDS: dict[str, type[Backend]] = {
-    cls.name: cls for cls in (OnnxRuntimeBackend, LiteRTBackend, TorchBackend, CoreMLBackend)}
+    cls.name: cls for cls in (OnnxRuntimeBackend, LiteRTBackend, TorchBackend, OpenVINOBackend,
+                              CoreMLBackend)}
 
 
 def backend_for(path: "str | os.PathLike") -> str:
@@ -36,7 +41,7 @@ def backend_for(path: "str | os.PathLike") -> str:
     for name, cls in BACKENDS.items():
         if suffix in cls.suffixes:
             return name
-    known = ", ".join(s for cls in BACKENDS.values() for s in cls.suffixes)
+    known = ", ".join(dict.fromkeys(s for cls in BACKENDS.values() for s in cls.suffixes))
     raise VmfError(f"cannot tell the backend of {Path(path).name} from its suffix "
                    f"(known: {known}); pass --backend")
 

@@ -84,11 +84,12 @@ def test_row_fields_are_the_schema():
 
 
 def test_choices_follow_the_exporter_and_runtime_registries():
-    from vmf.benchmarks.jobs import BACKEND_TARGETS, PRECISIONS
+    from vmf.benchmarks.jobs import BACKEND_TARGETS, CUDA_BACKENDS, NO_CUDA, PRECISIONS
     from vmf.export.api import PRECISIONS as EXPORT_PRECISIONS
     from vmf.export.api import TARGETS
     from vmf.runtime.backends import BACKENDS
 
     assert set(BACKEND_TARGETS) == set(BACKENDS)
+    assert set(NO_CUDA) == set(BACKENDS) - set(CUDA_BACKENDS)  # every refusal says why
     assert set(BACKEND_TARGETS.values()) - {"checkpoint"} == set(TARGETS)
     assert PRECISIONS == EXPORT_PRECISIONS

@@ -91,6 +91,23 @@ def test_second_run_does_not_re_export(tools, exporter, tmp_path, capsys):
     assert len(exporter.calls) == 3 and exporter.calls[-1][6] == 16
 
 
+def test_openvino_times_the_onnx_export_onnxruntime_times(tools, exporter, loader, tmp_path,
+                                                         capsys):
+    code, out, _ = bench(["--backend", "onnxruntime", "openvino", "--precision", "fp32", "int8",
+                          "--json"], tools, tmp_path, capsys)
+    assert code == 0 and [c[2:4] for c in exporter.calls] == [(("onnx",), ("fp32", "int8"))]
+    rows = last_json(out)["results"]
+    assert [(r["backend"], r["precision"], r["status"]) for r in rows] == [
+        ("onnxruntime", "fp32", "ok"), ("onnxruntime", "int8", "ok"),
+        ("openvino", "fp32", "ok"), ("openvino", "int8", "ok")]
+    assert last_json(out)["exports"] == {"exported": 2, "cached": 0}
+    # The same two files, each loaded once by each backend, by name.
+    loaded = [(b.path.name, b.name) for b in loader.loaded]
+    files = {name for name, _ in loaded}
+    assert len(files) == 2 and all(name.endswith(".onnx") for name in files)
+    assert sorted(loaded) == sorted((f, b) for f in files for b in ("onnxruntime", "openvino"))
+
+
 def test_all_exports_happen_before_any_timing(tools, tmp_path, capsys):
     events, export, load = [], tools.export, tools.load_backend
     tools.export = lambda *a, **k: events.append("export") or export(*a, **k)
@@ -161,9 +178,9 @@ def test_the_exporters_own_check_refuses_before_any_work(tools, exporter, tmp_pa
     from vmf.benchmarks.jobs import check_with_exporter
 
     tools.check_export = check_with_exporter  # the real exporter's option check
-    code, out, _ = bench(["--backend", "onnxruntime", "--precision", "fp32", "int8", "--json"],
+    code, out, _ = bench(["--backend", "coreml", "--precision", "fp16", "int8", "--json"],
                          tools, tmp_path, capsys)
-    assert code == 0 and [c[3] for c in exporter.calls] == [("fp32",)]
+    assert code == 0 and [c[3] for c in exporter.calls] == [("fp16",)]
     bad = last_json(out)["results"][1]
     # The exporter's own sentence (its wording is the exporter's business).
     assert bad["reason"].startswith("not exported: ") and "int8" in bad["reason"]

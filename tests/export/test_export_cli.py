@@ -39,7 +39,7 @@ def test_unknown_names_exit_2_with_a_suggestion(capsys, argv, expected):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["--target", "onnx", "--precision", "int8"], "--target onnx does not support --precision int8"),
+    (["--target", "onnx", "--precision", "fp16"], "--target onnx does not support --precision fp16"),
     (["--target", "coreml", "--precision", "int8"], "does not support --precision int8"),
     (["--target", "onnx", "--converter", "onnx2tf"], "--converter applies to --target tflite only"),
     (["--target", "tflite", "--calibration", "."], "--calibration is used for int8 only"),
@@ -101,7 +101,8 @@ def test_plan_per_target_defaults_and_all():
         ("onnx", ("fp32",)), ("tflite", ("fp32",)), ("coreml", ("fp16",))]
     jobs = api.plan(("all",), ("fp16", "int8"), "onnx2tf", "deployable", "videos")
     assert [(j.target, j.precisions, j.converter) for j in jobs] == [
-        ("tflite", ("fp16", "int8"), "onnx2tf"), ("coreml", ("fp16",), None)]
+        ("onnx", ("int8",), None), ("tflite", ("fp16", "int8"), "onnx2tf"),
+        ("coreml", ("fp16",), None)]
     with pytest.raises(VmfError, match="did you mean 'coreml'"):
         api.plan(("cormel",), None, None, "deployable", None)
 

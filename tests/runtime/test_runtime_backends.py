@@ -17,8 +17,8 @@ def _clip(seed=0):
 
 
 def test_registry_names():
-    assert set(BACKENDS) == {"onnxruntime", "tflite", "torch", "coreml"}
-    assert backend_for("m.onnx") == "onnxruntime"
+    assert set(BACKENDS) == {"onnxruntime", "tflite", "torch", "openvino", "coreml"}
+    assert backend_for("m.onnx") == "onnxruntime"  # openvino reads .onnx too, but only when named
     assert backend_for("m.tflite") == "tflite"
     assert backend_for("m.pt") == "torch"
     assert backend_for("m.mlpackage") == "coreml"
@@ -119,8 +119,9 @@ def test_sidecar_with_another_label_count(tiny_models, tmp_path):
 def test_unknown_suffix(tmp_path):
     path = tmp_path / "model.bin"
     path.write_bytes(b"x")
-    with pytest.raises(VmfError, match="pass --backend"):
+    with pytest.raises(VmfError, match="pass --backend") as info:
         load_backend(path)
+    assert str(info.value).count(".onnx") == 1  # two backends read .onnx; listed once
 
 
 def test_cuda_without_gpu(tiny_models):
@@ -173,3 +174,66 @@ def test_coreml_off_macos(tiny_models, tmp_path):
 def test_bad_threads(tiny_models):
     with pytest.raises(VmfError, match="--threads"):
         load_backend(tiny_models["onnx"], threads=0)
+
+
+# -- OpenVINO: the exporter's .onnx, named explicitly ---------------------------
+
+def test_openvino_backend_runs_and_says_what_ran(tiny_models):
+    ov = pytest.importorskip("openvino")
+    backend = load_backend(tiny_models["onnx"], backend="openvino", threads=1)
+    assert backend.name == "openvino"
+    assert backend.device.startswith("openvino CPU (") and backend.device.endswith(", 1 threads")
+    assert backend._compiled.get_property("INFERENCE_NUM_THREADS") == 1  # really applied
+    # f32 held even where OpenVINO's CPU default would be bf16 (AVX512_BF16/AMX)
+    assert backend._compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32
+    assert backend.input_shape == (TINY_FRAMES, 3, TINY_RES, TINY_RES)
+    assert len(backend.labels) == TINY_CLASSES
+    logits = backend.run(_clip())
+    assert logits.shape == (TINY_CLASSES,) and np.isfinite(logits).all()
+    again = backend.run(_clip(2))  # the request's output buffer is reused: results are copies
+    assert not np.shares_memory(logits, again) and not np.array_equal(logits, again)
+    np.testing.assert_array_equal(backend.run(_clip()), logits)
+
+
+def test_openvino_agrees_with_onnxruntime_and_pytorch(tiny_models):
+    """Same tolerance as test_backends_agree_on_the_same_clip (the exporter's fp32 parity)."""
+    import torch
+
+    pytest.importorskip("openvino")
+    clip = _clip(1)
+    ov_logits = load_backend(tiny_models["onnx"], backend="openvino", threads=1).run(clip)
+    ort_logits = load_backend(tiny_models["onnx"], threads=1).run(clip)
+    with torch.no_grad():
+        reference = tiny_models["model"](torch.from_numpy(clip).permute(1, 0, 2, 3)[None]).numpy()[0]
+    np.testing.assert_allclose(ov_logits, ort_logits, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(ov_logits, reference, atol=1e-4, rtol=0)
+
+
+def test_openvino_refuses_cuda(tiny_models):
+    with pytest.raises(VmfError, match="OpenVINO runs on the CPU here") as info:
+        load_backend(tiny_models["onnx"], backend="openvino", device="cuda")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_openvino_package_names_the_extra(tiny_models, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_openvino(name, *args, **kwargs):
+        if name == "openvino" or name.startswith("openvino."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_openvino)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'vmf\[openvino\]'"):
+        load_backend(tiny_models["onnx"], backend="openvino", threads=1)
+
+
+def test_corrupt_model_for_openvino(tiny_models, tmp_path, capfd):
+    pytest.importorskip("openvino")
+    path = _copy_model(tiny_models, tmp_path)
+    path.write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(VmfError, match="not a loadable ONNX model for OpenVINO") as info:
+        load_backend(path, backend="openvino")
+    message = str(info.value)
+    assert "\n" not in message and "Exception from" not in message, message
+    assert capfd.readouterr().err == ""  # no other frontend's parse errors on stderr

@@ -178,6 +178,24 @@ def test_torch_backend_realtime_sampling_and_smoothing(tiny_models, make_video, 
     assert summary["inferences"] + summary["hops_skipped"] == 1 + (kept - TINY_FRAMES) // 2
 
 
+def test_openvino_backend_runs_the_onnx_file(tiny_models, make_video, capsys):
+    pytest.importorskip("openvino")
+    video = make_video(10, size=(40, 52))
+    args = ("--model", tiny_models["onnx"], "--source", video, "--hop", "2", "--threads", "1",
+            "--json")
+    code, out, err = _run(capsys, *args, "--backend", "openvino")
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["backend"] == "openvino" and summary["device"].startswith("openvino CPU")
+    assert summary["inferences"] == 1 + (10 - TINY_FRAMES) // 2
+    code, out, err = _run(capsys, *args)  # the suffix alone still means onnxruntime
+    reference = json.loads(out.strip().splitlines()[-1])
+    assert reference["backend"] == "onnxruntime"
+    for ours, theirs in zip(summary["predictions"], reference["predictions"]):
+        assert ours["top5"][0]["label"] == theirs["top5"][0]["label"]
+        assert abs(ours["top5"][0]["score"] - theirs["top5"][0]["score"]) < 1e-4
+
+
 def test_status_line_on_stderr(tiny_models, make_video, capsys, monkeypatch):
     import vmf.runtime.cli as cli
 
