@@ -31,7 +31,7 @@ pytest.importorskip("coremltools", reason="the Core ML extra is not installed")
 from vmf.export.coreml import spec_summary  # noqa: E402
 from vmf.export.lint import lint_tflite  # noqa: E402
 from vmf.export.onnx import onnx_predictor  # noqa: E402
-from vmf.export.tflite import load_interpreter, tflite_predictor  # noqa: E402
+from vmf.export.tflite import FLOAT_OPS, load_interpreter, tflite_predictor  # noqa: E402
 
 pytestmark = pytest.mark.slow
 FRAMES = 16
@@ -183,12 +183,24 @@ def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
     assert int8.parity["metric"] == "cosine_min" and int8.parity["cosine_min"] >= 0.95
     assert int8.parity["heldout"] == "synthetic moving patterns" and int8.parity["clips"] == 8
     assert int8.lint["op_counts"].get("QUANTIZE", 0) > 0 and int8.lint["passed"]
+    # What computes in int8 and what stays float (export/tflite.py FLOAT_OPS), read back.
+    interpreter = load_interpreter(int8.path)
+    dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    computes = {}
+    for op in interpreter._get_ops_details():
+        if op["inputs"].size and op["op_name"] != "DELEGATE":
+            computes.setdefault(op["op_name"], set()).add(dtypes[op["inputs"][0]])
+    for name in FLOAT_OPS:
+        assert computes[name] == {np.float32}, name
+    for name in ("CONV_2D", "DEPTHWISE_CONV_2D", "MUL", "MAXIMUM"):  # backbone and DY-ReLU
+        assert computes[name] == {np.int8}, name
     for art in (fp16, int8):  # float I/O: one input contract for every artifact
         interpreter = load_interpreter(art.path)
         assert interpreter.get_input_details()[0]["dtype"] == np.float32
         assert interpreter.get_output_details()[0]["dtype"] == np.float32
     assert fp16.size_mb < 0.65 * read_sidecar(fp16.path)["params"] * 4 / 1e6  # fp16 weights
-    assert int8.size_mb < 0.4 * read_sidecar(int8.path)["params"] * 4 / 1e6  # int8 weights
+    # int8 weights, but for the constant operands of the float BATCH_MATMULs (42 % here)
+    assert int8.size_mb < 0.45 * read_sidecar(int8.path)["params"] * 4 / 1e6
 
 
 def test_other_converter_fp32_fp16_int8_from_calibration_videos(tmp_path, calibration_videos):
