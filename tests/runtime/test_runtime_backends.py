@@ -237,3 +237,27 @@ def test_corrupt_model_for_openvino(tiny_models, tmp_path, capfd):
     message = str(info.value)
     assert "\n" not in message and "Exception from" not in message, message
     assert capfd.readouterr().err == ""  # no other frontend's parse errors on stderr
+
+
+def test_running_an_onnx_model_does_not_import_torch(tiny_models):
+    """vmf.model loads its PyTorch half on first use: an ORT/OpenVINO app never pays for it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from vmf.runtime import Classifier\n"
+            "from vmf.runtime.backends import load_backend\n"
+            f"b = load_backend({str(tiny_models['onnx'])!r}, threads=1)\n"
+            "b.run(np.zeros(b.input_shape, np.float32))\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_model_package_still_offers_its_torch_names():
+    import vmf.model as model
+
+    assert callable(model.build_model) and callable(model.load_checkpoint)
+    assert "build_model" in dir(model)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        model.nope  # noqa: B018
