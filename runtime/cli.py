@@ -120,7 +120,8 @@ def _print_summary(report: StreamReport) -> None:
             return "n/a"
         return f"p50 {stats['p50']:.1f} / p90 {stats['p90']:.1f} / p99 {stats['p99']:.1f} / mean {stats['mean']:.1f} ms"
 
-    print(f"{d['device']}: {d['frames_read']} frames read, {d['frames_dropped']} dropped, "
+    left = f", {d['frames_unprocessed']} left unprocessed at stop" if d["frames_unprocessed"] else ""
+    print(f"{d['device']}: {d['frames_read']} frames read, {d['frames_dropped']} dropped{left}, "
           f"{d['inferences']} clips classified ({d['hops_skipped']} hops skipped)")
     print(f"preprocess {fmt(lat['preprocess'])}; inference {fmt(lat['inference'])}; "
           f"end-to-end {fmt(lat['end_to_end'])}")

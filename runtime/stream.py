@@ -67,6 +67,7 @@ class StreamReport:
     device: str
     frames_read: int = 0
     frames_dropped: int = 0
+    frames_taken: int = 0  # taken from the source by the loop (the rest were dropped, or left)
     frames_kept: int = 0  # entered the clip buffer after temporal sampling
     hops_due: int = 0
     hops_skipped: int = 0  # live only: due while the worker was busy
@@ -79,17 +80,22 @@ class StreamReport:
         return len(self.predictions)
 
     @property
+    def frames_unprocessed(self) -> int:
+        """Frames read but still queued when the stream was stopped (Ctrl-C, ``stop``)."""
+        return max(0, self.frames_read - self.frames_dropped - self.frames_taken)
+
+    @property
     def throughput(self) -> dict:
-        """Clips classified and frames taken by the loop (read - dropped) per second of wall time."""
+        """Clips classified and frames taken by the loop per second of wall time."""
         if self.wall_s <= 0:
             return {"clips_per_s": None, "frames_per_s": None}
-        processed = self.frames_read - self.frames_dropped
         return {"clips_per_s": round(self.inferences / self.wall_s, 3),
-                "frames_per_s": round(processed / self.wall_s, 3)}
+                "frames_per_s": round(self.frames_taken / self.wall_s, 3)}
 
     def to_dict(self) -> dict:
         return {
             "frames_read": self.frames_read, "frames_dropped": self.frames_dropped,
+            "frames_taken": self.frames_taken, "frames_unprocessed": self.frames_unprocessed,
             "frames_kept": self.frames_kept, "inferences": self.inferences,
             "hops_due": self.hops_due, "hops_skipped": self.hops_skipped,
             "latency_ms": self.latency_ms, "throughput": self.throughput,
@@ -210,7 +216,8 @@ def run_stream(source: FrameSource, backend: Backend, options: StreamOptions = S
         source.start()
         for frame in source:
             if stop is not None and stop.is_set():
-                break
+                break  # this frame and any still queued are counted as unprocessed
+            report.frames_taken += 1
             worker.raise_if_failed()
             if assembler.keep(frame.timestamp_s):
                 _add_frame(assembler, worker, latency, report, frame, source.live)

@@ -119,12 +119,18 @@ def test_stop_event_ends_a_live_stream():
                         on_frame=on_frame, stop=stop)
     assert report.frames_read < 1000
     assert seen[-1] >= 10
+    # Every frame read is accounted for: taken by the loop, dropped, or left queued at stop.
+    assert report.frames_taken == len(seen)
+    assert report.frames_read == report.frames_taken + report.frames_dropped + report.frames_unprocessed
+    assert report.to_dict()["frames_unprocessed"] == report.frames_unprocessed
 
 
 def test_report_json_fields(make_video):
     report = run_stream(open_source(make_video(10)), LevelBackend(fake_meta(frames=4)), StreamOptions(hop=3))
     d = report.to_dict()
-    for key in ("frames_read", "frames_dropped", "inferences", "latency_ms", "throughput",
+    assert d["frames_taken"] == 10 and d["frames_unprocessed"] == 0  # a file is read completely
+    for key in ("frames_read", "frames_dropped", "frames_taken", "frames_unprocessed",
+                "inferences", "latency_ms", "throughput",
                 "backend", "device", "predictions"):
         assert key in d
     for series in ("preprocess", "inference", "end_to_end"):
