@@ -36,6 +36,23 @@ def _reason(exc: BaseException) -> str:
     return first_line(exc)
 
 
+def compile_onnx(core, path: Path, threads: int, **config):
+    """``path`` compiled for OpenVINO's CPU plugin as vmf runs it (``config`` adds properties).
+
+    Through the ONNX frontend, not ``core.read_model``: on a file the ONNX
+    frontend refuses, read_model tries every other frontend, and TensorFlow's
+    logs parse errors to stderr. This is the same conversion read_model does
+    for an .onnx file.
+    """
+    import openvino as ov
+
+    frontend = ov.frontend.FrontEndManager().load_by_framework("onnx")
+    model = frontend.convert(frontend.load(str(path)))
+    return core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                             "PERFORMANCE_HINT": "LATENCY",
+                                             "INFERENCE_PRECISION_HINT": PRECISION, **config})
+
+
 class OpenVINOBackend(Backend):
     name = "openvino"
     # The exporter's .onnx; backend_for gives .onnx to onnxruntime, listed first in BACKENDS.
@@ -58,15 +75,8 @@ class OpenVINOBackend(Backend):
         except ImportError:
             raise missing("openvino", "openvino", "the openvino backend") from None
         core = ov.Core()
-        config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
-                  "INFERENCE_PRECISION_HINT": PRECISION}
         try:
-            # The ONNX frontend, not core.read_model: on a file the ONNX frontend refuses,
-            # read_model tries every other frontend, and TensorFlow's logs parse errors
-            # to stderr. This is the same conversion read_model does for an .onnx file.
-            frontend = ov.frontend.FrontEndManager().load_by_framework("onnx")
-            model = frontend.convert(frontend.load(str(path)))
-            compiled = core.compile_model(model, "CPU", config)
+            compiled = compile_onnx(core, path, threads)
         except Exception as exc:  # OpenVINO raises RuntimeError and its own GeneralFailure, ...
             raise VmfError(f"{path.name} is not a loadable ONNX model for OpenVINO "
                            f"({_reason(exc)})") from None

@@ -76,12 +76,10 @@ def profile_openvino(path: Path, threads: int, warmup: int, runs: int) -> dict:
         import openvino as ov
     except ImportError:
         raise ProfileError("--backend openvino needs openvino: pip install 'vmf[openvino]'") from None
-    core = ov.Core()
-    config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_PRECISION_HINT": "f32", "PERF_COUNT": True}  # as vmf's backend runs it
-    try:
-        frontend = ov.frontend.FrontEndManager().load_by_framework("onnx")
-        compiled = core.compile_model(frontend.convert(frontend.load(str(path))), "CPU", config)
+    from vmf.runtime.backend_openvino import compile_onnx
+
+    try:  # as vmf's openvino backend compiles it, with the performance counters on
+        compiled = compile_onnx(ov.Core(), path, threads, PERF_COUNT=True)
     except Exception:  # OpenVINO raises RuntimeError and its own types
         raise ProfileError(f"{path.name} is not a loadable ONNX model for OpenVINO") from None
     request = compiled.create_infer_request()
