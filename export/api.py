@@ -17,17 +17,19 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from vmf.model import (CheckpointError, VariantConfig, VmfError, build_model, count_macs,
-                       count_params, get_variant, load_weights, state_dict_sha256)
+                       count_params, get_variant, load_weights, read_checkpoint,
+                       state_dict_sha256)
 
 from .labels import load_labels
-from .parity import PARITY_CLIPS, compare, gate, predict_all, structured_clips
+from .parity import (PARITY_CLIPS, compare, gate, labelled_accuracy, predict_all,
+                     structured_clips)
 from .steps import Artifact, run_step
 
 TARGETS = ("onnx", "tflite", "coreml")
@@ -174,6 +176,17 @@ def prepare_out_dir(out_dir: "str | os.PathLike") -> Path:
     return out
 
 
+def checkpoint_config(weights) -> "VariantConfig | None":
+    """The config a vmf checkpoint records (its variant, trained clip and stem); None for a state dict."""
+    ckpt = read_checkpoint(weights)
+    if ckpt.get("format") is None:
+        return None
+    try:
+        return VariantConfig.from_dict(ckpt["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{weights} has a malformed config ({exc})") from None
+
+
 def load_model(variant: str, weights, baseline: bool, num_classes: int | None,
                warn: Callable[[str], None]) -> tuple[nn.Module, bool]:
     """(reference model in eval mode, untrained?)."""
@@ -203,6 +216,16 @@ class NaiveClipModel(nn.Module):
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         return self.model(clip.permute(1, 0, 2, 3).unsqueeze(0))
+
+
+class Calibration(NamedTuple):
+    """What int8 is calibrated and judged on (``ExportSession.calibration``)."""
+
+    calib: np.ndarray  # clips to calibrate on
+    held: np.ndarray  # held-out clips, never calibrated on
+    references: np.ndarray  # the reference model's logits on ``held``
+    source: str
+    held_labels: "np.ndarray | None"  # label index per held-out clip (labelled folder), else None
 
 
 class ExportSession:
@@ -249,23 +272,27 @@ class ExportSession:
 
         return torch.from_numpy(to_layout(self.clips[0], layout))
 
-    def calibration(self):
-        """(calibration clips, held-out clips, held-out reference logits, source)."""
+    def calibration(self) -> "Calibration":
+        """(calibration clips, held-out clips, held-out reference logits, source, held-out labels)."""
         if self._calibration is None:
             from .calibration import calibration_sets
 
-            calib, held, source = calibration_sets(self.frames, self.resolution,
-                                                   self.calibration_dir, warn=self.warn)
-            self._calibration = (calib, held, self.reference_logits(held), source)
+            sets = calibration_sets(self.frames, self.resolution, self.calibration_dir,
+                                    labels=self.labels, warn=self.warn)
+            self._calibration = Calibration(sets.calib, sets.held, self.reference_logits(sets.held),
+                                            sets.source, sets.held_labels)
         return self._calibration
 
     # -- checks and metadata ------------------------------------------------------------
     def parity(self, predict, target: str, precision: str, name: str) -> dict:
         """Measure, gate, and (unless verify is off) fail on a miss."""
         if precision == "int8":
-            _, held, refs, source = self.calibration()
-            figures = compare(predict_all(predict, held), refs)
-            figures["heldout"] = source
+            data = self.calibration()
+            outputs = predict_all(predict, data.held)
+            figures = compare(outputs, data.references)
+            figures["heldout"] = data.source
+            if data.held_labels is not None:  # reported, not gated: the gate is the cosine
+                figures.update(labelled_accuracy(outputs, data.references, data.held_labels))
         else:
             figures = compare(predict_all(predict, self.clips), self.references)
         figures = gate(figures, target, precision)
@@ -288,7 +315,7 @@ class ExportSession:
             num_classes=self.num_classes, target=target, form=self.form, precision=precision,
             converter=converter, input_name=input_name, layout=layout, labels=self.labels,
             weights_sha256=self.sha, untrained=self.untrained, parity=parity, macs=self.macs,
-            params=self.params, lint=lint)
+            params=self.params, lint=lint, sample_fps=getattr(self.model, "sample_fps", None))
 
     def final_path(self, target: str, precision: str, converter: str | None) -> Path:
         # One folder per target: the sidecar of x.onnx and of x.tflite would both be x.json.
@@ -410,7 +437,18 @@ def export(variant: str, targets=("onnx",), precisions=("fp32",), *, converter=N
     """
     warn = warn or (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
+    if weights is not None and not Path(weights).is_file():
+        raise CheckpointError(f"--weights {weights}: no such file")
+    trained = checkpoint_config(weights) if weights is not None else None
+    if variant is None:
+        if trained is None:
+            raise VmfError("say which variant to export (--variant), or give --weights a vmf checkpoint")
+        variant = trained.name
     cfg = get_variant(variant)
+    if trained is not None and trained.name == cfg.name:
+        # A trained checkpoint is deployed at the clip it learned (frames,
+        # resolution) unless told otherwise, with its own stem.
+        cfg = trained
     jobs = plan(targets, precisions, converter, form, calibration)
     frames = cfg.frames if frames is None else frames
     resolution = cfg.resolution if resolution is None else resolution
@@ -424,14 +462,14 @@ def export(variant: str, targets=("onnx",), precisions=("fp32",), *, converter=N
         raise VmfError(f"--num-classes must be a positive integer, got {num_classes!r}")
     if calibration is not None and not Path(calibration).is_dir():
         raise VmfError(f"--calibration {calibration} is not a directory of videos")
-    if weights is not None and not Path(weights).is_file():
-        raise CheckpointError(f"--weights {weights}: no such file")
     out = prepare_out_dir(out_dir)
     model, untrained = load_model(cfg.name, weights, baseline, num_classes, warn)
-    class_names = load_labels(model.num_classes, labels)
+    trained_classes = getattr(model, "classes", None)
+    class_names = (list(trained_classes) if labels is None and trained_classes
+                   else load_labels(model.num_classes, labels))
     scratch = Path(tempfile.mkdtemp(prefix=".vmf-export-", dir=out))
     try:
-        session = ExportSession(model=model, untrained=untrained, cfg=cfg,
+        session = ExportSession(model=model, untrained=untrained, cfg=model.cfg,
                                 baseline=bool(model.baseline), frames=frames,
                                 resolution=resolution, labels=class_names, out=out,
                                 scratch=scratch, verify=verify, form=form,

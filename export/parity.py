@@ -11,7 +11,9 @@ so the gate does not depend on the scale of the logits (seeded random weights
 give small ones). Thresholds: ONNX fp32 1e-4, TFLite / Core ML fp32 1e-3, fp16
 1e-2. int8 cannot meet an elementwise bound; it is judged by the cosine
 similarity of its logits to the reference and reports top-1 agreement, on
-held-out clips (never the calibration clips).
+held-out clips (never the calibration clips); when those clips carry labels (a
+labelled ``--calibration`` folder) it also reports the top-1 accuracy of int8
+and of the fp32 reference on them (``labelled_accuracy``), not gated.
 """
 
 from __future__ import annotations
@@ -111,6 +113,25 @@ def compare(outputs: np.ndarray, references: np.ndarray) -> dict:
     }
 
 
+def labelled_accuracy(outputs: np.ndarray, references: np.ndarray, labels: np.ndarray) -> dict:
+    """Top-1 accuracy against ``labels`` of the artifact's logits and of the reference's.
+
+    For held-out clips that carry labels (a labelled ``--calibration`` folder):
+    ``top1_int8`` is the artifact's accuracy, ``top1_fp32`` the reference
+    (PyTorch fp32) model's on the same clips, ``labelled_clips`` their count.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    outputs, references = np.asarray(outputs), np.asarray(references)
+    if not len(labels) == len(outputs) == len(references):
+        raise ValueError(f"{len(labels)} labels for {len(outputs)} outputs and "
+                         f"{len(references)} references")
+    return {
+        "labelled_clips": int(len(labels)),
+        "top1_fp32": float(np.mean(np.argmax(references, axis=1) == labels)),
+        "top1_int8": float(np.mean(np.argmax(outputs, axis=1) == labels)),
+    }
+
+
 def gate(figures: dict, target: str, precision: str) -> dict:
     """Add the threshold and the verdict (``passed``) to ``figures``; returns it."""
     if precision == "int8":
@@ -129,6 +150,10 @@ def describe(figures: dict) -> str:
         return f"parity not checked ({figures.get('reason', '')})"
     ok = "ok" if figures.get("passed", True) else "FAILED"
     if figures.get("metric") == "cosine_min":
-        return (f"cosine {figures['cosine_min']:.4f} >= {figures['threshold']} {ok}, "
+        text = (f"cosine {figures['cosine_min']:.4f} >= {figures['threshold']} {ok}, "
                 f"top-1 agreement {figures['top1_agreement']:.0%} on {figures['clips']} held-out clips")
+        if "top1_int8" in figures:
+            text += (f"; top-1 accuracy int8 {figures['top1_int8']:.1%} vs fp32 "
+                     f"{figures['top1_fp32']:.1%} on {figures['labelled_clips']} labelled clips")
+        return text
     return f"max rel err {figures['max_rel_err']:.1e} <= {figures['threshold']:.0e} {ok}"

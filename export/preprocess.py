@@ -22,6 +22,13 @@ Plan for a source of H x W (computed once per frame size):
   for output row y:  s = (y + top + 0.5) * H / H' - 0.5, clamped to [0, H - 1]
                      y0 = floor(s), y1 = min(y0 + 1, H - 1), wy = s - y0
   (columns the same with left, W, W'); value = p0 * (1 - w) + p1 * w
+
+Which frames make a clip when a whole video is scored (``uniform_indices``):
+the centre of each of T equal segments of its N frames, rounded down,
+``min(floor((t + 0.5) * N / T), N - 1)`` (frames repeat when N < T). Training
+evaluates on this clip (``vmf.train.clips.eval_indices`` is this function) and
+int8 export takes its labelled calibration and held-out clips with it, so an
+accuracy measured at export is the one validation measures.
 """
 
 from __future__ import annotations
@@ -111,3 +118,14 @@ class FramePreprocessor:
         else:
             out[...] = normalised
         return out
+
+
+def uniform_indices(num_frames: int, frames: int) -> np.ndarray:
+    """``frames`` indices spread uniformly over ``num_frames`` (segment centres, repeats if short).
+
+    The one evaluation clip of a video (see the module docstring), int64, ascending.
+    """
+    if num_frames < 1:
+        raise ValueError("a video with no frames")
+    centres = (np.arange(frames) + 0.5) * num_frames / frames
+    return np.minimum(centres.astype(np.int64), num_frames - 1)

@@ -43,13 +43,16 @@ class Stem(nn.Module):
     block s_t times cheaper.
     """
 
-    def __init__(self, channels: int, temporal_kernel: int, temporal_stride: int):
+    def __init__(self, channels: int, temporal_kernel: int, temporal_stride: int,
+                 temporal_padding: int | None = None):
         super().__init__()
+        if temporal_padding is None:
+            temporal_padding = temporal_kernel // 2
         self.conv_xy = nn.Conv3d(3, channels, (1, 3, 3), stride=(1, 2, 2),
                                  padding=(0, 1, 1), bias=False)
         self.conv_t = nn.Conv3d(channels, channels, (temporal_kernel, 1, 1),
                                 stride=(temporal_stride, 1, 1),
-                                padding=(temporal_kernel // 2, 0, 0),
+                                padding=(temporal_padding, 0, 0),
                                 groups=channels, bias=False)
         self.bn = nn.BatchNorm3d(channels)
         self.act = nn.ReLU(inplace=True)
@@ -68,10 +71,12 @@ class MobileBlock(nn.Module):
     """
 
     def __init__(self, in_ch: int, out_ch: int, hidden: int, stride: int,
-                 token_dim: int | None, reduction: int):
+                 token_dim: int | None, reduction: int, dynamic: bool = True):
         super().__init__()
         def act(c: int) -> nn.Module:
-            return PlainReLU() if token_dim is None else FrameDyReLU(c, token_dim, reduction)
+            if token_dim is None or not dynamic:
+                return PlainReLU()
+            return FrameDyReLU(c, token_dim, reduction)
 
         self.conv_pw = nn.Conv3d(in_ch, hidden, 1, bias=False)
         self.bn_pw = nn.BatchNorm3d(hidden)
@@ -107,13 +112,13 @@ class VideoMobileFormerBlock(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int, hidden: int, stride: int,
                  token_dim: int | None, bridge_heads: int, former_heads: int,
-                 ffn_expansion: int, reduction: int):
+                 ffn_expansion: int, reduction: int, dynamic: bool = True):
         super().__init__()
         with_tokens = token_dim is not None
         self.bridge_m2f = (MobileToFormer(in_ch, token_dim, bridge_heads)
                            if with_tokens else KeepTokens())
         self.former = Former(token_dim, former_heads, ffn_expansion) if with_tokens else nn.Identity()
-        self.mobile = MobileBlock(in_ch, out_ch, hidden, stride, token_dim, reduction)
+        self.mobile = MobileBlock(in_ch, out_ch, hidden, stride, token_dim, reduction, dynamic)
         self.bridge_f2m = (FormerToMobile(out_ch, token_dim, bridge_heads)
                            if with_tokens else KeepFeatures())
 

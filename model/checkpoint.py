@@ -34,18 +34,36 @@ def state_dict_sha256(state_dict: dict) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(model: VideoMobileFormer, path: "str | os.PathLike") -> Path:
-    """Write ``model`` with everything needed to rebuild it; atomic (temp name, then rename)."""
+def save_checkpoint(model: VideoMobileFormer, path: "str | os.PathLike", *,
+                    classes: "list[str] | None" = None, sample_fps: float | None = None,
+                    half: bool = False, extra: dict | None = None) -> Path:
+    """Write ``model`` with everything needed to rebuild it; atomic (temp name, then rename).
+
+    The config records the clip the model was trained on (``frames``,
+    ``resolution``); ``classes`` (default: the model's own ``classes``, if set)
+    and ``sample_fps`` travel with it so the runtime, the exporter and the
+    evaluator use them by default. ``half=True`` stores floating-point weights
+    in fp16 (half the file; they load back as fp32). ``extra`` adds keys (e.g.
+    a trainer's resumable state).
+    """
     path = Path(path)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    classes = classes if classes is not None else getattr(model, "classes", None)
+    if classes is not None and len(classes) != model.num_classes:
+        raise CheckpointError(f"{len(classes)} class names for a model with {model.num_classes} classes")
     payload = {
         "format": FORMAT,
         "variant": model.cfg.name,
         "baseline": bool(model.baseline),
         "num_classes": int(model.num_classes),
         "config": model.cfg.to_dict(),
+        "classes": list(classes) if classes is not None else None,
+        "sample_fps": sample_fps if sample_fps is not None else getattr(model, "sample_fps", None),
         "state_dict": state,
         "sha256": state_dict_sha256(state),
+        **(extra or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -91,6 +109,9 @@ def load_checkpoint(path: "str | os.PathLike") -> VideoMobileFormer:
         raise CheckpointError(f"{path} has a malformed config ({exc})") from None
     model = VideoMobileFormer(cfg, baseline=bool(ckpt["baseline"]), num_classes=int(ckpt["num_classes"]))
     _load_into(model, ckpt["state_dict"], path, source=_describe(ckpt))
+    # What the model was trained on travels with it (None for older checkpoints).
+    model.classes = ckpt.get("classes")
+    model.sample_fps = ckpt.get("sample_fps")
     return model.eval()
 
 
@@ -145,7 +166,8 @@ def _load_into(model: nn.Module, state: dict, path, source: str) -> None:
             f"{path}: {source} does not fit {target}: {len(wrong)} tensors have other shapes "
             f"(e.g. {k!r} {list(state[k].shape)} vs {list(own[k].shape)})"
             f"{_other_variant_hint(state)}")
-    model.load_state_dict(state, strict=True)
+    # fp16-stored weights (a compact checkpoint) are copied into the fp32 model.
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
 
 
 def _other_variant_hint(state: dict) -> str:

@@ -31,7 +31,8 @@ class VideoMobileFormer(nn.Module):
         widths = cfg.stage_channels
         # 6 global tokens for the whole clip, learned (Mobile-Former nn.Embedding).
         self.tokens = None if baseline else nn.Parameter(torch.randn(cfg.num_tokens, cfg.token_dim))
-        self.stem = Stem(cfg.base_channels, cfg.stem_temporal_kernel, cfg.temporal_stride)
+        self.stem = Stem(cfg.base_channels, cfg.stem_temporal_kernel, cfg.temporal_stride,
+                         cfg.stem_temporal_padding)
         blocks = []
         in_ch = cfg.base_channels
         for out_ch, depth in zip(widths, cfg.blocks_per_stage):
@@ -40,7 +41,7 @@ class VideoMobileFormer(nn.Module):
                 blocks.append(VideoMobileFormerBlock(
                     in_ch, out_ch, int(cfg.expansion * out_ch), stride, token_dim,
                     cfg.bridge_heads, cfg.former_heads, cfg.former_ffn_expansion,
-                    cfg.dyrelu_reduction))
+                    cfg.dyrelu_reduction, cfg.activation == "dyrelu"))
                 in_ch = out_ch
         self.blocks = nn.ModuleList(blocks)
         # One more Mobile->Former read of the last feature map before the head.
@@ -96,6 +97,8 @@ def build_model(variant: "str | VariantConfig", *, baseline: bool = False,
     ``VmfError``) naming the valid variants.
     """
     cfg = get_variant(variant)
+    if cfg.activation not in ("dyrelu", "relu"):
+        raise VmfError(f"activation must be 'dyrelu' or 'relu', got {cfg.activation!r}")
     if not isinstance(num_classes, int) or num_classes < 1:
         raise VmfError(f"num_classes must be a positive integer, got {num_classes!r}")
     return VideoMobileFormer(cfg, baseline=baseline, num_classes=num_classes)

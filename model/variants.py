@@ -30,7 +30,13 @@ class VariantConfig:
     expansion: float  # #Exp: hidden width = int(expansion * C_out), X3D style
     resolution: int  # #Res: square input side
     temporal_stride: int  # s_t of the stem's temporal conv (§3)
-    stem_temporal_kernel: int = 5  # X3D stem; the paper leaves it open (ARCHITECTURE.md §10.1)
+    stem_temporal_kernel: int = 5  # X3D stem; the paper leaves it open (docs/architecture.md)
+    # None: centred, k_t // 2. 560M uses k_t = s_t = 8 with no padding so that
+    # every frame of the clip reaches the output (docs/architecture.md, "Stem").
+    stem_temporal_padding: int | None = None
+    # "dyrelu": frame-level DY-ReLU (§3); "relu": plain ReLU with the tokens kept,
+    # the ablation of Table 11. Mobile3D baselines always use plain ReLU.
+    activation: str = "dyrelu"
     frames: int = CLIP_FRAMES
     num_tokens: int = NUM_TOKENS
     token_dim: int = TOKEN_DIM
@@ -81,8 +87,11 @@ def _table(*rows: VariantConfig) -> dict[str, VariantConfig]:
 
 VARIANTS: dict[str, VariantConfig] = _table(
     # 4.7M params, 0.56G MACs (Table 1). R = 172, s_t = 8, so T' = 8.
-    VariantConfig("560M", (1, 2, 3, 2), 16, 2.25, 172, 8,
-                  paper_params=4.7e6, paper_macs=0.56e9),
+    # The stem's temporal kernel tiles the clip (k_t = s_t = 8, no padding): with
+    # X3D's k_t = 5, 3 of every 8 frames never reached the output and a short
+    # event between them was invisible (measured: docs/architecture.md, "Stem").
+    VariantConfig("560M", (1, 2, 3, 2), 16, 2.25, 172, 8, stem_temporal_kernel=8,
+                  stem_temporal_padding=0, paper_params=4.7e6, paper_macs=0.56e9),
     # 4.7M params, 1.43G MACs (Table 1); Mobile3D-1G 1.26G (Table 2).
     VariantConfig("1G", (1, 2, 3, 2), 16, 2.25, 224, 4,
                   paper_params=4.7e6, paper_macs=1.43e9, paper_baseline_macs=1.26e9),

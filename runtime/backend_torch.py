@@ -35,11 +35,12 @@ def checkpoint_meta(model, sha256: str | None) -> dict:
         "resolution": res, "temporal_stride": int(cfg.temporal_stride),
         "input_name": INPUT_NAME, "input_layout": "TCHW", "input_shape": [frames, 3, res, res],
         "mean": list(MEAN), "std": list(STD), "color": "RGB",
-        "labels": load_labels(int(model.num_classes)),  # Kinetics-400 names for 400 classes
+        # The class names the checkpoint was trained with, else Kinetics-400's for 400 classes.
+        "labels": list(getattr(model, "classes", None) or load_labels(int(model.num_classes))),
         "num_classes": int(model.num_classes), "output": OUTPUT_NAME, "target": "torch",
         "precision": "fp32", "converter": None, "weights_sha256": sha256, "untrained": None,
         "parity": None, "macs": None, "params": count_params(model), "versions": {},
-        "sample_fps": None,
+        "sample_fps": getattr(model, "sample_fps", None),
     }
     return validate_sidecar(meta, "checkpoint config")
 

@@ -39,17 +39,18 @@ def test_clips_come_from_the_videos_preprocessed_and_spread_out(tmp_path):
 def test_held_out_clips_are_never_calibrated_on(tmp_path):
     write_video(tmp_path / "a.avi", 20)
     write_video(tmp_path / "b.avi", 20)
-    calib, held, source = calibration_sets(4, 16, tmp_path, warn=pytest.fail)
+    calib, held, source, held_labels = calibration_sets(4, 16, tmp_path, warn=pytest.fail)
     assert len(calib) == 6 and len(held) == 2 and str(tmp_path) in source
+    assert held_labels is None  # a flat folder: no labels, no accuracy
     for h in held:
         assert not any(np.array_equal(h, c) for c in calib)
 
 
 def test_without_videos_a_warning_and_synthetic_clips(tmp_path):
     warnings = []
-    calib, held, source = calibration_sets(2, 8, None, warn=warnings.append)
+    calib, held, source, held_labels = calibration_sets(2, 8, None, warn=warnings.append)
     assert "no --calibration" in warnings[0] and source == "synthetic moving patterns"
-    assert calib.shape[1:] == (2, 3, 8, 8) and len(held) >= 4
+    assert calib.shape[1:] == (2, 3, 8, 8) and len(held) >= 4 and held_labels is None
     assert not np.allclose(calib[0], held[0])
 
 

@@ -1,0 +1,227 @@
+"""``vmf-data``: make training data.
+
+    vmf-data synth --out data/synth --per-class 200                  # 2000 videos, random sizes
+    vmf-data synth --out tiny --per-class 2 --frames 16 --size 64x48 --json
+    vmf-data left-right --out left_right.mp4                        # left for 4 s, then right
+
+``synth`` writes the procedural motion dataset of ``vmf.train.synth`` as a
+class tree (``OUT/<class>/<class>_<k>.mp4``) with ``classes.txt`` (the label
+order) and ``flip_map.txt`` (the classes a horizontal flip swaps), the layout
+``vmf.train.datasets`` reads. Progress goes to stderr; stdout holds the
+summary, or with ``--json`` one JSON object as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from vmf.model import VmfError
+
+from . import synth
+from .datasets import CLASSES_FILE, FLIP_MAP_FILE
+from .video_io import encoder_available, write_video
+
+PROG = "vmf-data"
+MIN_SIDE, MAX_SIDE = 16, 4096  # a scene needs room for its shapes; beyond 4K is a typo
+MAX_FRAMES = 10_000
+
+
+class UsageError(Exception):
+    """A bad command line: one line on stderr and exit code 2, like argparse, minus the usage."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage and exit itself
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Make training data for Video Mobile-Former.")
+    commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = commands.add_parser("synth", help="write the procedural motion dataset (10 classes)",
+                            description="Write the procedural motion dataset as a class tree.")
+    s.add_argument("--out", required=True, help="folder to create (absent or empty)")
+    s.add_argument("--per-class", type=int, required=True, help="videos per class (>= 1)")
+    s.add_argument("--frames", default="40-120",
+                   help="frames per video: N, or A-B for a random count in [A, B] (default 40-120)")
+    s.add_argument("--size", default=None,
+                   help="frame size WxH (default: a random size per video, 96 to 320 px)")
+    s.add_argument("--fps", type=float, default=None,
+                   help="frame rate (default: a random rate per video, 10 to 30)")
+    s.add_argument("--seed", type=int, default=0, help="seed (>= 0) of the whole dataset (default 0)")
+    s.add_argument("--codec", default=None,
+                   help="FFmpeg encoder, e.g. libx264, mpeg4, ffv1 (default: H.264, "
+                        "MPEG-4 Part 2 for odd sizes)")
+    s.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    t = commands.add_parser("left-right", help="write one video whose object moves left, then right",
+                            description="Write one video whose object moves left for its first "
+                                        "half and right for its second (a streaming check).")
+    t.add_argument("--out", required=True, help="video file to write (.mp4, .avi, .mkv, ...)")
+    t.add_argument("--frames", type=int, default=200, help="frames (default 200: 8 s at 25 fps)")
+    t.add_argument("--size", default="320x240", help="frame size WxH (default 320x240)")
+    t.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
+    t.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
+    t.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    return p
+
+
+def run_left_right(args) -> dict:
+    size = parse_size(args.size)
+    if args.frames < 16 or args.frames > MAX_FRAMES:
+        raise UsageError(f"--frames must be in [16, {MAX_FRAMES}], got {args.frames}")
+    if not args.fps > 0:
+        raise UsageError(f"--fps must be > 0, got {args.fps}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    started = time.perf_counter()
+    try:
+        video, turn = synth.render_left_then_right(
+            args.seed, synth.VideoSpec(size[0], size[1], args.frames, args.fps))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    write_video(args.out, video, args.fps)
+    return {"out": str(args.out), "frames": args.frames, "fps": args.fps,
+            "left": [0, turn], "right": [turn + 1, args.frames - 1],
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
+# --------------------------------------------------------------------------- argument checks
+
+def parse_frames(text: str) -> tuple[int, int]:
+    """``"N"`` or ``"A-B"`` -> (A, B) with 1 <= A <= B."""
+    low, sep, high = text.partition("-")
+    try:
+        bounds = (int(low), int(high) if sep else int(low))
+    except ValueError:
+        raise UsageError(f"--frames {text!r} is not N or A-B") from None
+    if not 1 <= bounds[0] <= bounds[1] <= MAX_FRAMES:
+        raise UsageError(f"--frames {text!r}: need 1 <= A <= B <= {MAX_FRAMES}")
+    return bounds
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """``"WxH"`` -> (W, H), each side in [MIN_SIDE, MAX_SIDE]."""
+    if text is None:
+        return None
+    width, sep, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        raise UsageError(f"--size {text!r} is not WxH (e.g. 160x120)") from None
+    if not sep or not all(MIN_SIDE <= side <= MAX_SIDE for side in size):
+        raise UsageError(f"--size {text!r}: width and height must be {MIN_SIDE} to {MAX_SIDE}")
+    return size
+
+
+def check_synth_args(args) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    if args.per_class < 1:
+        raise UsageError(f"--per-class {args.per_class}: need at least 1")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: need 0 or more")
+    if args.fps is not None and not 0 < args.fps <= 1000:
+        raise UsageError(f"--fps {args.fps}: need a rate above 0 and up to 1000")
+    if args.codec is not None and not encoder_available(args.codec):
+        raise UsageError(f"--codec {args.codec}: no such encoder in this PyAV/OpenCV build")
+    return parse_frames(args.frames), parse_size(args.size)
+
+
+def scratch_folder(out: Path) -> Path:
+    """A hidden temporary folder beside ``out`` (same file system: the final rename is atomic)."""
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        raise UsageError(f"--out {out} exists and is not an empty folder")
+    # mkdir rather than mkdtemp: the folder gets the user's usual permissions, not 0700.
+    scratch = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.partial"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scratch.mkdir()
+        return scratch
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+# --------------------------------------------------------------------------- synth
+
+def video_seed(seed: int, class_index: int, k: int) -> int:
+    """A distinct seed per (dataset seed, class, k): an injective packing, not a hash.
+
+    ``render_video`` feeds it to ``default_rng``, whose seeding hashes it, so
+    neighbouring integers still give unrelated scenes. No two videos of a
+    dataset share a seed, so no video is the exact time reversal of another
+    (the reversed classes are rendered from their partner's scenes).
+    """
+    return ((seed * 64 + class_index) << 32) | k
+
+
+def render_dataset(folder: Path, per_class: int, frames: tuple[int, int],
+                   size: tuple[int, int] | None, fps: float | None, seed: int,
+                   codec: str | None, progress) -> int:
+    """Write every video into ``folder`` (a class tree) and its two text files; the video count."""
+    width = len(str(per_class - 1))
+    for ci, name in enumerate(synth.CLASSES):
+        (folder / name).mkdir()
+        for k in range(per_class):
+            spec = synth.random_spec(np.random.default_rng([seed, ci, k]), frames, size, fps)
+            video = synth.render_video(name, video_seed(seed, ci, k), spec)
+            write_video(folder / name / f"{name}_{k:0{width}d}.mp4", video, spec.fps, codec)
+        progress(f"{PROG}: {name}: {per_class} video(s) ({ci + 1}/{len(synth.CLASSES)} classes)")
+    (folder / CLASSES_FILE).write_text("\n".join(synth.CLASSES) + "\n", encoding="utf-8")
+    (folder / FLIP_MAP_FILE).write_text(synth.FLIP_MAP + "\n", encoding="utf-8")
+    return per_class * len(synth.CLASSES)
+
+
+def run_synth(args) -> dict:
+    frames, size = check_synth_args(args)
+    out = Path(args.out)
+    scratch = scratch_folder(out)
+    started = time.perf_counter()
+    try:
+        count = render_dataset(scratch, args.per_class, frames, size, args.fps, args.seed,
+                               args.codec, lambda line: print(line, file=sys.stderr, flush=True))
+        if out.is_dir():
+            out.rmdir()  # empty (checked above); only POSIX renames onto an empty folder
+        os.replace(scratch, out)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return {"out": str(out), "videos": count, "classes": list(synth.CLASSES),
+            "flip_map": synth.FLIP_MAP, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        summary = run_synth(args) if args.command == "synth" else run_left_right(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except VmfError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        return 130
+    if args.command == "synth":
+        line = (f"{PROG}: wrote {summary['videos']} videos of {len(summary['classes'])} classes "
+                f"to {summary['out']} in {summary['seconds']:.1f} s")
+    else:
+        line = (f"{PROG}: wrote {summary['out']}: moving left in frames {summary['left'][0]}-"
+                f"{summary['left'][1]}, right in {summary['right'][0]}-{summary['right'][1]}")
+    if args.json:
+        print(line, file=sys.stderr)
+        print(json.dumps(summary), flush=True)
+    else:
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""``vmf-eval``: how accurate a model is on labelled videos.
+
+    vmf-eval --model runs/synth/best.pt --data data/synth            # every video of a class tree
+    vmf-eval --model exports/onnx/vmf-560m_fp32.onnx --data data/k400 --json   # data/k400/val
+    vmf-eval --model best.pt --data data/synth --shuffle-frames      # does it use frame order?
+
+Any model the runtime loads works (checkpoint, ONNX, TFLite, ...), with the
+clip contract of its own model card (``vmf.train.evaluate``). stdout holds
+the report, or with ``--json`` only one JSON object (the report then goes to
+stderr, with the progress and the warnings). A user error is one ``vmf-eval: error: ...`` line
+on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from vmf.model import VmfError
+
+PROG = "vmf-eval"
+MAX_TEXT_CONFUSION = 20  # classes beyond which a text matrix is unreadable
+PROGRESS_EVERY = 10  # videos between progress lines when stderr is not a terminal
+
+
+class UsageError(Exception):
+    """A bad command line: one line on stderr and exit 2, like the other errors."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage and exit by itself
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Evaluate a vmf model (checkpoint or export) on labelled "
+                                       "videos: one uniform clip per video, the paper's protocol.")
+    p.add_argument("--model", required=True, help="a vmf checkpoint (.pt) or an exported model "
+                                                  "(.onnx, .tflite, .mlpackage) with its sidecar")
+    p.add_argument("--data", required=True,
+                   help="class folders (every video is evaluated), a folder with train/ and "
+                        "val/ (val/ is evaluated), or a 'path label' list file")
+    p.add_argument("--backend", default=None,
+                   help="runtime backend (default: implied by the model's suffix)")
+    p.add_argument("--threads", type=int, default=None, help="inference threads (default: cores)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--shuffle-frames", action="store_true",
+                   help="feed each clip's frames in a random order (a fixed seed): a model that "
+                        "uses motion loses accuracy on direction classes")
+    p.add_argument("--seed", type=int, default=0, help="seed of --shuffle-frames (default 0)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="evaluate at most N videos, evenly spread over the dataset")
+    p.add_argument("--json", action="store_true", help="print only one JSON object on stdout (the report goes to stderr)")
+    p.add_argument("--confusion", metavar="PNG", default=None,
+                   help="also draw the confusion matrix to this image (needs matplotlib)")
+    return p
+
+
+# --------------------------------------------------------------------------- progress
+
+class ProgressLines:
+    """Progress on stderr: a tqdm bar on a terminal, else a line every few videos (for logs)."""
+
+    def __init__(self):
+        self.bar = None
+        self.interactive = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.interactive:
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="video", file=sys.stderr, desc=PROG)
+            self.bar.update(done - self.bar.n)
+        elif done % PROGRESS_EVERY == 0 or done == total:
+            print(f"{PROG}: {done}/{total} videos", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def warn(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the report
+
+def _pct(value) -> str:
+    return "   -  " if value is None or value != value else f"{100 * value:5.1f} %"
+
+
+def shown_classes(confusion: np.ndarray, max_classes: int = MAX_TEXT_CONFUSION) -> list[int] | None:
+    """Which classes a confusion picture shows: all when few, else those that occur.
+
+    A 400-class model evaluated on 10 classes has a 400 x 400 matrix that is
+    almost all zeros; its rows and columns of classes that are a true class
+    or a prediction hold every count. None when even those are too many.
+    """
+    if len(confusion) <= max_classes:
+        return list(range(len(confusion)))
+    active = np.flatnonzero(confusion.sum(0) + confusion.sum(1))
+    return active.tolist() if len(active) <= max_classes else None
+
+
+def confusion_text(confusion: np.ndarray, classes: list[str], shown: list[int]) -> list[str]:
+    """The matrix as text: rows are true classes, columns predicted ones, by number."""
+    width = max(3, len(str(int(confusion.max()))) + 1)
+    name_w = max(len(classes[i]) for i in shown)
+    lines = ["confusion matrix (rows: true class, columns: predicted, numbered as the rows)",
+             " " * (name_w + 5) + "".join(f"{k:>{width}}" for k in range(len(shown)))]
+    for k, i in enumerate(shown):
+        cells = "".join(f"{int(confusion[i, j]):>{width}}" for j in shown)
+        lines.append(f"{k:>3} {classes[i]:<{name_w}} {cells}")
+    return lines
+
+
+def report_lines(result: dict) -> list[str]:
+    """The human-readable report: headline numbers, a per-class table, the matrix."""
+    confusion = np.asarray(result["confusion"])
+    classes = result["classes"]
+    counts = confusion.sum(1)
+    order = "frames shuffled (seed %d)" % result["seed"] if result["shuffle_frames"] else "in order"
+    lines = [
+        f"model     {result['model']}  ({result['device']})",
+        f"data      {result['data']}  [{result['split']}]: {result['n']} videos evaluated"
+        + (f", {result['skipped']} skipped (undecodable)" if result["skipped"] else ""),
+        f"clip      {result['frames']} frames uniformly over each video, "
+        f"{result['resolution']} x {result['resolution']} {result['layout']}, {order}",
+        f"speed     {result['clips_per_s']} clips/s (decoding + preprocessing + inference)",
+        "",
+        f"top-1                {_pct(result['top1'])}",
+        f"top-5                {_pct(result['top5'])}",
+        f"mean class accuracy  {_pct(result['mean_class_accuracy'])}",
+        "",
+    ]
+    rows = [i for i in range(len(classes)) if counts[i]]
+    name_w = max([len("class")] + [len(classes[i]) for i in rows])
+    lines.append(f"{'class':<{name_w}}  {'videos':>6}  {'top-1':>7}")
+    for i in rows:
+        lines.append(f"{classes[i]:<{name_w}}  {int(counts[i]):>6}  "
+                     f"{_pct(result['per_class'][classes[i]]):>7}")
+    shown = shown_classes(confusion)
+    if shown:
+        lines += [""] + confusion_text(confusion, classes, shown)
+    return lines
+
+
+def draw_confusion(result: dict, path: Path) -> None:
+    """The matrix as a picture (the occurring classes when the model has many)."""
+    from .plots import plot_confusion
+
+    confusion = np.asarray(result["confusion"])
+    shown = shown_classes(confusion, max_classes=60) or list(range(len(confusion)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot_confusion(confusion[np.ix_(shown, shown)], [result["classes"][i] for i in shown],
+                   path, warn)
+
+
+# --------------------------------------------------------------------------- main
+
+def run(args) -> dict:
+    from .evaluate import evaluate
+
+    progress = ProgressLines()
+    try:
+        return evaluate(args.model, args.data, backend=args.backend, threads=args.threads,
+                        device=args.device, shuffle_frames=args.shuffle_frames, seed=args.seed,
+                        limit=args.limit, progress=progress, warn=warn)
+    finally:
+        progress.close()
+
+
+def main(argv=None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        result = run(args)
+        if args.confusion:
+            draw_confusion(result, Path(args.confusion))
+    except (UsageError, VmfError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    report = "\n".join(report_lines(result))
+    if args.json:  # stdout holds the JSON alone, so it pipes into jq; the report goes beside it
+        print(report, file=sys.stderr, flush=True)
+        print(json.dumps(result), flush=True)
+    else:
+        print(report, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

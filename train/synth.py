@@ -1,0 +1,359 @@
+"""A procedural motion dataset whose classes need temporal order (``vmf-data synth``).
+
+Ten classes in five time-reversed pairs. The second class of each pair is
+rendered as a clip of the first class played backwards, and every random
+parameter is drawn from a distribution that does not favour either direction,
+so the multiset of frames of a clip says nothing about its class within a
+pair: a single frame, or any model that ignores frame order, sits at chance
+between the two. Only the order of frames tells them apart.
+
+A clip is a *scene* (a function of normalised time ``t`` in [0, 1]) rendered
+at the frame times of a video: every frame of a file, or only the frames a
+training clip samples (the in-memory mode, which skips encoding and decoding).
+Diversity, so that a model learns motion rather than this generator:
+textured backgrounds (gradients, low-frequency noise, stripes, checkers),
+nine shape families with solid, striped or two-tone fills, sizes, speeds,
+start positions, 0-3 smaller distractors drifting in random directions,
+hand-held camera jitter, sensor noise, blur, brightness changes, frame sizes
+from 96 to 320 pixels in either orientation, 40-120 frames, 10-30 fps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+CLASSES = (
+    "moving_left", "moving_right",
+    "moving_up", "moving_down",
+    "rotating_clockwise", "rotating_anticlockwise",
+    "growing", "shrinking",
+    "appearing", "disappearing",
+)
+# The second class of each pair is the time reversal of the first.
+REVERSED = {CLASSES[i + 1]: CLASSES[i] for i in range(0, len(CLASSES), 2)}
+# A horizontal flip turns left into right and clockwise into anticlockwise.
+FLIP_PAIRS = (("moving_left", "moving_right"), ("rotating_clockwise", "rotating_anticlockwise"))
+FLIP_MAP = ",".join(f"{a}:{b}" for a, b in FLIP_PAIRS)
+
+SHAPES = ("disc", "square", "triangle", "star", "cross", "arrow", "ellipse", "ring", "polygon")
+SIZES = ((96, 96), (128, 96), (160, 120), (176, 144), (192, 108), (224, 168), (256, 144),
+         (320, 180), (320, 240), (120, 160), (144, 176), (128, 128), (200, 200))
+FPS = (10, 12, 15, 24, 25, 30)
+
+
+@dataclass
+class VideoSpec:
+    """How a file is written: its size, frame count and frame rate."""
+
+    width: int
+    height: int
+    frames: int
+    fps: float
+
+
+def random_spec(rng: np.random.Generator, frames: tuple[int, int] = (40, 120),
+                size: tuple[int, int] | None = None, fps: float | None = None) -> VideoSpec:
+    w, h = size if size is not None else SIZES[rng.integers(len(SIZES))]
+    return VideoSpec(int(w), int(h), int(rng.integers(frames[0], frames[1] + 1)),
+                     float(fps if fps is not None else FPS[rng.integers(len(FPS))]))
+
+
+# --------------------------------------------------------------------------- shapes
+
+def _shape_outline(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Unit-radius outline (N, 2) of a shape, centred on the origin, pointing up."""
+    if kind in ("disc", "ring"):
+        a = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+        return np.stack([np.cos(a), np.sin(a)], 1)
+    if kind == "ellipse":
+        a = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+        return np.stack([np.cos(a), rng.uniform(0.4, 0.7) * np.sin(a)], 1)
+    if kind == "square":
+        ratio = rng.uniform(0.5, 1.0)
+        return np.array([[-1, -ratio], [1, -ratio], [1, ratio], [-1, ratio]], float)
+    if kind == "triangle":
+        return np.array([[0, -1], [0.8, 0.7], [-0.6, 0.7]], float)  # not equilateral: rotation shows
+    if kind == "star":
+        n = int(rng.integers(4, 7))
+        a = np.linspace(0, 2 * np.pi, 2 * n, endpoint=False) - np.pi / 2
+        r = np.where(np.arange(2 * n) % 2 == 0, 1.0, rng.uniform(0.35, 0.55))
+        r[0] = 1.25  # one long point, so a rotation is visible at any speed
+        return np.stack([r * np.cos(a), r * np.sin(a)], 1)
+    if kind == "cross":
+        t = rng.uniform(0.2, 0.35)
+        return np.array([[-t, -1.2], [t, -1.2], [t, -t], [1, -t], [1, t], [t, t], [t, 1],
+                         [-t, 1], [-t, t], [-1, t], [-1, -t], [-t, -t]], float)
+    if kind == "arrow":
+        return np.array([[0, -1], [0.7, -0.2], [0.25, -0.2], [0.25, 1], [-0.25, 1],
+                         [-0.25, -0.2], [-0.7, -0.2]], float)
+    # random star-shaped polygon
+    n = int(rng.integers(5, 9))
+    a = np.sort(rng.uniform(0, 2 * np.pi, n))
+    r = rng.uniform(0.5, 1.0, n)
+    return np.stack([r * np.cos(a), r * np.sin(a)], 1)
+
+
+def _random_colour(rng: np.random.Generator, avoid: np.ndarray) -> np.ndarray:
+    """A BGR colour whose brightness differs clearly from ``avoid`` (the background's mean)."""
+    for _ in range(20):
+        c = rng.uniform(0, 255, 3)
+        if abs(c.mean() - avoid.mean()) > 55 or np.abs(c - avoid).max() > 110:
+            return c
+    return 255.0 - avoid
+
+
+@dataclass
+class Sprite:
+    outline: np.ndarray  # unit outline (N, 2)
+    ring: bool
+    colour: np.ndarray
+    colour2: np.ndarray | None  # second fill colour (two-tone), or None
+    # position (x, y) in frame fractions, radius in fractions of the short side,
+    # angle in radians, opacity in [0, 1]: each a function of t
+    x0: float
+    y0: float
+    dx: float
+    dy: float
+    radius0: float
+    radius1: float
+    angle0: float
+    spin: float
+    fade_at: float | None = None  # appearing: opacity 0 -> 1 around this time
+    fade_len: float = 0.0
+    path: "Callable[[float], tuple[float, float]] | None" = None  # (x, y) of t, overrides dx, dy
+
+    def state(self, t: float):
+        if self.path is not None:
+            x, y = self.path(t)
+        else:
+            x = self.x0 + self.dx * t
+            y = self.y0 + self.dy * t
+        radius = self.radius0 * (self.radius1 / self.radius0) ** t  # geometric: constant rate
+        angle = self.angle0 + self.spin * t
+        if self.fade_at is None:
+            alpha = 1.0
+        elif self.fade_len <= 0:
+            alpha = 1.0 if t >= self.fade_at else 0.0
+        else:
+            alpha = float(np.clip((t - self.fade_at) / self.fade_len + 0.5, 0.0, 1.0))
+        return x, y, radius, angle, alpha
+
+    def draw(self, frame: np.ndarray, t: float, offset: tuple[float, float]) -> None:
+        x, y, radius, angle, alpha = self.state(t)
+        if alpha <= 0:
+            return
+        h, w = frame.shape[:2]
+        short = min(h, w)
+        # angle grows clockwise on screen (y points down)
+        rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        pts = self.outline @ rot.T * radius * short
+        pts = pts + [x * w + offset[0], y * h + offset[1]]
+        poly = np.round(pts * 16).astype(np.int32)  # 4 fractional bits: smooth sub-pixel motion
+        target = frame if alpha >= 1 else frame.copy()
+        if self.ring:
+            thick = max(2, int(radius * short * 0.35))
+            cv2.polylines(target, [poly], True, self.colour.tolist(), thick, cv2.LINE_AA, 4)
+        else:
+            cv2.fillPoly(target, [poly], self.colour.tolist(), cv2.LINE_AA, 4)
+            if self.colour2 is not None:  # the front half in a second colour: orientation shows
+                half = np.round((pts[: max(2, len(pts) // 2)] * 0.5 + pts.mean(0) * 0.5) * 16)
+                cv2.fillPoly(target, [half.astype(np.int32)], self.colour2.tolist(), cv2.LINE_AA, 4)
+        if alpha < 1:
+            cv2.addWeighted(target, alpha, frame, 1 - alpha, 0, dst=frame)
+
+
+# --------------------------------------------------------------------------- backgrounds
+
+def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    kind = rng.integers(5)
+    base = rng.uniform(0, 255, 3)
+    if kind == 0:  # flat
+        img = np.broadcast_to(base, (h, w, 3)).astype(np.float32)
+    elif kind == 1:  # linear gradient
+        other = rng.uniform(0, 255, 3)
+        a = rng.uniform(0, 2 * np.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        g = (np.cos(a) * xx / w + np.sin(a) * yy / h)
+        g = (g - g.min()) / max(g.max() - g.min(), 1e-6)
+        img = base * (1 - g[..., None]) + other * g[..., None]
+    elif kind == 2:  # low-frequency noise (clouds)
+        cells = int(rng.integers(3, 10))
+        small = rng.uniform(-1, 1, (cells, cells, 3)).astype(np.float32)
+        img = base + rng.uniform(30, 90) * cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    elif kind == 3:  # stripes
+        period = rng.uniform(6, 30)
+        a = rng.uniform(0, np.pi)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        s = 0.5 + 0.5 * np.sin(2 * np.pi * (np.cos(a) * xx + np.sin(a) * yy) / period)
+        img = base + rng.uniform(20, 60) * (s[..., None] - 0.5)
+    else:  # checker
+        cell = int(rng.integers(6, 24))
+        yy, xx = np.mgrid[0:h, 0:w]
+        c = ((yy // cell + xx // cell) % 2).astype(np.float32)
+        img = base + rng.uniform(15, 50) * (c[..., None] - 0.5)
+    img = img + rng.normal(0, rng.uniform(0, 6), (h, w, 3))  # static texture grain
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- scenes
+
+class Scene:
+    """One clip: a background, a main sprite whose motion is the class, distractors, camera."""
+
+    def __init__(self, label: str, rng: np.random.Generator, width: int, height: int):
+        if label not in CLASSES:
+            raise ValueError(f"unknown class {label!r}")
+        self.reverse = label in REVERSED
+        first = REVERSED.get(label, label)
+        self.width, self.height = width, height
+        margin = 0.12
+        self.pad = int(0.06 * max(width, height)) + 2  # room for the camera jitter
+        self.background = _background(rng, height + 2 * self.pad, width + 2 * self.pad)
+        bg_mean = self.background.reshape(-1, 3).mean(0)
+        kind = SHAPES[rng.integers(len(SHAPES))]
+        outline = _shape_outline(kind, rng)
+        colour = _random_colour(rng, bg_mean)
+        two_tone = kind not in ("ring",) and rng.random() < 0.35
+        colour2 = _random_colour(rng, colour) if two_tone else None
+        radius = rng.uniform(0.08, 0.2)
+        x0, y0 = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
+        dx = dy = 0.0
+        radius1 = radius
+        spin = rng.uniform(-0.3, 0.3)  # a little rotation in every class: never a cue
+        fade_at, fade_len = None, 0.0
+        if first in ("moving_left", "moving_up"):
+            dist = rng.uniform(0.3, 0.75)
+            start = rng.uniform(0.5 + dist / 2 - 0.05, 0.5 + dist / 2 + 0.05)
+            along, across = start, rng.uniform(margin + radius, 1 - margin - radius)
+            drift = rng.uniform(-0.1, 0.1)  # a slight slant
+            if first == "moving_left":
+                x0, dx, y0, dy = along, -dist, across, drift
+            else:
+                y0, dy, x0, dx = along, -dist, across, drift
+            radius = min(radius, 0.15)
+            radius1 = radius * rng.uniform(0.9, 1.1)
+        elif first == "rotating_clockwise":
+            spin = math.radians(rng.uniform(90, 540))
+            radius = rng.uniform(0.14, 0.28)
+            radius1 = radius
+            if kind in ("disc", "ring"):  # a rotating disc is invisible: give it a marked shape
+                outline, kind = _shape_outline("arrow", rng), "arrow"
+        elif first == "growing":
+            ratio = rng.uniform(1.7, 4.0)
+            radius = rng.uniform(0.05, 0.3 / ratio ** 0.5)
+            radius1 = radius * ratio
+        else:  # appearing: absent, then fades in (or pops) around the middle of the clip
+            fade_at = rng.uniform(0.3, 0.7)
+            fade_len = 0.0 if rng.random() < 0.3 else rng.uniform(0.02, 0.2)
+            radius = rng.uniform(0.1, 0.22)
+            radius1 = radius * rng.uniform(0.95, 1.05)
+            dx, dy = rng.uniform(-0.08, 0.08, 2)
+        self.main = Sprite(outline, kind == "ring", colour, colour2, x0, y0, dx, dy, radius,
+                           radius1, rng.uniform(0, 2 * np.pi), spin, fade_at, fade_len)
+        self.distractors = []
+        for _ in range(int(rng.integers(0, 4))):
+            d_kind = SHAPES[rng.integers(len(SHAPES))]
+            direction = rng.uniform(0, 2 * np.pi)
+            dist = rng.uniform(0.0, 0.35)
+            self.distractors.append(Sprite(
+                _shape_outline(d_kind, rng), d_kind == "ring", _random_colour(rng, bg_mean), None,
+                rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), dist * math.cos(direction),
+                dist * math.sin(direction), rng.uniform(0.025, 0.06), rng.uniform(0.025, 0.06),
+                rng.uniform(0, 2 * np.pi), rng.uniform(-2, 2)))
+        # Hand-held camera: a smooth random path (sum of a few slow sinusoids), in pixels.
+        amp = rng.uniform(0, 0.025) * min(width, height)
+        self.jitter = [(amp * rng.uniform(0.3, 1), rng.uniform(0.5, 4), rng.uniform(0, 2 * np.pi))
+                       for _ in range(4)]
+        self.noise = rng.uniform(0, 10)
+        self.blur = rng.random() < 0.25
+        self.gain = rng.uniform(0.8, 1.2)
+        self.flicker = rng.uniform(0, 0.05)
+
+    def _camera(self, t: float) -> tuple[float, float]:
+        ox = sum(a * math.sin(2 * np.pi * f * t + p) for a, f, p in self.jitter[:2])
+        oy = sum(a * math.sin(2 * np.pi * f * t + p) for a, f, p in self.jitter[2:])
+        return ox, oy
+
+    def render(self, t: float, rng: np.random.Generator) -> np.ndarray:
+        """The frame at scene time ``t`` (BGR uint8), with this frame's own sensor noise."""
+        if self.reverse:
+            t = 1.0 - t
+        ox, oy = self._camera(t)
+        x = int(round(self.pad + ox))
+        y = int(round(self.pad + oy))
+        frame = self.background[y:y + self.height, x:x + self.width].copy()
+        offset = (self.pad + ox - x - self.pad, self.pad + oy - y - self.pad)
+        for sprite in self.distractors:
+            sprite.draw(frame, t, offset)
+        self.main.draw(frame, t, offset)
+        if self.blur:
+            frame = cv2.GaussianBlur(frame, (3, 3), 0)
+        frame = cv2.convertScaleAbs(frame, alpha=self.gain * (1 + self.flicker * math.sin(7 * t)))
+        if self.noise > 0.5:
+            # OpenCV's generator (several times faster than numpy's here), seeded from
+            # ``rng`` so that a video is still a pure function of its seed.
+            cv2.setRNGSeed(int(rng.integers(2**31)))
+            noise = np.empty(frame.shape, np.int16)
+            cv2.randn(noise, 0.0, float(self.noise))
+            frame = cv2.add(frame, noise, dtype=cv2.CV_8U)
+        return frame
+
+
+def frame_times(count: int) -> np.ndarray:
+    """Scene times of a video's ``count`` frames: the first at 0, the last at 1."""
+    return np.linspace(0.0, 1.0, count) if count > 1 else np.zeros(1)
+
+
+def render_video(label: str, seed: int, spec: VideoSpec) -> np.ndarray:
+    """Every frame of one video, (frames, H, W, 3) BGR uint8.
+
+    A second class of a pair is exactly the reversal of the first class's video
+    under the same seed (same scene, same per-frame noise, frames in reverse).
+    """
+    first = REVERSED.get(label, label)
+    rng = np.random.default_rng(seed)
+    scene = Scene(first, rng, spec.width, spec.height)
+    video = np.stack([scene.render(t, rng) for t in frame_times(spec.frames)])
+    return video[::-1].copy() if label in REVERSED else video
+
+
+def render_frames(label: str, rng: np.random.Generator, times: np.ndarray,
+                  width: int, height: int) -> np.ndarray:
+    """Only the frames at ``times`` (in [0, 1]) of a fresh scene: the in-memory mode."""
+    scene = Scene(label, rng, width, height)
+    return np.stack([scene.render(float(t), rng) for t in times])
+
+
+def render_left_then_right(seed: int, spec: VideoSpec, *, window: int = 64,
+                           travel: float = 0.45) -> tuple[np.ndarray, int]:
+    """A video whose object moves left for its first half, then right: (frames, turn frame).
+
+    The object covers ``travel`` of the frame width per ``window`` frames, the
+    middle of the training distribution for a clip of ``window`` frames, so a
+    stream classifying every ``window`` consecutive frames sees the motions at
+    the speed it learned. Frames ``[0, turn]`` move left, ``(turn, end]`` right.
+    """
+    rng = np.random.default_rng(seed)
+    scene = Scene("moving_left", rng, spec.width, spec.height)
+    turn = (spec.frames - 1) // 2
+    span = travel * turn / window  # distance covered in each half, in frame widths
+    if span > 0.8:
+        raise ValueError(f"{spec.frames} frames at {travel} widths per {window} frames do not fit "
+                         "in the frame; use fewer frames or a smaller travel")
+    start = 0.5 + span / 2
+    last = max(spec.frames - 1, 1)
+    y = scene.main.y0
+
+    def path(t: float) -> tuple[float, float]:
+        i = t * last  # frame index
+        return (start - span * i / turn if i <= turn else start - span + span * (i - turn) / turn), y
+
+    scene.main.path = path
+    scene.main.radius1 = scene.main.radius0
+    video = np.stack([scene.render(t, rng) for t in frame_times(spec.frames)])
+    return video, turn

@@ -1,0 +1,553 @@
+"""The training loop behind ``vmf-train``: recipe, run folder, resume, DDP.
+
+Recipe (X3D-XS / MoViNet-A0 style, docs/training.md): AdamW or SGD with
+Nesterov momentum, linear warm-up then a cosine decay per step, weight decay
+off for norms, biases and the global tokens, label smoothing, gradient-norm
+clipping, mixed precision on CUDA.
+
+Run folder (Ultralytics ``yolo train`` style): ``args.json``, ``classes.txt``,
+``results.csv`` (one row an epoch), ``weights/last.pt`` (a vmf checkpoint plus
+the optimizer, scheduler, RNG and position, so ``--resume`` continues exactly)
+and ``weights/best.pt`` (best validation top-1), both self-describing vmf
+checkpoints with the class names, a training-curve and a confusion-matrix PNG.
+
+Under ``torchrun`` the same code runs as DistributedDataParallel (gloo on CPU,
+NCCL on CUDA): each rank reads its share through a ``DistributedSampler``,
+metrics are all-reduced as counts, and only rank 0 writes files and draws the
+progress bar.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from vmf.model import MEAN, STD, VmfError, build_model, get_variant, save_checkpoint
+from vmf.model.checkpoint import read_checkpoint
+
+from .metrics import Tally
+
+RESULT_FIELDS = ("epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
+                 "val_mean_class_accuracy", "clips_per_s", "seconds")
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    variant: str = "560M"
+    baseline: bool = False
+    activation: str = "dyrelu"
+    stem_kernel: int | None = None  # architecture ablations: the stem's temporal kernel
+    stem_padding: int | None = None  # ... and its padding (default: the variant's)
+    init: str | None = None
+    freeze_backbone: bool = False
+    frames: int = 64
+    resolution: int | None = None  # default: the variant's
+    epochs: int = 30
+    batch: int = 8
+    lr: float | None = None  # default per optimizer
+    optimizer: str = "adamw"
+    weight_decay: float | None = None
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1
+    clip_grad: float = 5.0
+    device: str = "auto"
+    amp: bool = False
+    workers: int = 1
+    patience: int = 0  # 0: never stop early
+    out: str = "runs/train"
+    seed: int = 0
+    val: str | None = None
+    val_split: float | None = None
+    flip_map: str | None = None
+    epoch_size: int = 2000  # in-memory synthetic data: clips an epoch
+    val_size: int = 500
+    threads: int | None = None
+    sample_fps: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def resolved(self) -> "TrainConfig":
+        cfg = get_variant(self.variant)
+        lr = self.lr if self.lr is not None else (2e-3 if self.optimizer == "adamw" else 0.1)
+        wd = self.weight_decay if self.weight_decay is not None else (
+            0.05 if self.optimizer == "adamw" else 5e-5)
+        return replace(self, resolution=self.resolution or cfg.resolution, lr=lr, weight_decay=wd)
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM arrived; ``last.pt`` has been written."""
+
+
+# --------------------------------------------------------------------------- distributed
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+
+def init_distributed(device: torch.device) -> Dist:
+    """Join the process group torchrun set up (env:// rendezvous), if any."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def all_reduce_sum(vector: np.ndarray, d: Dist) -> np.ndarray:
+    if not d.active:
+        return vector
+    import torch.distributed as dist
+
+    t = torch.from_numpy(np.asarray(vector, np.float64).copy())
+    dist.all_reduce(t)
+    return t.numpy()
+
+
+# --------------------------------------------------------------------------- pieces
+
+def pick_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise VmfError("--device cuda: this torch sees no CUDA GPU")
+        return torch.device("cuda", local_rank)
+    if name != "cpu":
+        raise VmfError(f"--device must be auto, cpu or cuda, got {name!r}")
+    return torch.device("cpu")
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on conv/linear weights only: never on norms, biases or the tokens."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim <= 1 or name == "tokens" else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    groups = param_groups(model, cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999))
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
+    raise VmfError(f"--optimizer must be adamw or sgd, got {cfg.optimizer!r}")
+
+
+def lr_lambda(total_steps: int, warmup_steps: int):
+    """Linear warm-up from 1 % to the peak, then cosine to 0 at the last step."""
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return 0.01 + 0.99 * step / max(1, warmup_steps)
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return f
+
+
+def build_network(cfg: TrainConfig, num_classes: int, log) -> nn.Module:
+    variant = replace(get_variant(cfg.variant), frames=cfg.frames, resolution=cfg.resolution,
+                      activation=cfg.activation)
+    if cfg.stem_kernel is not None:
+        variant = replace(variant, stem_temporal_kernel=cfg.stem_kernel,
+                          stem_temporal_padding=cfg.stem_padding)
+    model = build_model(variant, baseline=cfg.baseline, num_classes=num_classes)
+    if cfg.init:
+        load_init(model, cfg.init, log)
+    if cfg.freeze_backbone:
+        for name, p in model.named_parameters():
+            p.requires_grad = name.startswith("head.")
+    return model
+
+
+def load_init(model: nn.Module, path: str, log) -> None:
+    """Fine-tuning start: load every tensor whose name and shape fit; report the rest."""
+    state = read_checkpoint(path)["state_dict"]  # CheckpointError for a bad file
+    own = model.state_dict()
+    fits = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    shape_mismatch = [k for k in state if k in own and k not in fits]
+    unexpected = [k for k in state if k not in own]
+    missing = [k for k in own if k not in state]
+    if len(fits) < 0.5 * len(own):
+        raise VmfError(f"--init {path}: only {len(fits)} of {len(own)} tensors fit "
+                       f"{'Mobile3D' if model.baseline else 'VMF'}-{model.cfg.name}: is it another "
+                       "variant's weights?")
+    head_only = all(k.startswith("head.classifier") for k in shape_mismatch + missing)
+    if not head_only:
+        raise VmfError(f"--init {path}: {len(shape_mismatch) + len(missing)} backbone tensors do "
+                       f"not fit (e.g. {(shape_mismatch + missing)[0]!r}): is it another variant's weights?")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in fits.items()}, strict=False)
+    skipped = shape_mismatch + missing
+    log(f"--init: loaded {len(fits)} tensors from {path}"
+        + (f"; re-initialised {', '.join(skipped)} (another class count)" if skipped else "")
+        + (f"; ignored {len(unexpected)} unexpected" if unexpected else ""))
+
+
+def rng_state(device: torch.device | None = None) -> dict:
+    """Every generator a step draws from, as tensors and plain types only: ``read_checkpoint``
+    loads with ``weights_only=True``, which refuses numpy arrays."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(),
+             "numpy": torch.from_numpy(np.asarray(keys, np.int64)),
+             "numpy_pos": int(pos), "numpy_gauss": [int(has_gauss), float(gauss)],
+             "python": repr(random.getstate())}
+    if device is not None and device.type == "cuda":  # dropout on the GPU draws from its generator
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, device: torch.device | None = None) -> None:
+    torch.set_rng_state(state["torch"])
+    has_gauss, gauss = state["numpy_gauss"]
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32),
+                         int(state["numpy_pos"]), int(has_gauss), float(gauss)))
+    import ast
+    random.setstate(ast.literal_eval(state["python"]))
+    if "cuda" in state and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+# --------------------------------------------------------------------------- the run
+
+class Run:
+    """One training run: the model, its data and its folder."""
+
+    def __init__(self, cfg: TrainConfig, *, log=None, warn=None, progress: bool = True):
+        self.cfg = cfg.resolved()
+        self.device = pick_device(self.cfg.device, int(os.environ.get("LOCAL_RANK", "0")))
+        self.dist = init_distributed(self.device)
+        main = self.dist.main
+        self.log = log if log and main else (lambda m: print(m, file=sys.stderr) if main else None)
+        self.warn = warn or self.log
+        self.progress = progress and main
+        self.out = Path(self.cfg.out)
+        self.weights = self.out / "weights"
+        if self.cfg.threads and self.device.type == "cpu":
+            torch.set_num_threads(self.cfg.threads)
+        from .data_setup import make_datasets
+
+        self.train_set, self.val_set, self.classes = make_datasets(self.cfg, MEAN, STD, self.warn)
+        torch.manual_seed(self.cfg.seed)
+        self.model = build_network(self.cfg, len(self.classes), self.log).to(self.device)
+        self.model.classes = list(self.classes)
+        self.model.sample_fps = self.cfg.sample_fps
+        self.net: nn.Module = self.model
+        if self.dist.active:
+            if self.device.type == "cuda":  # SyncBatchNorm refuses CPU modules
+                self.net = nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
+            self.net = nn.parallel.DistributedDataParallel(
+                self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.optimizer = make_optimizer(self.cfg, self.model)
+        self.steps_per_epoch = max(1, math.ceil(len(self.train_set) / (self.cfg.batch * self.dist.world)))
+        total = self.steps_per_epoch * self.cfg.epochs
+        warmup = int(self.cfg.warmup_epochs * self.steps_per_epoch)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(total, warmup))
+        self.use_amp = self.cfg.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=self.cfg.label_smoothing)
+        self.epoch = 0  # the epoch in progress (0-based)
+        self.step_in_epoch = 0
+        self.partial = np.zeros(3)  # loss sum, correct, count of the epoch in progress
+        self.best = -1.0
+        self.best_epoch = -1
+        self.history: list[dict] = []
+        self.skipped = 0
+        self.started = time.time()
+        self.elapsed_before = 0.0
+
+    # ------------------------------------------------------------------ state
+
+    def train_state(self) -> dict:
+        return {
+            "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
+            "partial": torch.from_numpy(self.partial.copy()),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(), "rng": rng_state(self.device), "best": self.best,
+            "best_epoch": self.best_epoch, "history": json.dumps(self.history),
+            "args": json.dumps(asdict(self.cfg)), "world": self.dist.world, "skipped": self.skipped,
+            "elapsed": self.elapsed_before + time.time() - self.started,
+        }
+
+    def load_train_state(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.step_in_epoch = int(state["step_in_epoch"])
+        self.partial = state["partial"].numpy().astype(np.float64)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"], self.device)
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.history = json.loads(state["history"])
+        self.skipped = int(state.get("skipped", 0))
+        self.elapsed_before = float(state.get("elapsed", 0.0))
+
+    def save(self, name: str, *, resumable: bool) -> Path:
+        extra = {"train_state": self.train_state()} if resumable else {}
+        extra["training"] = {"epochs_done": self.epoch, "best_top1": self.best,
+                             "best_epoch": self.best_epoch, "data": self.cfg.data}
+        return save_checkpoint(self.model, self.weights / name, classes=self.classes,
+                               sample_fps=self.cfg.sample_fps, extra=extra)
+
+    # ------------------------------------------------------------------ loops
+
+    def loader(self, dataset, train: bool):
+        sampler = None
+        if self.dist.active:
+            sampler = torch.utils.data.DistributedSampler(
+                dataset, num_replicas=self.dist.world, rank=self.dist.rank, shuffle=train,
+                seed=self.cfg.seed, drop_last=False)
+            sampler.set_epoch(self.epoch)
+        elif train:  # a fixed order per epoch, so a resumed epoch replays the same batches
+            g = torch.Generator().manual_seed(self.cfg.seed * 100003 + self.epoch)
+            sampler = torch.randperm(len(dataset), generator=g).tolist()
+        else:
+            sampler = list(range(len(dataset)))
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(self.epoch)
+        indices = list(iter(sampler))
+        skip = self.step_in_epoch * self.cfg.batch if train else 0
+        from .datasets import collate_skip
+
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=self.cfg.batch, sampler=indices[skip:],
+            num_workers=self.cfg.workers, collate_fn=collate_skip,
+            # its own generator: creating a loader must not draw from the global
+            # RNG, or a resumed epoch would see other dropout masks
+            generator=torch.Generator().manual_seed(self.cfg.seed + self.epoch),
+            persistent_workers=False, pin_memory=self.device.type == "cuda")
+
+    def train_epoch(self, on_step=None) -> dict:
+        self.net.train()
+        if self.cfg.freeze_backbone:  # frozen BN statistics stay frozen
+            for name, m in self.model.named_modules():
+                if not name.startswith("head.") and isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        loader = self.loader(self.train_set, train=True)
+        bar = self._bar(len(loader), f"epoch {self.epoch + 1}/{self.cfg.epochs}", self.step_in_epoch)
+        clips, t0 = 0, time.time()
+        for clips_batch, labels, skipped in loader:
+            self.skipped += skipped
+            if len(labels) == 0:
+                self.step_in_epoch += 1
+                continue
+            x = clips_batch.to(self.device, non_blocking=True)
+            y = labels.to(self.device, non_blocking=True)
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                logits = self.net(x)
+                loss = self.loss_fn(logits.float(), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            if self.cfg.clip_grad > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            self.step_in_epoch += 1
+            self.partial += [loss.item() * len(y), float((logits.argmax(1) == y).sum()), len(y)]
+            clips += len(y) * self.dist.world
+            if bar is not None:
+                loss_avg = self.partial[0] / max(self.partial[2], 1)
+                acc = self.partial[1] / max(self.partial[2], 1)
+                bar.set_postfix_str(f"loss {loss_avg:.3f} acc {acc:.3f} "
+                                    f"{clips / max(time.time() - t0, 1e-9):.1f} clips/s")
+                bar.update(1)
+            if on_step is not None:
+                on_step(self)
+        if bar is not None:
+            bar.close()
+        totals = all_reduce_sum(self.partial, self.dist)
+        seconds = time.time() - t0
+        return {"train_loss": totals[0] / max(totals[2], 1), "train_top1": totals[1] / max(totals[2], 1),
+                "clips_per_s": clips / max(seconds, 1e-9), "seconds": seconds}
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        tally = Tally(len(self.classes))
+        if self.val_set is None:
+            return {}
+        self.net.eval()
+        loader = self.loader(self.val_set, train=False)
+        bar = self._bar(len(loader), "  val")
+        for clips_batch, labels, skipped in loader:
+            self.skipped += skipped
+            if len(labels) == 0:
+                continue
+            x = clips_batch.to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                logits = self.net(x).float()
+            loss = nn.functional.cross_entropy(logits, labels.to(self.device), reduction="sum")
+            tally.add(logits.cpu().numpy(), labels.numpy(), float(loss))
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        tally.load_vector(all_reduce_sum(tally.as_vector(), self.dist))
+        return tally.summary(self.classes)
+
+    def _bar(self, total: int, desc: str, initial: int = 0):
+        if not self.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=initial, desc=desc, unit="batch", file=sys.stderr,
+                    dynamic_ncols=True, leave=True, mininterval=1.0)
+
+    # ------------------------------------------------------------------ driver
+
+    def fit(self, on_step=None) -> dict:
+        """Train to ``epochs`` (or early stop); return the summary dict."""
+        self._write_run_files()
+        stop = {"signal": None}
+
+        def on_signal(signum, frame):  # finish the step, then save and leave
+            stop["signal"] = signum
+
+        handlers = {}
+        if self.dist.main:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    handlers[sig] = signal.signal(sig, on_signal)
+                except ValueError:  # not the main thread
+                    pass
+
+        def step_hook(run):
+            if on_step is not None:
+                on_step(run)
+            flag = torch.tensor([1.0 if stop["signal"] is not None else 0.0])
+            if self.dist.active:
+                import torch.distributed as dist
+                dist.all_reduce(flag)
+            if flag.item() > 0:
+                raise KeyboardInterrupt
+
+        last_val: dict = {}
+        try:
+            while self.epoch < self.cfg.epochs:
+                train = self.train_epoch(step_hook)
+                val = self.validate()
+                last_val = val
+                row = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], **train,
+                       "val_loss": val.get("loss", float("nan")), "val_top1": val.get("top1", float("nan")),
+                       "val_top5": val.get("top5", float("nan")),
+                       "val_mean_class_accuracy": val.get("mean_class_accuracy", float("nan"))}
+                self.history.append({k: row[k] for k in RESULT_FIELDS})
+                score = row["val_top1"] if val else -row["train_loss"]
+                improved = score > self.best
+                if improved:
+                    self.best, self.best_epoch = score, self.epoch + 1
+                self.epoch += 1
+                self.step_in_epoch = 0
+                self.partial = np.zeros(3)
+                if self.dist.main:
+                    self._write_results()
+                    self.save("last.pt", resumable=True)
+                    if improved:
+                        self.save("best.pt", resumable=False)
+                        self._plot_confusion(val)
+                    self._plot_curves()
+                    self.log(f"epoch {self.epoch}/{self.cfg.epochs}: train loss {row['train_loss']:.4f} "
+                             f"top-1 {row['train_top1']:.3f} | val loss {row['val_loss']:.4f} "
+                             f"top-1 {row['val_top1']:.3f} top-5 {row['val_top5']:.3f} "
+                             f"mean-class {row['val_mean_class_accuracy']:.3f} | "
+                             f"{row['clips_per_s']:.1f} clips/s")
+                if self.cfg.patience and self.epoch - self.best_epoch >= self.cfg.patience:
+                    self.log(f"early stop: no better val top-1 for {self.cfg.patience} epochs "
+                             f"(best {self.best:.3f} at epoch {self.best_epoch})")
+                    break
+        except KeyboardInterrupt:
+            if self.dist.main:
+                self.save("last.pt", resumable=True)
+                self.log(f"interrupted in epoch {self.epoch + 1} at step {self.step_in_epoch}; "
+                         f"saved {self.weights / 'last.pt'}; continue with --resume {self.out}")
+            raise Interrupted() from None
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        return self.summary(last_val)
+
+    def summary(self, val: dict) -> dict:
+        return {
+            "out": str(self.out), "epochs": self.epoch, "best_epoch": self.best_epoch,
+            "best_top1": self.best, "val": {k: v for k, v in val.items() if k != "confusion"},
+            "last": str(self.weights / "last.pt"), "best": str(self.weights / "best.pt"),
+            "classes": self.classes, "skipped": self.skipped,
+            "seconds": round(self.elapsed_before + time.time() - self.started, 1),
+        }
+
+    # ------------------------------------------------------------------ files
+
+    def _write_run_files(self) -> None:
+        if not self.dist.main:
+            return
+        self.weights.mkdir(parents=True, exist_ok=True)
+        write_text(self.out / "args.json", json.dumps(asdict(self.cfg), indent=2) + "\n")
+        write_text(self.out / "classes.txt", "".join(f"{c}\n" for c in self.classes))
+
+    def _write_results(self) -> None:
+        rows = [",".join(RESULT_FIELDS)]
+        for h in self.history:
+            rows.append(",".join(f"{h[k]:.6g}" if isinstance(h[k], float) else str(h[k])
+                                 for k in RESULT_FIELDS))
+        write_text(self.out / "results.csv", "\n".join(rows) + "\n")
+
+    def _plot_curves(self) -> None:
+        from .plots import plot_curves
+
+        plot_curves(self.history, self.out / "results.png", self.warn)
+
+    def _plot_confusion(self, val: dict) -> None:
+        if "confusion" in val:
+            from .plots import plot_confusion
+
+            plot_confusion(np.asarray(val["confusion"]), self.classes,
+                           self.out / "confusion_matrix.png", self.warn)
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def resume_config(run_dir: str) -> tuple[TrainConfig, dict]:
+    """The arguments and state of an earlier run, from ``RUN/weights/last.pt``."""
+    last = Path(run_dir) / "weights" / "last.pt"
+    if not last.is_file():
+        raise VmfError(f"--resume {run_dir}: no {last} (is it a vmf-train run folder?)")
+    ckpt = read_checkpoint(last)
+    state = ckpt.get("train_state")
+    if not isinstance(state, dict) or "args" not in state:
+        raise VmfError(f"--resume {run_dir}: {last} holds no training state (written by another tool?)")
+    args = json.loads(state["args"])
+    known = {f for f in TrainConfig.__dataclass_fields__}
+    cfg = TrainConfig(**{k: v for k, v in args.items() if k in known})
+    return replace(cfg, out=str(run_dir)), ckpt
