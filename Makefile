@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all]"
 	@touch $@
 
+# The demo model: VMF-560M trained on the motion dataset (train/demo/, docs/training.md).
+DEMO := train/demo/vmf-560m-motion.pt
+
 export: setup
-	$(BIN)/vmf-export --variant 560M --target tflite
+	$(BIN)/vmf-export --weights $(DEMO) --target tflite
 
 summary: setup
 	$(BIN)/python -m vmf.model

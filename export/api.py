@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from vmf.model import (CheckpointError, VariantConfig, VmfError, build_model, count_macs,
-                       count_params, get_variant, load_weights, read_checkpoint,
+from vmf.model import (VARIANTS, CheckpointError, VariantConfig, VmfError, build_model,
+                       count_macs, count_params, get_variant, load_weights, read_checkpoint,
                        state_dict_sha256)
 
 from .labels import load_labels
@@ -96,6 +96,8 @@ def artifact_name(cfg: VariantConfig, *, baseline: bool, frames: int, resolution
     converter other than the default), ``_naive`` (the unrewritten 5-D model).
     """
     stem = f"{'mobile3d' if baseline else 'vmf'}-{cfg.name.lower()}"
+    if cfg.name in VARIANTS:  # a trained checkpoint's clip differs from the table's: say so
+        cfg = VARIANTS[cfg.name]
     if frames != cfg.frames:
         stem += f"_t{frames}"
     if resolution != cfg.resolution:

@@ -236,15 +236,23 @@ def _luma(bgr) -> float:
     return 0.114 * b + 0.587 * g + 0.299 * r
 
 
-def _pick_colour(rng, patches: list[np.ndarray]) -> np.ndarray:
-    """The most contrasting of a dozen saturated random colours against the background patches."""
+def _lab(bgr) -> np.ndarray:
+    pixel = np.float32(bgr).reshape(1, 1, 3) / 255
+    return cv2.cvtColor(np.clip(pixel, 0, 1), cv2.COLOR_BGR2LAB)[0, 0]
+
+
+def _pick_colour(rng, patches: list[np.ndarray]) -> tuple[np.ndarray, float]:
+    """The most contrasting (CIELAB distance, lightness counted double) of 16 saturated random
+    colours against the background patches, and that distance."""
+    labs = [_lab(p) for p in patches]
     best, best_score = None, -1.0
-    for _ in range(12):
+    for _ in range(16):
         c = _random_colour(rng, (0.55, 1.0), (0.45, 1.0))
-        score = min(float(np.linalg.norm(c - p)) + 1.5 * abs(_luma(c) - _luma(p)) for p in patches)
+        lc = _lab(c)
+        score = min(float(np.linalg.norm((lc - lp) * (2, 1, 1))) for lp in labs)
         if score > best_score:
             best, best_score = c, score
-    return best
+    return best, best_score
 
 
 def _second_colour(rng, primary: np.ndarray) -> np.ndarray:
@@ -301,7 +309,7 @@ def make_sprite(rng, shape: str, d: int, primary, second, outline, shaded: float
                         second.tolist(), -1, cv2.LINE_AA)
         cv2.ellipse(col, px(0, 0.08), (int(0.25 * d), int(0.17 * d)), 0, 15, 165, second.tolist(), t,
                     cv2.LINE_AA)
-        if rng.random() < 0.5:  # a wink-free cheek blush, off to one side
+        if rng.random() < 0.5:  # a blushing cheek, on one side only
             cv2.circle(col, px(0.3, 0.12), max(1, int(0.06 * d)), (primary * 0.75).tolist(), -1)
     elif shape == "striped_rect":
         aspect = rng.uniform(0.4, 0.75)
@@ -314,12 +322,13 @@ def make_sprite(rng, shape: str, d: int, primary, second, outline, shaded: float
                           second.tolist(), -1)
     elif shape == "heart":
         s = np.linspace(0, 2 * np.pi, 120)
-        hx, hy = 16 * np.sin(s) ** 3, -(13 * np.cos(s) - 5 * np.cos(2 * s) - 2 * np.cos(3 * s) - np.cos(4 * s))
+        hx = 16 * np.sin(s) ** 3
+        hy = -(13 * np.cos(s) - 5 * np.cos(2 * s) - 2 * np.cos(3 * s) - np.cos(4 * s))
         hx, hy = hx - (hx.max() + hx.min()) / 2, hy - (hy.max() + hy.min()) / 2
         k = d / max(np.ptp(hx), np.ptp(hy))
         cv2.fillPoly(mask, [np.int32(np.stack([c + k * hx, c + k * hy], 1))], 255, cv2.LINE_AA)
-        cv2.circle(col, px(-0.2, -0.15), max(1, int(0.07 * d)), (np.minimum(primary * 1.4 + 40, 255)).tolist(),
-                   -1, cv2.LINE_AA)  # highlight on one lobe
+        highlight = np.minimum(primary * 1.4 + 40, 255).tolist()
+        cv2.circle(col, px(-0.2, -0.15), max(1, int(0.07 * d)), highlight, -1, cv2.LINE_AA)  # one lobe
     elif shape == "l_shape":
         bar, foot = rng.uniform(0.28, 0.4), rng.uniform(0.6, 0.85)
         poly = np.array([[0, 0], [bar, 0], [bar, 1 - bar], [foot, 1 - bar], [foot, 1], [0, 1]])
@@ -503,10 +512,10 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
         patch = bg[max(0, y - r):y + r, max(0, x - r):x + r]
         if patch.size:
             patches.append(patch.reshape(-1, 3).mean(0))
-    primary = _pick_colour(rng, patches or [bg.reshape(-1, 3).mean(0)])
+    primary, contrast = _pick_colour(rng, patches or [bg.reshape(-1, 3).mean(0)])
     bg_luma = float(np.mean([_luma(p) for p in patches])) if patches else 128.0
     outline = None
-    if rng.random() < 0.7:
+    if rng.random() < 0.7 or contrast < 80:  # an outline wherever the fill alone is weak
         outline = np.float32([20, 20, 25]) if bg_luma > 100 else np.float32([245, 245, 245])
     d = int(math.ceil(max(float(sizes.max()), 48.0)))
     col, alpha = make_sprite(rng, shape, d, primary, _second_colour(rng, primary), outline,
@@ -527,6 +536,7 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
     flicker = 1 + rng.uniform(0, 0.03) * np.sin(2 * np.pi * rng.uniform(0.5, 3) * np.arange(n) / fps
                                                   + rng.uniform(0, 6.3)) + rng.normal(0, 0.004, n)
     noise = rng.uniform(0.5, 5.0)
+    grain = rng.standard_normal((min(n, 8), h, w, 3), dtype=np.float32) * np.float32(noise)  # reused
 
     frames = np.empty((n, h, w, 3), np.uint8)
     for i in range(n):
@@ -541,7 +551,7 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
         ox, oy = offsets[i] + shake
         frame = canvas[oy:oy + h, ox:ox + w]
         frame = frame * (vignette * np.float32(flicker[i]))[..., None]
-        frame += rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(noise)
+        frame += grain[int(rng.integers(len(grain)))]
         np.clip(frame, 0, 255, out=frame)
         frames[i] = frame.astype(np.uint8)
 

@@ -101,11 +101,14 @@ def check_out(out: Path) -> None:
     if (out / "weights" / "last.pt").exists():
         raise VmfError(f"--out {out} already holds a run; continue it with --resume {out} "
                        "or choose another --out")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".vmf-write-test"
         probe.write_text("")
         probe.unlink()
+        if created:  # the run creates it when it starts; a failed start leaves nothing
+            out.rmdir()
     except OSError as exc:
         raise VmfError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})") from None
 

@@ -389,6 +389,14 @@ class Run:
         return {"train_loss": totals[0] / max(totals[2], 1), "train_top1": totals[1] / max(totals[2], 1),
                 "clips_per_s": clips / max(seconds, 1e-9), "seconds": seconds}
 
+    def _sync_buffers(self) -> None:
+        """Give every rank rank 0's BatchNorm statistics (DDP copies them only before a forward)."""
+        if self.dist.active:
+            import torch.distributed as dist
+
+            for buffer in self.model.buffers():
+                dist.broadcast(buffer, 0)
+
     @torch.no_grad()
     def validate(self) -> dict:
         tally = Tally(len(self.classes))
@@ -453,6 +461,7 @@ class Run:
         try:
             while self.epoch < self.cfg.epochs:
                 train = self.train_epoch(step_hook)
+                self._sync_buffers()
                 val = self.validate()
                 last_val = val
                 row = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], **train,
