@@ -230,6 +230,15 @@ class Calibration(NamedTuple):
     held_labels: "np.ndarray | None"  # label index per held-out clip (labelled folder), else None
 
 
+def _run_all(predict, clips, name: str) -> np.ndarray:
+    """``predict_all``, with a runtime's refusal to run the artifact as one clear error."""
+    try:
+        return predict_all(predict, clips)
+    except (RuntimeError, ValueError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise VmfError(f"{name} was written but does not run ({reason}); nothing was kept") from None
+
+
 class ExportSession:
     """State shared by the steps of one ``export`` call (model, clips, references, scratch)."""
 
@@ -290,18 +299,19 @@ class ExportSession:
         """Measure, gate, and (unless verify is off) fail on a miss."""
         if precision == "int8":
             data = self.calibration()
-            outputs = predict_all(predict, data.held)
+            outputs = _run_all(predict, data.held, name)
             figures = compare(outputs, data.references)
             figures["heldout"] = data.source
             if data.held_labels is not None:  # reported, not gated: the gate is the cosine
                 figures.update(labelled_accuracy(outputs, data.references, data.held_labels))
         else:
-            figures = compare(predict_all(predict, self.clips), self.references)
+            figures = compare(_run_all(predict, self.clips, name), self.references)
         figures = gate(figures, target, precision)
         figures["checked"] = True
         if not figures["passed"]:
-            miss = (f"cosine {figures['cosine_min']:.4f} < {figures['threshold']}"
-                    if figures["metric"] == "cosine_min"
+            miss = (f"cosine median {figures['cosine_median']:.4f} (>= {figures['threshold']}), "
+                    f"min {figures['cosine_min']:.4f} (>= {figures['floor']})"
+                    if figures["metric"] == "cosine_median"
                     else f"max rel err {figures['max_rel_err']:.2e} > {figures['threshold']:.0e}")
             if self.verify:
                 raise VmfError(f"parity check failed for {name}: {miss}; nothing was written "
@@ -423,7 +433,7 @@ TARGET_STEPS: dict[str, Callable[[ExportSession, Job], list[Artifact]]] = {
 }
 
 
-def export(variant: str, targets=("onnx",), precisions=("fp32",), *, converter=None,
+def export(variant: "str | None", targets=("onnx",), precisions=("fp32",), *, converter=None,
            out_dir="exports", weights=None, baseline=False, frames=None, resolution=None,
            num_classes=None, labels=None, calibration=None, verify=True, form="deployable",
            log: Callable[[str], None] = print,

@@ -16,7 +16,8 @@ deprecated converter PTQ; ECOSYSTEM.md §0.8), the same way for both converters:
 - int8: int8 weights and int8 activations calibrated on clips, per-channel
   weights, with float input and output kept (QUANTIZE/DEQUANTIZE at the
   boundaries) so every artifact takes the same normalised float clip. The
-  attention's BATCH_MATMUL and SOFTMAX stay float (``FLOAT_OPS``).
+  attention's BATCH_MATMUL and SOFTMAX (and onnx2tf's softmax DIV) stay
+  float (``FLOAT_OPS``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ PRECISIONS = ("fp32", "fp16", "int8")
 # TFLite's reference kernels and cut the graph into partitions. VMF-560M (64x172, LiteRT,
 # 2 threads, median of paired runs): every op int8 1.52x the fp32 time (cosine 0.987);
 # these two float 0.73x (cosine 0.9989); convolutions only 1.05x.
-FLOAT_OPS = ("BATCH_MATMUL", "SOFTMAX")
+# DIV: the ONNX form spells the Former->Mobile softmax as exp / sum, which onnx2tf
+# keeps; an int8 DIV whose divisor rounds to its zero point aborts in LiteRT.
+FLOAT_OPS = ("BATCH_MATMUL", "SOFTMAX", "DIV")
 SIGNATURE = "serving_default"
 ONNX2TF_TIMEOUT_S = 3600
 # onnx2tf downloads this sample from GitHub to test 4-D inputs with <= 20 in the

@@ -48,6 +48,12 @@ def export_all(weights: str, out: Path, calibration: str | None, log) -> dict:
     for target, converter, precisions in (("onnx", None, ("fp32", "int8")),
                                           ("tflite", "litert-torch", ("fp32", "fp16", "int8")),
                                           ("tflite", "onnx2tf", ("fp32", "fp16", "int8"))):
+        folder = out / (converter or target) / target
+        done = {p: sorted(folder.glob(f"*_{p}{'_onnx2tf' if converter == 'onnx2tf' else ''}.{target}"))
+                for p in precisions}
+        if all(len(found) == 1 for found in done.values()):  # exported by an earlier run
+            paths.update({(target, converter, p): found[0] for p, found in done.items()})
+            continue
         report = export(None, targets=(target,), precisions=precisions, converter=converter,
                         out_dir=out / (converter or target), weights=weights,
                         calibration=calibration, log=log, warn=log)

@@ -27,7 +27,7 @@ import random
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +76,6 @@ class TrainConfig:
     val_size: int = 500
     threads: int | None = None
     sample_fps: float | None = None
-    extra: dict = field(default_factory=dict)
 
     def resolved(self) -> "TrainConfig":
         cfg = get_variant(self.variant)

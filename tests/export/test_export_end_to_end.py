@@ -180,7 +180,7 @@ def calibration_videos(tmp_path_factory):
 def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
     _, _, _, (fp16, int8) = real_export
     assert fp16.parity["max_rel_err"] <= 1e-2 and fp16.lint["passed"]
-    assert int8.parity["metric"] == "cosine_min" and int8.parity["cosine_min"] >= 0.95
+    assert int8.parity["metric"] == "cosine_median" and int8.parity["cosine_min"] >= 0.95
     assert int8.parity["heldout"] == "synthetic moving patterns" and int8.parity["clips"] == 8
     assert int8.lint["op_counts"].get("QUANTIZE", 0) > 0 and int8.lint["passed"]
     # What computes in int8 and what stays float (export/tflite.py FLOAT_OPS), read back.
@@ -190,8 +190,9 @@ def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
     for op in interpreter._get_ops_details():
         if op["inputs"].size and op["op_name"] != "DELEGATE":
             computes.setdefault(op["op_name"], set()).add(dtypes[op["inputs"][0]])
-    for name in FLOAT_OPS:
-        assert computes[name] == {np.float32}, name
+    assert {"BATCH_MATMUL", "SOFTMAX"} <= computes.keys()
+    for name in FLOAT_OPS:  # DIV exists in onnx2tf's graphs only
+        assert computes.get(name, {np.float32}) == {np.float32}, name
     for name in ("CONV_2D", "DEPTHWISE_CONV_2D", "MUL", "MAXIMUM"):  # backbone and DY-ReLU
         assert computes[name] == {np.int8}, name
     for art in (fp16, int8):  # float I/O: one input contract for every artifact

@@ -49,8 +49,12 @@ def test_gate_applies_the_issue_thresholds():
     assert ok["passed"] and ok["threshold"] == 1e-4
     assert not gate({"max_rel_err": 2e-4, "cosine_min": 1.0}, "onnx", "fp32")["passed"]
     assert gate({"max_rel_err": 2e-4, "cosine_min": 1.0}, "tflite", "fp32")["passed"]
-    int8 = gate({"max_rel_err": 0.3, "cosine_min": INT8_MIN_COSINE - 0.01}, "tflite", "int8")
-    assert int8["metric"] == "cosine_min" and not int8["passed"]
+    int8 = gate({"max_rel_err": 0.3, "cosine_min": 0.9, "cosine_median": INT8_MIN_COSINE - 0.01},
+                "tflite", "int8")
+    assert int8["metric"] == "cosine_median" and not int8["passed"]
+    # one low-margin clip below the median threshold passes; one that int8 broke does not
+    assert gate({"cosine_min": 0.85, "cosine_median": 0.99}, "tflite", "int8")["passed"]
+    assert not gate({"cosine_min": 0.5, "cosine_median": 0.99}, "tflite", "int8")["passed"]
 
 
 def test_predict_all_stacks_one_row_per_clip():
