@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Copy an exported model and its sidecar into the app as assets/model.tflite + assets/model.json.
-# usage: android_demo/copy-model.sh [path/to/model.tflite]   (default: exports/tflite/vmf-560m_fp32.tflite)
+# usage: android_demo/copy-model.sh [path/to/model.tflite]   (default: exports/tflite/vmf-560m_r112_fp32.tflite)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-model="${1:-$root/exports/tflite/vmf-560m_fp32.tflite}"
+model="${1:-$root/exports/tflite/vmf-560m_r112_fp32.tflite}"
 sidecar="${model%.*}.json"
 
-[[ -f "$model" ]] || { echo "error: no model at $model (export one: vmf-export --variant 560M --target tflite)" >&2; exit 1; }
+[[ -f "$model" ]] || { echo "error: no model at $model (export one: make export)" >&2; exit 1; }
 [[ "$model" == *.tflite ]] || { echo "error: $model is not a .tflite file; the app runs LiteRT models" >&2; exit 1; }
 [[ -f "$sidecar" ]] || { echo "error: no sidecar $(basename "$sidecar") next to the model (vmf-export writes it)" >&2; exit 1; }
 
