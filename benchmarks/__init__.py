@@ -1,4 +1,4 @@
-"""``vmf-bench``: latency of variants x backends x precisions x threads (issue #6).
+"""``vmf-bench``: latency of variants x backends x precisions x threads.
 
 Modules, in the order a run uses them:
   ``jobs``       the options expanded into one job per row; the ``Tools`` a run uses

@@ -1,4 +1,4 @@
-"""``vmf-bench``: latency of variants x backends x precisions x threads (issue #6).
+"""``vmf-bench``: latency of variants x backends x precisions x threads.
 
     vmf-bench --variant 560M --backend onnxruntime tflite torch --threads 2 --json
     vmf-bench --variant 560M 1G 2G 5G --baseline --naive --x3d --markdown perf.md --plot perf.png

@@ -1,6 +1,6 @@
 """One benchmark row and its four renderings: text table, markdown, CSV and JSON.
 
-The first 21 columns are issue #6's schema, in its order; the ones after add
+The first 21 columns are the agreed benchmark schema, in its order; the ones after add
 what a reader needs to trust a row: which model and form it is, how many runs,
 the parity figure the export measured, the paper's own latency, and the reason
 a row failed. JSON, CSV and markdown carry the same columns.

@@ -1,4 +1,4 @@
-"""The one timing loop every backend goes through, and its statistics (STYLE.md #13).
+"""The one timing loop every backend goes through, and its statistics.
 
 Warm-up first (first calls allocate buffers, pick kernels, fill caches and are
 not what a user waits for later), then timed runs with ``time.perf_counter``.

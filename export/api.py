@@ -2,8 +2,8 @@
 
 It checks every option before any work, loads the weights once, builds the
 parity clips and the reference logits once, then runs each requested target's
-function, found by name in ``TARGET_STEPS`` (no god-exporter: STYLE.md
-anti-pattern 1). Everything is written under a hidden scratch folder inside
+function, found by name in ``TARGET_STEPS`` (no god-exporter
+that knows every format). Everything is written under a hidden scratch folder inside
 ``out_dir`` and renamed into place only when verified (``steps.run_step``).
 """
 
@@ -382,8 +382,8 @@ def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
         except VmfError as exc:
             if s.form != "naive" or s.baseline:
                 raise
-            # Measured: onnx2tf's layout inference breaks on the 5-D bridges' MatMul
-            # (ECOSYSTEM.md §0.4), and litert-torch crashes on a grouped Conv3d.
+            # Measured: onnx2tf's layout inference breaks on the 5-D bridges' MatMul,
+            # and litert-torch crashes on a grouped Conv3d.
             reason = str(exc).split("; try")[0]
             raise VmfError(f"{reason}: onnx2tf cannot convert the naive 5-D {s.cfg.name}; that is "
                            "what the deployable form fixes. The naive Mobile3D baseline converts "

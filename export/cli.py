@@ -1,4 +1,4 @@
-"""``vmf-export``: a thin command line over ``vmf.export.export`` (STYLE.md #15).
+"""``vmf-export``: a thin command line over ``vmf.export.export``.
 
 Every user error is one ``error: ...`` line on stderr and exit status 1 (2 for
 a malformed command line), never a traceback; ``--json`` prints one summary

@@ -1,4 +1,4 @@
-"""Core ML target: the traced deployable form -> ``.mlpackage`` (issue #3, §2).
+"""Core ML target: the traced deployable form -> ``.mlpackage``.
 
 ML Program, fp16 compute by default, an explicit minimum deployment target
 (iOS 16 / macOS 13: the first with fp16 ML Program I/O and the ops used here;
@@ -10,7 +10,7 @@ float32 and already normalised, like every vmf artifact; the output stays the
 probability dictionary and break the one output contract (``output: logits``).
 
 The deployable form has static shapes only: a traced ``aten::size`` becomes an
-``int()`` cast that coremltools 9 fails on with numpy >= 2.4 (ECOSYSTEM.md).
+``int()`` cast that coremltools 9 fails on with numpy >= 2.4.
 Linux converts but cannot run Core ML, so the artifact is checked from its spec
 here (names, shapes, no conv3d) and numerically on macOS only.
 """

@@ -5,7 +5,7 @@ Features are ``[T', C, H, W]``; heads split by a free reshape to
 projection is one broadcast MatMul against ``[heads, d, C/heads]`` weights, so
 heads come out split without Linear + Reshape + Transpose. Every Softmax op
 runs on the last axis (TFLite's SOFTMAX and onnx2tf's layout inference want it
-there; ECOSYSTEM.md §0.4); the one exception is the TCHW Former->Mobile,
+there); the one exception is the TCHW Former->Mobile,
 which spells its softmax over the M tokens out in element-wise ops (see
 there). Attention scales, 2 h_sigmoid gates and per-head output projections
 are folded into the weights. No Einsum.

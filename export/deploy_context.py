@@ -2,7 +2,7 @@
 
 A twin is built from its reference block by one classmethod,
 ``from_reference(block, ctx)``, that returns a *new* module and never mutates
-the block (STYLE.md #6). The context knows the static input shape recorded
+the block. The context knows the static input shape recorded
 for every reference block, and converts children through the walker's table,
 so composite twins (a block holding bridges, a Mobile block holding
 DY-ReLUs) need no import of the walker.

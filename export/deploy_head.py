@@ -1,6 +1,6 @@
 """The classification head on ``[T', C, H, W]`` features.
 
-Mobile-Former's ``MergeClassifier`` (ARCHITECTURE.md §4.8), with BN folded.
+Mobile-Former's ``MergeClassifier``, with BN folded.
 """
 
 from __future__ import annotations

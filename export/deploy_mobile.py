@@ -1,10 +1,10 @@
-"""The Mobile block and its activations on ``[T', C, H, W]`` (paper §3; ARCHITECTURE.md §4.2-4.3).
+"""The Mobile block and its activations on ``[T', C, H, W]`` (paper §3).
 
 Time is folded into the batch axis, so a 1x1x1 conv is a 1x1 Conv2d and a
 3x3x3 depthwise conv is one 3x3 depthwise Conv2d per temporal tap plus a
 shift-and-add along the batch axis: XNNPACK and the GPU delegate have no
-CONV_3D, and converters split a depthwise CONV_3D into one op per channel
-(ECOSYSTEM.md §0.1-0.2). The op count depends on the kernel length, not on T'.
+CONV_3D, and converters split a depthwise CONV_3D into one op per channel.
+The op count depends on the kernel length, not on T'.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The (2+1)D stem as one fused 2D conv evaluated only at the frames it outputs (ARCHITECTURE.md §4.1).
+"""The (2+1)D stem as one fused 2D conv evaluated only at the frames it outputs.
 
 Reference: conv_xy (1x3x3, stride 2, no bias) on every frame, then the
 depthwise temporal conv_t (k_t x 1 x 1, stride s_t, zero padding k_t // 2, no

@@ -1,7 +1,7 @@
 """The deployable form: the reference network re-expressed, weight-exactly, at rank <= 4.
 
-Phone accelerators take rank <= 4 tensors only and no CONV_3D (ECOSYSTEM.md
-§0.1-0.2; DESIGN.md "Deployable form"), so ``make_deployable`` returns a new
+Phone accelerators take rank <= 4 tensors only and no CONV_3D (README,
+"Export"), so ``make_deployable`` returns a new
 module that takes one clip with time folded into the batch axis,
 ``[T, 3, R, R]`` ("TCHW") or ``[T, R, R, 3]`` ("THWC"), and gives ``[1, classes]``
 logits equal to the reference's (fp32 max abs difference <= 1e-4):
@@ -21,7 +21,7 @@ channels-last twins so that a converter storing NHWC never has to transpose
 a feature map (deploy_attention, deploy_mobile). Both compute the same logits.
 
 One protocol (``DeployableTwin.from_reference(block, ctx)``), one explicit
-table ``TWINS`` and one walker (STYLE.md #6): the walker records every
+table ``TWINS`` and one walker: the walker records every
 block's static input shape once (hooks on a meta-device deep copy), then
 builds each twin from its reference block as a new module with its own
 weights; the reference is never mutated and nothing keeps a hook.

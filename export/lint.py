@@ -1,8 +1,8 @@
 """Graph lint of a TFLite file: what phone accelerators refuse, found before shipping.
 
-Run after every TFLite export (issue #3, §3). It fails on
+Run after every TFLite export. It fails on
 - any tensor of rank > 4: the GPU delegate and NNAPI take rank <= 4 only
-  ("bad input dims size: 5", ECOSYSTEM.md §0.1);
+  ("bad input dims size: 5");
 - any CONV_3D: neither the GPU delegate, XNNPACK nor the int8 quantizer has it;
 - any Flex (SELECT_TF) or other custom op: a stock LiteRT runtime cannot run it.
 It also counts ops by type and records the verdict of TensorFlow's

@@ -2,7 +2,7 @@
 
 ``build_metadata`` assembles the keys ``vmf.export.sidecar.REQUIRED_KEYS``
 names (plus a few more: target, form, lint, num_classes); ``embed`` writes the
-same dict into the artifact where the format has a place for it (STYLE.md #9):
+same dict into the artifact where the format has a place for it:
 - ONNX: ``metadata_props["vmf"]`` (JSON);
 - TFLite: a ``vmf.json`` associated file, i.e. a zip archive appended to the
   flatbuffer (the TFLite Metadata convention; the interpreter ignores bytes

@@ -1,4 +1,4 @@
-"""ONNX target: the deployable form -> a simplified, checked ``.onnx`` (issue #3, §2).
+"""ONNX target: the deployable form -> a simplified, checked ``.onnx``.
 
 Opset 20: LayerNormalization (17+) and Gelu (20+) are single ops, so GELU stays
 GELU through onnx2tf instead of an Erf that TFLite only has as a Flex op. The graph has static

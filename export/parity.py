@@ -4,7 +4,7 @@ The clips have structure, so a layout bug (a transposed axis, frames in the
 wrong order, swapped colour channels) changes the logits: a drifting grating
 (a different orientation, frequency and colour phase per clip), a bright square
 that moves across the frame, and a little noise. All-ones inputs (onnx2tf's
-default check) or pure noise would hide exactly those bugs (issue #3, §4).
+default check) or pure noise would hide exactly those bugs.
 
 The figure gated is the max abs error relative to max |logit| over all clips,
 so the gate does not depend on the scale of the logits (seeded random weights
@@ -29,7 +29,7 @@ from vmf.model import MEAN, STD
 PARITY_CLIPS = 3
 HELDOUT_CLIPS = 8  # int8: top-1 agreement needs more than a couple of clips
 
-# Max abs error / max |logit| allowed, by (target, precision) (issue #3, §4).
+# Max abs error / max |logit| allowed, by (target, precision).
 TOLERANCES = {
     ("onnx", "fp32"): 1e-4,
     ("tflite", "fp32"): 1e-3,

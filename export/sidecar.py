@@ -5,7 +5,7 @@ colour order), the labels and where the weights came from; ``vmf-export``
 writes it beside the artifact and embeds the same dict where the format allows
 (ONNX ``metadata_props``, Core ML ``user_defined_metadata``, a TFLite
 associated file). The runtime and the Android app read it to feed the model
-exactly what the reference model takes (DESIGN.md, "Export contract").
+exactly what the reference model takes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from vmf.model import VmfError
 SIDECAR_VERSION = 1
 LAYOUTS = ("TCHW", "THWC")  # frames folded into the batch axis: rank 4, never 1x3xTxHxW
 
-# Keys every sidecar carries (issue #3, "Metadata"); readers may rely on them.
+# Keys every sidecar carries; readers may rely on them.
 REQUIRED_KEYS = (
     "variant", "baseline", "frames", "resolution", "temporal_stride",
     "input_name", "input_layout", "input_shape", "mean", "std", "color",

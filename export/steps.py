@@ -1,4 +1,4 @@
-"""The one wrapper every export step runs in (STYLE.md #9).
+"""The one wrapper every export step runs in.
 
 It logs a start line and a result line (time, size, path, parity figure),
 builds the artifact under a temporary name in the destination folder, and

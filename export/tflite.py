@@ -1,8 +1,8 @@
-"""TFLite target: two converters, one quantizer, float I/O (issue #3, §2).
+"""TFLite target: two converters, one quantizer, float I/O.
 
 - ``onnx2tflite``: the ONNX route, through onnx2tf. It runs in a subprocess:
-  onnx2tf imports TensorFlow, prints a great deal and is fragile (ECOSYSTEM.md
-  §0.3-0.4), so its noise and memory stay out of this process and its failure
+  onnx2tf imports TensorFlow, prints a great deal and is fragile,
+  so its noise and memory stay out of this process and its failure
   becomes one error line. It turns the NCHW ONNX input into NHWC, so the graph
   takes THWC clips, TFLite's native layout.
 - ``torch2tflite``: straight from the THWC deployable form through litert-torch
@@ -10,7 +10,7 @@
 
 Both write an fp32 flatbuffer; ``quantize_tflite`` derives the other precisions
 from it with the LiteRT quantizer (ai-edge-quantizer, which replaces the
-deprecated converter PTQ; ECOSYSTEM.md §0.8), the same way for both converters:
+deprecated converter PTQ), the same way for both converters:
 - fp16: float16 weights, dequantized at load (what the GPU delegate computes
   in anyway); half the size, float compute on CPU;
 - int8: int8 weights and int8 activations calibrated on clips, per-channel

@@ -3,7 +3,7 @@
 stem -> [block = Mobile->Former bridge, Former, Mobile block, Former->Mobile bridge] x N
 -> final Mobile->Former bridge and head. A Mobile3D baseline (Table 2) is the same
 network with the token parts swapped for pass-throughs chosen in ``__init__``, so
-``forward`` has no config branches (STYLE.md #5).
+``forward`` has no config branches.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ class Stem(nn.Module):
     """(2+1)D stem with the large temporal stride s_t (§3; X3D ``create_x3d_stem``).
 
     A 1x3x3 spatial conv on every frame, then a depthwise k_t x 1 x 1 temporal
-    conv with stride s_t and no norm between them, then BN + ReLU
-    (ARCHITECTURE.md §4.1). The temporal stride is what makes every later
-    block s_t times cheaper.
+    conv with stride s_t and no norm between them, then BN + ReLU.
+    The temporal stride is what makes every later block s_t times cheaper;
+    the kernel and padding come from the variant (docs/architecture.md).
     """
 
     def __init__(self, channels: int, temporal_kernel: int, temporal_stride: int,
@@ -67,7 +67,7 @@ class MobileBlock(nn.Module):
     §3 replaces Mobile-Former's 2D convs with 3x3x3 depthwise and 1x1x1
     pointwise 3D convs; the hidden width is Exp * C_out (X3D); the spatial
     stride sits in the dw conv; DY-ReLU follows the first pw and the dw, as in
-    Mobile-Former's ``DnaBlock`` (ARCHITECTURE.md §4.2).
+    Mobile-Former's ``DnaBlock``.
     """
 
     def __init__(self, in_ch: int, out_ch: int, hidden: int, stride: int,
@@ -105,7 +105,7 @@ class MobileBlock(nn.Module):
 class VideoMobileFormerBlock(nn.Module):
     """One block of Fig. 2: Mobile->Former, Former, Mobile (FL-DyReLU fed by z0), Former->Mobile.
 
-    Dataflow (ARCHITECTURE.md §4.7): the tokens first read the block input,
+    Dataflow: the tokens first read the block input,
     are refined by the Former, then drive the Mobile block's DY-ReLU; the
     Mobile output (after its residual add) reads the refined tokens.
     """
@@ -130,7 +130,7 @@ class VideoMobileFormerBlock(nn.Module):
 
 
 class Head(nn.Module):
-    """Mobile-Former ``MergeClassifier``, in 3D (ARCHITECTURE.md §4.8).
+    """Mobile-Former ``MergeClassifier``, in 3D.
 
     1x1x1 conv to 6*C4 + BN + ReLU6, global average over T'HW, h_swish,
     concatenate z0 (VMF only), FC 1920 + BN + h_swish, dropout, FC classes.

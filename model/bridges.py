@@ -4,7 +4,7 @@ Video Mobile-Former keeps M = 6 global tokens for the whole clip: the bridges
 let every token attend over all T' x H x W positions (Mobile -> Former) and
 every position attend over the tokens (Former -> Mobile). Projections sit on
 the token side only, so the wide feature map is never projected (Mobile-Former
-``remove_proj_local=True``; ARCHITECTURE.md §4.4-4.6).
+``remove_proj_local=True``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from torch import nn
 class MobileToFormer(nn.Module):
     """Tokens read the feature map: z <- LN(z + W_o(gate(z) * Attn(W_q z, X, X))).
 
-    The channel gate 2*h_sigmoid(W_g z) is Mobile-Former's ``gbr_dynamic[0]``
-    (ARCHITECTURE.md §4.4 step 4); it is not in eq. 3 but is in the official code.
+    The channel gate 2*h_sigmoid(W_g z) is Mobile-Former's ``gbr_dynamic[0]``;
+    it is not in eq. 3 but is in the official code.
     """
 
     def __init__(self, channels: int, token_dim: int, heads: int = 2):

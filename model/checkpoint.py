@@ -1,4 +1,4 @@
-"""Self-describing checkpoints (STYLE.md #3).
+"""Self-describing checkpoints.
 
 A vmf checkpoint is a plain dict ``{"format", "variant", "baseline",
 "num_classes", "config", "state_dict", "sha256"}`` saved with ``torch.save``.

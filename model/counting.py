@@ -1,4 +1,4 @@
-"""Parameter and MAC counting, the way Table 1 is checked (ARCHITECTURE.md §0).
+"""Parameter and MAC counting, the way Table 1 is checked.
 
 MACs are multiply-accumulates for one clip, batch 1, eval mode, counted by
 ``torch.utils.flop_counter`` (which counts a MAC as 2 FLOPs): convolutions

@@ -5,7 +5,7 @@ every frame of a clip gets the same activation. Video Mobile-Former makes them
 per frame: the average-pooled feature of each frame is concatenated with the
 first token and passed through two MLP layers (input T' x 1 x 1 x (C + d)).
 The rest follows the official Mobile-Former ``DyReLU``/``HyperFunc``: two
-slopes per channel, no intercepts, h_sigmoid, reduction 4 (ARCHITECTURE.md §4.3).
+slopes per channel, no intercepts, h_sigmoid, reduction 4.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Every mistake a user can make (unknown variant, bad checkpoint, unreadable
 source, missing optional dependency, ...) raises a ``VmfError`` with one clear
 sentence. The command-line tools catch ``VmfError`` once and print it as a
-single line on stderr with a non-zero exit, never a traceback (DESIGN.md,
-"Errors"). It lives in ``vmf.model`` because every other package depends on
-the model package and nothing depends upward.
+single line on stderr with a non-zero exit, never a traceback. It lives in
+``vmf.model`` because every other package depends on the model package and
+nothing depends upward.
 """
 
 

@@ -56,7 +56,7 @@ class VideoMobileFormer(nn.Module):
         return self.cfg.name
 
     def reset_parameters(self) -> None:
-        """Mobile-Former ``_initialize_weights``, extended to 3D (ARCHITECTURE.md §4.9)."""
+        """Mobile-Former ``_initialize_weights``, extended to 3D."""
         for m in self.modules():
             if isinstance(m, nn.Conv3d):
                 fan_out = math.prod(m.kernel_size) * m.out_channels

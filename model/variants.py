@@ -1,6 +1,6 @@
 """The four Video Mobile-Former variants of the paper's Table 1, in one table.
 
-Every per-variant number lives here (STYLE.md #1); the network reads nothing
+Every per-variant number lives here; the network reads nothing
 else. Paper figures are kept beside each row so ``python -m vmf.model`` and
 ``vmf-bench --summary`` can print the difference.
 """
@@ -22,7 +22,7 @@ STD = (0.225, 0.225, 0.225)
 
 @dataclass(frozen=True)
 class VariantConfig:
-    """Hyper-parameters of one variant (paper Table 1; ARCHITECTURE.md §3)."""
+    """Hyper-parameters of one variant (paper Table 1)."""
 
     name: str
     blocks_per_stage: tuple[int, ...]
@@ -100,7 +100,7 @@ VARIANTS: dict[str, VariantConfig] = _table(
     # channel rule that reproduces 1G) reaches only 5.92M params / 2.06 GMACs
     # (-14 % / -21 %; Mobile3D 1.91G, -18 %). Table 1's own budget is met with
     # #Exp 3: 6.66M / 2.50 GMACs (-3.5 % / -4.3 %), Mobile3D-2G 2.34G (+0.3 %),
-    # and it keeps Table 6's 23M-MACs-per-token slope (ARCHITECTURE.md §9).
+    # and it keeps Table 6's 23M-MACs-per-token slope.
     VariantConfig("2G", (1, 2, 4, 2), 20, 3.0, 224, 4,
                   paper_params=6.9e6, paper_macs=2.61e9, paper_baseline_macs=2.33e9),
     # 13.8M params, 5.61G MACs (Table 1); Mobile3D-5G 5.21G (Table 2).

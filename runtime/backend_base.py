@@ -1,6 +1,6 @@
 """The interface every inference backend implements, and the checks they share.
 
-Every backend validates at load (STYLE.md #11): the input resolved by the
+Every backend validates at load: the input resolved by the
 sidecar's name has the sidecar's shape and the output has one value per label;
 a mismatch is one ``VmfError`` line. ``run`` returns only when the device has
 finished, so a timer around it measures the inference (CUDA is synchronised).

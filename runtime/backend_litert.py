@@ -13,7 +13,7 @@ from .backend_base import Backend, check_io, check_threads, first_line, missing
 
 
 def _interpreter_class():
-    """(Interpreter class, runtime name); ai-edge-litert first, as DESIGN.md asks."""
+    """(Interpreter class, runtime name); ai-edge-litert (the maintained package) first."""
     try:
         from ai_edge_litert.interpreter import Interpreter
 

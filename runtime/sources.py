@@ -1,6 +1,6 @@
 """Frame sources: a camera, a video file or a URL through OpenCV, read on their own thread.
 
-Capture never waits for inference (DESIGN.md, "Runtime contract"): a thread
+Capture never waits for inference: a thread
 reads frames into a bounded queue and the streaming loop takes them out.
 
 - A *live* source (a camera, a URL, a file played with ``realtime=True``, the

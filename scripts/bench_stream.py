@@ -1,4 +1,4 @@
-"""Does ``vmf-stream`` keep up with a live 30 fps camera? (issue #4, "Done when", second item)
+"""Does ``vmf-stream`` keep up with a live 30 fps camera?
 
 Runs the real streaming loop (capture thread, per-frame preprocessing into the
 ring buffer, inference worker, hop skipping) on a synthetic live source that

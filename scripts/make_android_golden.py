@@ -1,4 +1,4 @@
-"""Write the golden vectors the Android core's JUnit tests check (issue #5).
+"""Write the golden vectors the Android core's JUnit tests check.
 
 The Android app must feed its model exactly what the Python side does, so the
 plain-Java core (``android_demo/core``) is tested against numbers produced here

@@ -1,4 +1,4 @@
-"""Block-level equivalence of every rewrite in the deployable form (issue #3 §1; STYLE.md #7).
+"""Block-level equivalence of every rewrite in the deployable form.
 
 Each reference block is deep-copied, converted with ``to_deployable`` and
 compared with the reference at tiny shapes through one helper

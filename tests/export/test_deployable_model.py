@@ -1,4 +1,4 @@
-"""Whole-model equivalence and structure of the deployable form (issue #3 §1; STYLE.md #7).
+"""Whole-model equivalence and structure of the deployable form.
 
 Every variant and every Mobile3D baseline, at a short clip and at the paper's
 64 frames and resolution: fp32 logits within 1e-4 of the reference. The

@@ -1,6 +1,6 @@
 """Real exports, checked independently of the exporter's own figures.
 
-The main test exports one real variant end to end, as issue #3 asks of CI:
+The main test exports one real variant end to end, as CI must:
 VMF-560M at its real 172 x 172 input with frames=16 (the smallest clip its
 temporal stride of 8 leaves more than one frame after the stem; 64 frames
 would add minutes, not coverage) to ONNX, Core ML and TFLite fp32/fp16/int8

@@ -1,4 +1,4 @@
-"""Self-describing checkpoints and their error cases (issue #2)."""
+"""Self-describing checkpoints and their error cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reference model: shapes, gradients, FL-DyReLU, tokens, Table 1/2 budgets (issue #2)."""
+"""Reference model: shapes, gradients, FL-DyReLU, tokens, Table 1/2 budgets."""
 
 from __future__ import annotations
 
@@ -174,4 +174,4 @@ def test_macs_scale_with_frames_and_count_the_attention():
     assert 0.45 < half / full < 0.55
     baseline = build_model("1G", baseline=True)
     assert count_macs(model) > count_macs(baseline)  # bridges + Former are counted
-    assert count_params(model) == 4_714_406  # ARCHITECTURE.md §6, 1G
+    assert count_params(model) == 4_714_406  # 1G: Table 1's 4.7M, +0.3 %

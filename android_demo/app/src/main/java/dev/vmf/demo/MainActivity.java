@@ -52,8 +52,8 @@ public final class MainActivity extends ComponentActivity {
     /** Analysis frames just above the model's input; the core crops and resizes them. */
     private static final Size ANALYSIS_SIZE = new Size(640, 480);
 
-    // camera frames are analysed on one thread, clips inferred on another (DESIGN.md: inference
-    // never stalls capture)
+    // camera frames are analysed on one thread, clips inferred on another (inference never
+    // stalls capture)
     private final ExecutorService analysisExecutor = Executors.newSingleThreadExecutor();
     private final ExecutorService inferenceExecutor = Executors.newSingleThreadExecutor();
 

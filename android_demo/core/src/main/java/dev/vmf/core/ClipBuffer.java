@@ -6,8 +6,8 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * The last T preprocessed frames, in a preallocated ring of T slots (DESIGN.md, "Runtime
- * contract"): each frame is written once, on arrival, over the oldest, and {@link #copyTo} hands
+ * The last T preprocessed frames, in a preallocated ring of T slots: each frame is written
+ * once, on arrival, over the oldest, and {@link #copyTo} hands
  * the clip out oldest first, the order the model takes, in at most two bulk copies.
  *
  * <p>Storage is a direct buffer, off the Java heap: a 64 x 224 x 224 x 3 clip is 38 MB.

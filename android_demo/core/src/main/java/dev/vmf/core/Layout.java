@@ -2,8 +2,8 @@ package dev.vmf.core;
 
 /**
  * How one clip is laid out in the model's single input tensor. Frames are folded into the batch
- * axis so every tensor stays rank 4, which the LiteRT GPU delegate requires (DESIGN.md,
- * "Deployable form"); never {@code 1 x 3 x T x H x W}.
+ * axis so every tensor stays rank 4, which the LiteRT GPU delegate requires (README,
+ * "Export"); never {@code 1 x 3 x T x H x W}.
  */
 public enum Layout {
     /** {@code [T, 3, R, R]}: one CHW slot per frame (ONNX / PyTorch order). */

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Parity with {@code vmf.export.preprocess.FramePreprocessor}: the tensors the Python side makes
- * from the same frames, to 1e-5 (issue #5).
+ * from the same frames, to 1e-5.
  */
 class PreprocessGoldenTest {
     private static final double TOLERANCE = 1e-5;
