@@ -14,15 +14,15 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from vmf.export.onnx import INPUT_NAME, OUTPUT_NAME, torch2onnx
 from vmf.export.parity import compare, gate
-from vmf.export.sidecar import write_sidecar
-from vmf.model import MEAN, STD, state_dict_sha256
+from vmf.export.sidecar import card_text, make_card, sidecar_path
+from vmf.model import state_dict_sha256
+from vmf.model.files import publish_pair, remove, scratch_path
 
 from .x3d import X3D_S, X3DClip, build_x3d
 
@@ -49,13 +49,12 @@ def export_x3d_onnx(folder: "str | os.PathLike", frames: int = X3D_S.frames,
     example = torch.randn(frames, 3, resolution, resolution,
                           generator=torch.Generator().manual_seed(seed))
     path = folder / "x3d-s_naive_fp32.onnx"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
+    tmp = scratch_path(path)
     try:
         torch2onnx(wrapped, example, tmp)
         with torch.no_grad():
             want = wrapped(example).numpy()
-        session = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         got = session.run([OUTPUT_NAME], {INPUT_NAME: example.numpy()})[0]
         # Relative to the largest logit: with random weights their size is arbitrary.
         parity = gate(compare(np.reshape(got, (1, -1)), np.reshape(want, (1, -1))), "onnx", "fp32")
@@ -63,21 +62,14 @@ def export_x3d_onnx(folder: "str | os.PathLike", frames: int = X3D_S.frames,
         if not parity["passed"]:
             raise VmfError(f"X3D-S ONNX export differs from PyTorch: max rel err "
                            f"{parity['max_rel_err']:.2e} > {parity['threshold']:.0e}")
-        os.replace(tmp, path)
+        card = make_card(
+            variant=cfg.name, baseline=False, frames=frames, resolution=resolution, temporal_stride=1,
+            input_name=INPUT_NAME, layout="TCHW", labels=[f"class_{i}" for i in range(cfg.num_classes)],
+            precision="fp32", converter="torch.onnx", weights_sha256=state_dict_sha256(net.state_dict()),
+            untrained=True, parity=parity, macs=count_macs(net, frames, resolution),
+            params=count_params(net), target="onnx", form="naive",
+            versions={name: _version(name) for name in ("torch", "onnx", "onnxruntime")})
+        publish_pair(tmp, path, card_text(card), sidecar_path(path))  # the card lands first
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    write_sidecar(path, {
-        "variant": cfg.name, "baseline": False, "frames": frames, "resolution": resolution,
-        "temporal_stride": 1, "input_name": INPUT_NAME, "input_layout": "TCHW",
-        "input_shape": [frames, 3, resolution, resolution], "mean": list(MEAN), "std": list(STD),
-        "color": "RGB", "labels": [f"class_{i}" for i in range(cfg.num_classes)],
-        "output": {"name": OUTPUT_NAME, "shape": [1, cfg.num_classes]},
-        "precision": "fp32", "converter": "torch.onnx", "form": "naive",
-        "weights_sha256": state_dict_sha256(net.state_dict()), "untrained": True,
-        "parity": parity,
-        "macs": count_macs(net, frames, resolution), "params": count_params(net),
-        "versions": {"torch": _version("torch"), "onnx": _version("onnx"),
-                     "onnxruntime": _version("onnxruntime")},
-    })
+        remove(tmp)
     return path

@@ -1,7 +1,7 @@
 """The model card of an artifact: one dict, in the sidecar and inside the file.
 
-``build_metadata`` assembles the keys ``vmf.export.sidecar.REQUIRED_KEYS``
-names (plus a few more: target, form, lint, num_classes); ``embed`` writes the
+``build_metadata`` assembles the card ``vmf.export.sidecar.CARD_KEYS`` defines
+(docs/model-card.md); ``embed`` writes the
 same dict into the artifact where the format has a place for it:
 - ONNX: ``metadata_props["vmf"]`` (JSON);
 - TFLite: a ``vmf.json`` associated file, i.e. a zip archive appended to the
@@ -20,9 +20,9 @@ import zipfile
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
 
-from vmf.model import MEAN, STD, VariantConfig
+from vmf.model import VariantConfig
 
-from .sidecar import SIDECAR_VERSION, validate_sidecar
+from .sidecar import make_card
 
 METADATA_KEY = "vmf"
 TFLITE_MEMBER = "vmf.json"
@@ -46,39 +46,15 @@ def build_metadata(*, cfg: VariantConfig, baseline: bool, frames: int, resolutio
                    converter: str | None, input_name: str, layout: str, labels: list[str],
                    weights_sha256: str, untrained: bool, parity: dict, macs: int, params: int,
                    lint: dict | None = None, sample_fps: float | None = None) -> dict:
-    """The sidecar dict of one artifact; validated against the sidecar contract."""
-    shape = [frames, 3, resolution, resolution] if layout == "TCHW" else [frames, resolution, resolution, 3]
-    meta = {
-        "sidecar_version": SIDECAR_VERSION,
-        "variant": cfg.name,
-        "baseline": bool(baseline),
-        "frames": int(frames),
-        "resolution": int(resolution),
-        "temporal_stride": int(cfg.temporal_stride),
-        "input_name": input_name,
-        "input_layout": layout,
-        "input_shape": shape,
-        "mean": list(MEAN),
-        "std": list(STD),
-        "color": "RGB",
-        "labels": list(labels),
-        "num_classes": int(num_classes),
-        "output": "logits",
-        "target": target,
-        "form": form,
-        "precision": precision,
-        "converter": converter,
-        "weights_sha256": weights_sha256,
-        "untrained": bool(untrained),
-        "parity": parity,
-        "lint": lint,
-        "macs": int(macs),
-        "params": int(params),
-        "sample_fps": sample_fps,
-        "versions": versions(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    return validate_sidecar(meta, f"metadata of {cfg.name} {target} {precision}")
+    """The sidecar dict of one artifact (``vmf.export.sidecar.make_card``), validated."""
+    return make_card(
+        variant=cfg.name, baseline=baseline, frames=frames, resolution=resolution,
+        temporal_stride=cfg.temporal_stride, input_name=input_name, layout=layout, labels=labels,
+        precision=precision, converter=converter, weights_sha256=weights_sha256,
+        untrained=bool(untrained), parity=parity, macs=macs, params=params, versions=versions(),
+        source=f"metadata of {cfg.name} {target} {precision}",
+        num_classes=int(num_classes), target=target, form=form, lint=lint, sample_fps=sample_fps,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
 
 def embed(path: "str | os.PathLike", meta: dict) -> Path:

@@ -3,17 +3,16 @@
 It logs a start line and a result line (time, size, path, parity figure),
 builds the artifact under a temporary name in the destination folder, and
 only when the build, the checks and the metadata all succeeded embeds the
-metadata, renames it to its final name and writes the sidecar. On any error
-the temporary file (or ``.mlpackage`` folder) is removed, so ``--out`` never
-holds a half-written artifact.
+metadata and publishes the artifact with its sidecar (``vmf.model.files.
+publish_pair``: the card lands first, so even ``kill -9`` between the two
+renames never leaves an artifact beside no card or another export's card).
+On any error, Ctrl-C or SIGTERM the temporary file (or ``.mlpackage``
+folder) is removed, so ``--out`` never holds a half-written artifact.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,7 +21,9 @@ from vmf.model import VmfError
 
 from .metadata import embed
 from .parity import describe
-from .sidecar import sidecar_path, validate_sidecar, write_sidecar
+from vmf.model.files import publish_pair, remove, scratch_path, terminate_cleanly
+
+from .sidecar import card_text, sidecar_path, validate_sidecar
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Artifact:
 
 def temporary_path(final: Path) -> Path:
     """A hidden sibling of ``final`` with the same suffix (tools check suffixes)."""
-    return final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.partial{final.suffix}")
+    return scratch_path(final)
 
 
 def size_mb(path: Path) -> float:
@@ -57,13 +58,6 @@ def size_mb(path: Path) -> float:
     else:
         total = path.stat().st_size
     return total / 1e6
-
-
-def remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
 
 
 def run_step(what: str, final: Path, build: Callable[[Path], dict], *,
@@ -76,15 +70,13 @@ def run_step(what: str, final: Path, build: Callable[[Path], dict], *,
     made_folder = not final.parent.exists()
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
-        meta = build(tmp)
-        if not tmp.exists() or size_mb(tmp) == 0:
-            raise VmfError(f"{what}: the converter wrote an empty {final.suffix} file")
-        validate_sidecar(meta, f"metadata of {final.name}")
-        embed(tmp, meta)
-        if final.exists():
-            remove(final)  # an older export of the same name; os.replace cannot replace a folder
-        os.replace(tmp, final)
-        sidecar = write_sidecar(final, meta)
+        with terminate_cleanly():
+            meta = build(tmp)
+            if not tmp.exists() or size_mb(tmp) == 0:
+                raise VmfError(f"{what}: the converter wrote an empty {final.suffix} file")
+            validate_sidecar(meta, f"metadata of {final.name}")
+            embed(tmp, meta)
+            publish_pair(tmp, final, card_text(meta), sidecar_path(final))
     except BaseException:
         remove(tmp)
         if made_folder and not any(final.parent.iterdir()):

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from vmf.export.labels import load_labels
-from vmf.export.sidecar import validate_sidecar
-from vmf.model import MEAN, STD, VmfError
+from vmf.export.sidecar import make_card
+from vmf.model import VmfError
 
 from .backend_base import Backend, check_threads
 
@@ -25,24 +25,19 @@ from .backend_base import Backend, check_threads
 def checkpoint_meta(model, sha256: str | None) -> dict:
     """The sidecar an export of ``model`` in TCHW fp32 would carry (vmf.export.metadata's
     fields), as far as a checkpoint knows them: no parity, converter or MACs."""
-    from vmf.export.onnx import INPUT_NAME, OUTPUT_NAME  # the names an ONNX export would carry
+    from vmf.export.onnx import INPUT_NAME  # the names an ONNX export would carry
     from vmf.model import count_params
 
     cfg = model.cfg
     frames, res = int(cfg.frames), int(cfg.resolution)
-    meta = {
-        "variant": cfg.name, "baseline": bool(model.baseline), "frames": frames,
-        "resolution": res, "temporal_stride": int(cfg.temporal_stride),
-        "input_name": INPUT_NAME, "input_layout": "TCHW", "input_shape": [frames, 3, res, res],
-        "mean": list(MEAN), "std": list(STD), "color": "RGB",
+    return make_card(
+        variant=cfg.name, baseline=bool(model.baseline), frames=frames, resolution=res,
+        temporal_stride=int(cfg.temporal_stride), input_name=INPUT_NAME, layout="TCHW",
         # The class names the checkpoint was trained with, else Kinetics-400's for 400 classes.
-        "labels": list(getattr(model, "classes", None) or load_labels(int(model.num_classes))),
-        "num_classes": int(model.num_classes), "output": OUTPUT_NAME, "target": "torch",
-        "precision": "fp32", "converter": None, "weights_sha256": sha256, "untrained": None,
-        "parity": None, "macs": None, "params": count_params(model), "versions": {},
-        "sample_fps": getattr(model, "sample_fps", None),
-    }
-    return validate_sidecar(meta, "checkpoint config")
+        labels=list(getattr(model, "classes", None) or load_labels(int(model.num_classes))),
+        precision="fp32", converter=None, weights_sha256=sha256, untrained=None, parity=None,
+        macs=None, params=count_params(model), versions={}, source="checkpoint config",
+        target="torch", sample_fps=getattr(model, "sample_fps", None))
 
 
 class _ReferenceTCHW:

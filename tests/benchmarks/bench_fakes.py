@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.sidecar import read_sidecar, write_sidecar
-from vmf.model import MEAN, STD, VmfError
+from vmf.export.sidecar import make_card, read_sidecar, write_sidecar
+from vmf.model import VmfError
 
 
 class FakeClock:
@@ -45,15 +45,12 @@ class FakeBackend:
 
 def sidecar_meta(variant="560M", baseline=False, frames=2, resolution=8, precision="fp32",
                  converter="fake", form="deployable") -> dict:
-    return {
-        "variant": variant, "baseline": baseline, "frames": frames, "resolution": resolution,
-        "temporal_stride": 1, "input_name": "clip", "input_layout": "TCHW",
-        "input_shape": [frames, 3, resolution, resolution], "mean": list(MEAN), "std": list(STD),
-        "color": "RGB", "labels": ["a", "b", "c"], "output": {"name": "logits", "shape": [1, 3]},
-        "precision": precision, "converter": converter, "weights_sha256": "0" * 64,
-        "untrained": True, "parity": {"max_abs": 1.5e-5, "top1_agree": 1.0}, "macs": 1000,
-        "params": 10, "versions": {}, "form": form,
-    }
+    return make_card(
+        variant=variant, baseline=baseline, frames=frames, resolution=resolution,
+        temporal_stride=1, input_name="clip", layout="TCHW", labels=["a", "b", "c"],
+        precision=precision, converter=converter, weights_sha256="0" * 64, untrained=True,
+        parity={"max_abs": 1.5e-5, "top1_agree": 1.0}, macs=1000, params=10, versions={},
+        form=form)
 
 
 @dataclass

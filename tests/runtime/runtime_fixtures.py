@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from vmf.export.sidecar import write_sidecar
+from vmf.export.sidecar import make_card, write_sidecar
 from vmf.model import MEAN, STD, VARIANTS, build_model, save_checkpoint
 from vmf.runtime.backend_base import Backend
 from vmf.runtime.backend_torch import checkpoint_meta
@@ -90,16 +90,12 @@ def tiny_models(tmp_path_factory):
 
 def fake_meta(frames: int = 4, resolution: int = 8, layout: str = "TCHW", classes: int | None = None,
               **extra) -> dict:
-    shape = [frames, 3, resolution, resolution] if layout == "TCHW" else [frames, resolution, resolution, 3]
     classes = classes or frames
-    return {
-        "variant": "test", "baseline": False, "frames": frames, "resolution": resolution,
-        "temporal_stride": 1, "input_name": "clip", "input_layout": layout, "input_shape": shape,
-        "mean": list(MEAN), "std": list(STD), "color": "RGB",
-        "labels": [f"class_{i}" for i in range(classes)], "output": "logits",
-        "precision": "fp32", "converter": None, "weights_sha256": None, "untrained": True,
-        "parity": None, "macs": None, "params": None, "versions": {}, **extra,
-    }
+    return make_card(
+        variant="test", baseline=False, frames=frames, resolution=resolution, temporal_stride=1,
+        input_name="clip", layout=layout, labels=[f"class_{i}" for i in range(classes)],
+        precision="fp32", converter=None, weights_sha256=None, untrained=True, parity=None,
+        macs=None, params=None, versions={}, **extra)
 
 
 class LevelBackend(Backend):

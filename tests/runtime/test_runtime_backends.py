@@ -113,8 +113,22 @@ def test_sidecar_with_another_input_shape(tiny_models, tmp_path):
 
 def test_sidecar_with_another_label_count(tiny_models, tmp_path):
     path = _copy_model(tiny_models, tmp_path)
-    _edit_sidecar(path, labels=["a", "b", "c"])
+    _edit_sidecar(path, labels=["a", "b", "c"], num_classes=3)
     with pytest.raises(VmfError, match="has 10 outputs but its sidecar lists 3 labels"):
+        load_backend(path)
+
+
+def test_sidecar_whose_labels_disagree_with_its_class_count(tiny_models, tmp_path):
+    path = _copy_model(tiny_models, tmp_path)
+    _edit_sidecar(path, labels=["a", "b", "c"])  # num_classes stays 10
+    with pytest.raises(VmfError, match="3 labels for num_classes=10"):
+        load_backend(path)
+
+
+def test_sidecar_of_a_newer_major_version_is_refused(tiny_models, tmp_path):
+    path = _copy_model(tiny_models, tmp_path)
+    _edit_sidecar(path, sidecar_version=2)
+    with pytest.raises(VmfError, match=r"model card version 2, newer than this vmf reads \(1\)"):
         load_backend(path)
 
 
