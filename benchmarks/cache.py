@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from vmf.model import VmfError
+from vmf.model.files import normalise_mode
 
 from .reference import model_name
 
@@ -132,6 +133,7 @@ class ArtifactCache:
                 raise VmfError(f"the exporter reported {artifact.name} but did not write it")
             (tmp / MANIFEST).write_text(json.dumps(
                 {"key": _plain(key), "artifact": relative.as_posix()}, indent=2) + "\n")
+            normalise_mode(tmp, directory=True)  # mkdtemp made it 0700
             if entry.exists():  # a stale or broken entry (lookup refused it): replace it
                 shutil.rmtree(entry)
             os.replace(tmp, entry)

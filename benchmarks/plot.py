@@ -11,10 +11,10 @@ point is labelled with its variant.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from vmf.model import MissingDependencyError, VmfError
+from vmf.model.files import write_with
 
 from .rows import Row
 
@@ -79,14 +79,8 @@ def plot_latency(rows: list[Row], path: "str | os.PathLike", title: str = "") ->
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        write_with(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -13,9 +13,10 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from vmf.model.files import write_text
 
 ISSUE_COLUMNS = (
     "variant", "baseline", "backend", "precision", "converter", "threads", "device", "frames",
@@ -169,14 +170,4 @@ def to_json(rows: list[Row], indent: int | None = None, **extra) -> str:
 
 def write_text_atomic(path: "str | os.PathLike", text: str) -> Path:
     """Write ``text`` under a temporary name beside ``path``, then rename: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_text(path, text, newline="")

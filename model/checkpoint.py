@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .errors import CheckpointError
+from .files import atomic_path
 from .network import VideoMobileFormer, build_model
 from .variants import VARIANTS, VariantConfig, get_variant
 
@@ -65,15 +65,8 @@ def save_checkpoint(model: VideoMobileFormer, path: "str | os.PathLike", *,
         "sha256": state_dict_sha256(state),
         **(extra or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:  # ordinary permissions; never half a checkpoint
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

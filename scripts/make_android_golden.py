@@ -43,8 +43,9 @@ import numpy as np
 
 from vmf.export.labels import load_labels
 from vmf.export.preprocess import FramePreprocessor
-from vmf.export.sidecar import read_sidecar, write_sidecar
+from vmf.export.sidecar import make_card, read_sidecar, write_sidecar
 from vmf.model import CLIP_FRAMES, MEAN, NUM_CLASSES, STD, VARIANTS, VmfError
+from vmf.model.files import normalise_mode
 from vmf.runtime.clip_assembler import ClipAssembler
 from vmf.runtime.scoring import Scorer
 
@@ -267,7 +268,7 @@ def fixture_sidecar(root: Path, source: "Path | None") -> dict:
     if source is not None:
         meta = read_sidecar(source)  # validates
         shutil.copyfile(source, target)
-        target.chmod(0o644)
+        normalise_mode(target)
         origin = f"vmf-export ({source.name})"
     elif target.is_file():
         meta = read_sidecar(target)
@@ -275,17 +276,13 @@ def fixture_sidecar(root: Path, source: "Path | None") -> dict:
     else:
         cfg = VARIANTS["560M"]
         r = cfg.resolution
-        meta = {
-            "variant": cfg.name, "baseline": False, "frames": cfg.frames, "resolution": r,
-            "temporal_stride": cfg.temporal_stride, "input_name": "clip", "input_layout": "THWC",
-            "input_shape": [cfg.frames, r, r, 3], "mean": list(MEAN), "std": list(STD), "color": "RGB",
-            "labels": load_labels(cfg.num_classes), "output": "logits",
-            "precision": "fp32", "converter": "fixture", "weights_sha256": None, "untrained": True,
-            "parity": {"max_abs": None}, "macs": None, "params": None,
-            "versions": {"numpy": np.__version__}, "sample_fps": None,
-        }
+        meta = make_card(
+            variant=cfg.name, baseline=False, frames=cfg.frames, resolution=cfg.resolution,
+            temporal_stride=cfg.temporal_stride, input_name="clip", layout="THWC",
+            labels=load_labels(cfg.num_classes), precision="fp32", converter="fixture",
+            weights_sha256=None, untrained=True, parity={"max_abs": None}, macs=None, params=None,
+            versions={"numpy": np.__version__}, sample_fps=None)
         write_sidecar(root / "sidecar.tflite", meta)
-        target.chmod(0o644)  # mkstemp made it private
         origin = "write_sidecar (no vmf-export run)"
     shape = meta["input_shape"]
     entry = {

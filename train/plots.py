@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vmf.model.files import write_with
+
 _warned = False
 
 
@@ -29,10 +31,10 @@ def _pyplot(warn):
 
 
 def _save(fig, plt, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        write_with(path, lambda tmp: fig.savefig(tmp, dpi=110))
+    finally:
+        plt.close(fig)
 
 
 def plot_curves(history: list[dict], path: Path, warn=print) -> None:

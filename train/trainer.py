@@ -36,6 +36,7 @@ from torch import nn
 
 from vmf.model import MEAN, STD, VmfError, build_model, get_variant, save_checkpoint
 from vmf.model.checkpoint import read_checkpoint
+from vmf.model.files import write_text
 
 from .metrics import Tally
 
@@ -538,12 +539,6 @@ class Run:
 
             plot_confusion(np.asarray(val["confusion"]), self.classes,
                            self.out / "confusion_matrix.png", self.warn)
-
-
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def resume_config(run_dir: str) -> tuple[TrainConfig, dict]:
