@@ -8,8 +8,8 @@
 Exports go into a cache (``--cache``), so a second run only times. Every
 requested combination becomes a row; one that fails says why in its
 ``status`` column and the others are still timed. Exit status: 0 when at
-least one row was timed, 1 when none was (the first reason is printed), 1 for
-a usage mistake (one line on stderr, no traceback).
+least one row was timed, 1 when none was (the first reason is printed), 2 for
+a usage mistake (one line on stderr, no traceback: ``vmf.model.cli``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sys
 
 from vmf.export.api import CONVERTERS, DEFAULT_CONVERTER
 from vmf.model import VARIANTS, VmfError
+from vmf.model.cli import Parser, run_main
 
 from .cache import ArtifactCache, default_cache_dir
 from .rows import format_table, to_csv, to_json, write_text_atomic
@@ -40,13 +41,6 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default in (None, False) or "default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one ``error:`` line like every other error."""
-
-    def error(self, message: str):
-        raise VmfError(message)
 
 
 def _int_at_least(minimum: int):
@@ -79,7 +73,7 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="vmf-bench", formatter_class=_HelpFormatter,
+    p = Parser(prog="vmf-bench", formatter_class=_HelpFormatter,
                 description="Latency of Video Mobile-Former variants x backends x precisions x "
                 "threads, as a table, JSON, CSV, markdown and a plot.")
     what = p.add_argument_group("what to time")
@@ -186,14 +180,7 @@ def _command_line(argv) -> str:
 
 
 def main(argv: list[str] | None = None, tools: Tools | None = None) -> int:
-    try:
-        return _main(argv, tools or Tools())
-    except VmfError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    return run_main(lambda: _main(argv, tools or Tools()))
 
 
 def _main(argv, tools: Tools) -> int:

@@ -19,20 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
-import numpy as np
-import torch
-from torch import nn
-
-from vmf.model import (VARIANTS, CheckpointError, VariantConfig, VmfError, build_model,
-                       count_macs, count_params, get_variant, load_weights, read_checkpoint,
-                       state_dict_sha256)
+from vmf.model import VARIANTS, CheckpointError, VariantConfig, VmfError, get_variant
+from vmf.model.files import ordinary_mode, terminate_cleanly
 
 from .labels import load_labels
-from .parity import (PARITY_CLIPS, compare, gate, labelled_accuracy, predict_all,
-                     structured_clips)
+from .quiet import conversion_log, record_exception
 from .steps import Artifact, run_step
 
+# torch, numpy and the model code are imported where they are used, so that
+# ``vmf-export --help`` and ``vmf-bench --help`` (which read the constants
+# below) start in a fraction of a second.
+
 TARGETS = ("onnx", "tflite", "coreml")
+DEFAULT_TARGET = "tflite"  # vmf-export and export() alike: the phone format
 CONVERTERS = ("onnx2tf", "litert-torch")
 # Chosen on measured parity and latency (VMF-560M fp32, 64 x 172 x 172, LiteRT
 # interpreter, 2 threads, 4 x 150 interleaved runs): a tie within noise (median
@@ -180,6 +179,8 @@ def prepare_out_dir(out_dir: "str | os.PathLike") -> Path:
 
 def checkpoint_config(weights) -> "VariantConfig | None":
     """The config a vmf checkpoint records (its variant, trained clip and stem); None for a state dict."""
+    from vmf.model import read_checkpoint
+
     ckpt = read_checkpoint(weights)
     if ckpt.get("format") is None:
         return None
@@ -190,8 +191,12 @@ def checkpoint_config(weights) -> "VariantConfig | None":
 
 
 def load_model(variant: str, weights, baseline: bool, num_classes: int | None,
-               warn: Callable[[str], None]) -> tuple[nn.Module, bool]:
+               warn: Callable[[str], None]):
     """(reference model in eval mode, untrained?)."""
+    import torch
+
+    from vmf.model import build_model, load_weights
+
     cfg = get_variant(variant)
     if weights is not None:
         model = load_weights(weights, cfg, baseline=True if baseline else None, num_classes=num_classes)
@@ -204,34 +209,20 @@ def load_model(variant: str, weights, baseline: bool, num_classes: int | None,
     return model.eval(), True
 
 
-class NaiveClipModel(nn.Module):
-    """The reference 5-D model behind the vmf input contract (one TCHW clip in).
-
-    No rewrite: it shows what a converter makes of the model as written (a
-    rank-5 graph whose depthwise Conv3d onnx2tf splits into one CONV_3D per
-    channel), which is why the deployable form exists (vmf-bench).
-    """
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        return self.model(clip.permute(1, 0, 2, 3).unsqueeze(0))
-
-
 class Calibration(NamedTuple):
     """What int8 is calibrated and judged on (``ExportSession.calibration``)."""
 
-    calib: np.ndarray  # clips to calibrate on
-    held: np.ndarray  # held-out clips, never calibrated on
-    references: np.ndarray  # the reference model's logits on ``held``
+    calib: "np.ndarray"  # clips to calibrate on
+    held: "np.ndarray"  # held-out clips, never calibrated on
+    references: "np.ndarray"  # the reference model's logits on ``held``
     source: str
     held_labels: "np.ndarray | None"  # label index per held-out clip (labelled folder), else None
 
 
-def _run_all(predict, clips, name: str) -> np.ndarray:
+def _run_all(predict, clips, name: str) -> "np.ndarray":
     """``predict_all``, with a runtime's refusal to run the artifact as one clear error."""
+    from .parity import predict_all
+
     try:
         return predict_all(predict, clips)
     except (RuntimeError, ValueError) as exc:
@@ -249,27 +240,36 @@ class ExportSession:
         self.labels, self.out, self.scratch = labels, out, scratch
         self.verify, self.form, self.calibration_dir = verify, form, calibration
         self.log, self.warn = log, warn
+        from vmf.model import count_macs, count_params, state_dict_sha256
+
+        from .parity import PARITY_CLIPS, structured_clips
+
         self.num_classes = model.num_classes
         self.sha = state_dict_sha256(model.state_dict())
         self.macs = count_macs(model, frames, resolution)
         self.params = count_params(model)
         self.clips = structured_clips(PARITY_CLIPS, frames, resolution, seed=SEED)
         self.references = self.reference_logits(self.clips)
-        self._modules: dict[str, nn.Module] = {}
+        self._modules: dict = {}
         self._calibration = None
 
     # -- shared inputs ----------------------------------------------------------------
-    def reference_logits(self, clips: np.ndarray) -> np.ndarray:
+    def reference_logits(self, clips: "np.ndarray") -> "np.ndarray":
+        import numpy as np
+        import torch
+
         with torch.no_grad():
             return np.concatenate([
                 self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
 
-    def module(self, layout: str) -> nn.Module:
+    def module(self, layout: str):
         """The form being exported, taking one ``layout`` clip (built once per layout)."""
         if layout not in self._modules:
             if self.form == "naive":
                 if layout != "TCHW":
                     raise VmfError("the naive form takes TCHW clips only")
+                from .naive import NaiveClipModel
+
                 self._modules[layout] = NaiveClipModel(self.model).eval()
             else:
                 from .deployable import make_deployable
@@ -278,7 +278,9 @@ class ExportSession:
                                                         layout=layout, resolution=self.resolution)
         return self._modules[layout]
 
-    def example(self, layout: str) -> torch.Tensor:
+    def example(self, layout: str):
+        import torch
+
         from .parity import to_layout
 
         return torch.from_numpy(to_layout(self.clips[0], layout))
@@ -297,6 +299,8 @@ class ExportSession:
     # -- checks and metadata ------------------------------------------------------------
     def parity(self, predict, target: str, precision: str, name: str) -> dict:
         """Measure, gate, and (unless verify is off) fail on a miss."""
+        from .parity import compare, gate, labelled_accuracy
+
         if precision == "int8":
             data = self.calibration()
             outputs = _run_all(predict, data.held, name)
@@ -433,15 +437,18 @@ TARGET_STEPS: dict[str, Callable[[ExportSession, Job], list[Artifact]]] = {
 }
 
 
-def export(variant: "str | None", targets=("onnx",), precisions=("fp32",), *, converter=None,
+def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *, converter=None,
            out_dir="exports", weights=None, baseline=False, frames=None, resolution=None,
            num_classes=None, labels=None, calibration=None, verify=True, form="deployable",
-           log: Callable[[str], None] = print,
+           verbose=False, log: Callable[[str], None] = print,
            warn: Callable[[str], None] | None = None) -> ExportReport:
     """Export ``variant`` to each of ``targets`` at each of ``precisions``; verified artifacts.
 
-    ``precisions=None`` takes each target's default (onnx fp32, tflite fp32,
-    coreml fp16). ``num_classes`` defaults to the checkpoint's with ``weights``,
+    The defaults are ``vmf-export``'s: target tflite, and ``precisions=None``
+    takes each target's default (onnx fp32, tflite fp32, coreml fp16).
+    Converter output goes to a log that is kept under ``out_dir`` (and named in
+    the error) when the export fails; ``verbose=True`` lets it print to the
+    console instead (``vmf.export.quiet``). ``num_classes`` defaults to the checkpoint's with ``weights``,
     else 400. ``form="naive"`` exports the reference 5-D model unrewritten (onnx,
     tflite through onnx2tf; files suffixed ``_naive``; no lint gate). Raises
     ``VmfError`` (one clear sentence) on any user error or failed check; then
@@ -480,18 +487,44 @@ def export(variant: "str | None", targets=("onnx",), precisions=("fp32",), *, co
     class_names = (list(trained_classes) if labels is None and trained_classes
                    else load_labels(model.num_classes, labels))
     scratch = Path(tempfile.mkdtemp(prefix=".vmf-export-", dir=out))
+    conversion = scratch / "conversion.log"
     try:
-        session = ExportSession(model=model, untrained=untrained, cfg=model.cfg,
-                                baseline=bool(model.baseline), frames=frames,
-                                resolution=resolution, labels=class_names, out=out,
-                                scratch=scratch, verify=verify, form=form,
-                                calibration=calibration, log=log, warn=warn)
-        report = ExportReport(cfg.name, session.baseline, frames, resolution, out, untrained,
-                              session.sha, session.macs, session.params)
-        for job in jobs:
-            report.artifacts += TARGET_STEPS[job.target](session, job)
+        with terminate_cleanly(), conversion_log(conversion, show=verbose):
+            session = ExportSession(model=model, untrained=untrained, cfg=model.cfg,
+                                    baseline=bool(model.baseline), frames=frames,
+                                    resolution=resolution, labels=class_names, out=out,
+                                    scratch=scratch, verify=verify, form=form,
+                                    calibration=calibration, log=log, warn=warn)
+            report = ExportReport(cfg.name, session.baseline, frames, resolution, out, untrained,
+                                  session.sha, session.macs, session.params)
+            for job in jobs:
+                try:
+                    report.artifacts += TARGET_STEPS[job.target](session, job)
+                except Exception as exc:  # noqa: BLE001 -- every failure gets its log kept
+                    record_exception(exc)
+                    raise _failed(exc, job.target, conversion, out, verbose) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _failed(exc: Exception, target: str, conversion: Path, out: Path, verbose: bool) -> VmfError:
+    """One line for a failed target: the reason, and where the converter output was kept."""
+    if isinstance(exc, VmfError):
+        reason = str(exc)
+    else:  # a converter's own exception: long and multi-line; the log has all of it
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        reason = f"{target} export failed: {type(exc).__name__}" + (f": {first}" if first else "")
+    if verbose or not conversion.is_file():
+        return type(exc)(reason) if isinstance(exc, VmfError) else VmfError(reason)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kept = out / f"vmf-export-{target}-{stamp}.log"
+    try:
+        shutil.move(str(conversion), kept)
+        kept.chmod(ordinary_mode())
+    except OSError:
+        return VmfError(reason)
+    message = f"{reason} (converter output: {kept})"
+    return type(exc)(message) if isinstance(exc, VmfError) else VmfError(message)
 

@@ -1,7 +1,9 @@
 """``vmf-export``: a thin command line over ``vmf.export.export``.
 
 Every user error is one ``error: ...`` line on stderr and exit status 1 (2 for
-a malformed command line), never a traceback; ``--json`` prints one summary
+a malformed command line), never a traceback (``vmf.model.cli``); converter
+output is shown with ``--verbose``, otherwise kept in a log under ``--out``
+when a step fails; ``--json`` prints one summary
 object last, on stdout, with the progress lines moved to stderr.
 """
 
@@ -11,16 +13,11 @@ import argparse
 import json
 import sys
 
-from vmf.model import VARIANTS, VmfError
+from vmf.model import VARIANTS
+from vmf.model.cli import Parser, print_error, run_main
 
-from .api import CONVERTERS, DEFAULT_CONVERTER, PRECISIONS, TARGETS, did_you_mean, export
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one line on stderr, like every other error."""
-
-    def error(self, message: str):
-        self.exit(2, f"error: {message} (see vmf-export --help)\n")
+from .api import (CONVERTERS, DEFAULT_CONVERTER, DEFAULT_TARGET, PRECISIONS, TARGETS, did_you_mean,
+                  export)
 
 
 def _choice(choices, what: str, normalise=lambda v: v):
@@ -33,15 +30,15 @@ def _choice(choices, what: str, normalise=lambda v: v):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="vmf-export",
+    p = Parser(prog="vmf-export",
                 description="Export Video Mobile-Former to ONNX, TFLite or Core ML, "
                             "with parity to PyTorch checked at export.")
     p.add_argument("--variant", metavar="{" + ",".join(VARIANTS) + "}",
                    type=_choice(tuple(VARIANTS), "variant", lambda v: v.upper()),
                    help="model variant (paper Table 1); default: the --weights checkpoint's")
-    p.add_argument("--target", default="tflite", metavar="{" + ",".join(TARGETS + ("all",)) + "}",
+    p.add_argument("--target", default=DEFAULT_TARGET, metavar="{" + ",".join(TARGETS + ("all",)) + "}",
                    type=_choice(TARGETS + ("all",), "target", str.lower),
-                   help="what to export; all = onnx, tflite and coreml (default: tflite)")
+                   help=f"what to export; all = onnx, tflite and coreml (default: {DEFAULT_TARGET})")
     p.add_argument("--precision", action="append", metavar="{" + ",".join(PRECISIONS) + "}",
                    type=_choice(PRECISIONS, "precision", str.lower),
                    help="repeatable; default: fp32 for onnx and tflite, fp16 for coreml")
@@ -70,10 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--naive", action="store_true",
                    help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
+    p.add_argument("--verbose", action="store_true",
+                   help="show the converters' own output as they run (otherwise it is kept in "
+                        "a log under --out when a step fails, and the error names it)")
     return p
 
 
 def main(argv=None) -> int:
+    return run_main(lambda: _main(argv))
+
+
+def _main(argv) -> int:
     args = build_parser().parse_args(argv)
     progress = sys.stderr if args.json else sys.stdout
 
@@ -90,12 +94,9 @@ def main(argv=None) -> int:
             baseline=args.baseline, frames=args.frames, resolution=args.resolution,
             num_classes=args.num_classes, labels=args.labels, calibration=args.calibration,
             verify=not args.no_verify, form="naive" if args.naive else "deployable",
-            log=log, warn=warn)
-    except VmfError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+            verbose=args.verbose, log=log, warn=warn)
     except KeyboardInterrupt:
-        print("error: interrupted; nothing half-written was left in --out", file=sys.stderr)
+        print_error("interrupted; nothing half-written was left in --out")
         return 130
     log(f"exported {len(report.artifacts)} artifact(s) to {report.out_dir} in "
         f"{report.seconds:.1f} s")

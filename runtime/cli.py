@@ -19,6 +19,7 @@ import threading
 import time
 
 from vmf.model import VmfError
+from vmf.model.cli import Parser, run_main
 
 from .backends import BACKENDS, DEVICES, load_backend
 from .clip_assembler import HOP
@@ -33,7 +34,7 @@ FPS_WINDOW_FRAMES = 30  # the status fps is measured over the last second or so 
 
 def build_parser() -> argparse.ArgumentParser:
     # Defaults are spelled out in the help texts: several are "decided later" (sidecar, suffix).
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="vmf-stream",
         description="Classify a live or recorded video with an exported Video Mobile-Former.")
     p.add_argument("--model", required=True,
@@ -182,12 +183,12 @@ def _quiet_opencv() -> None:
 
 
 def main(argv=None) -> int:
+    return run_main(lambda: _main(argv))
+
+
+def _main(argv) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        report = run(args)
-    except VmfError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    report = run(args)
     if args.json:
         print(json.dumps(report.to_dict()), flush=True)
     else:

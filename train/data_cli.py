@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from vmf.model import VmfError
+from vmf.model.cli import ERROR_EXIT, USAGE_EXIT, Parser, UsageError, print_error
 
 from . import synth
-from .datasets import CLASSES_FILE, FLIP_MAP_FILE
 from .video_io import encoder_available, write_video
 
 PROG = "vmf-data"
@@ -35,17 +35,8 @@ MIN_SIDE, MAX_SIDE = 16, 4096  # a scene needs room for its shapes; beyond 4K is
 MAX_FRAMES = 10_000
 
 
-class UsageError(Exception):
-    """A bad command line: one line on stderr and exit code 2, like argparse, minus the usage."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse would print the usage and exit itself
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Make training data for Video Mobile-Former.")
+    p = Parser(prog=PROG, description="Make training data for Video Mobile-Former.")
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = commands.add_parser("synth", help="write the procedural motion dataset (10 classes)",
                             description="Write the procedural motion dataset as a class tree.")
@@ -173,6 +164,8 @@ def render_dataset(folder: Path, per_class: int, frames: tuple[int, int],
             video = synth.render_video(name, video_seed(seed, ci, k), spec)
             write_video(folder / name / f"{name}_{k:0{width}d}.mp4", video, spec.fps, codec)
         progress(f"{PROG}: {name}: {per_class} video(s) ({ci + 1}/{len(synth.CLASSES)} classes)")
+    from .datasets import CLASSES_FILE, FLIP_MAP_FILE  # imports torch: not needed for --help
+
     (folder / CLASSES_FILE).write_text("\n".join(synth.CLASSES) + "\n", encoding="utf-8")
     (folder / FLIP_MAP_FILE).write_text(synth.FLIP_MAP + "\n", encoding="utf-8")
     return per_class * len(synth.CLASSES)
@@ -201,13 +194,13 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         summary = run_synth(args) if args.command == "synth" else run_left_right(args)
     except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        print_error(str(exc))
+        return USAGE_EXIT
     except VmfError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
+        print_error(str(exc))
+        return ERROR_EXIT
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
+        print_error("interrupted; nothing written")
         return 130
     if args.command == "synth":
         line = (f"{PROG}: wrote {summary['videos']} videos of {len(summary['classes'])} classes "

@@ -7,8 +7,9 @@
 Any model the runtime loads works (checkpoint, ONNX, TFLite, ...), with the
 clip contract of its own model card (``vmf.train.evaluate``). stdout holds
 the report, or with ``--json`` only one JSON object (the report then goes to
-stderr, with the progress and the warnings). A user error is one ``vmf-eval: error: ...`` line
-on stderr and exit code 2.
+stderr, with the progress and the warnings). A bad command line is one
+``error: ...`` line on stderr and exit code 2, any other user error one line
+and exit code 1 (``vmf.model.cli``).
 """
 
 from __future__ import annotations
@@ -21,23 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from vmf.model import VmfError
+from vmf.model.cli import ERROR_EXIT, USAGE_EXIT, Parser, UsageError, print_error
 
 PROG = "vmf-eval"
 MAX_TEXT_CONFUSION = 20  # classes beyond which a text matrix is unreadable
 PROGRESS_EVERY = 10  # videos between progress lines when stderr is not a terminal
 
 
-class UsageError(Exception):
-    """A bad command line: one line on stderr and exit 2, like the other errors."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse would print the usage and exit by itself
-        raise UsageError(f"{message} (see {PROG} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Evaluate a vmf model (checkpoint or export) on labelled "
+    p = Parser(prog=PROG, description="Evaluate a vmf model (checkpoint or export) on labelled "
                                        "videos: one uniform clip per video, the paper's protocol.")
     p.add_argument("--model", required=True, help="a vmf checkpoint (.pt) or an exported model "
                                                   "(.onnx, .tflite, .mlpackage) with its sidecar")
@@ -181,15 +174,18 @@ def main(argv=None) -> int:
         result = run(args)
         if args.confusion:
             draw_confusion(result, Path(args.confusion))
-    except (UsageError, VmfError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    except UsageError as exc:
+        print_error(str(exc))
+        return USAGE_EXIT
+    except VmfError as exc:
+        print_error(str(exc))
+        return ERROR_EXIT
     except OSError as exc:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 2
+        print_error(f"{exc.strerror or exc}{where}")
+        return ERROR_EXIT
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        print_error("interrupted")
         return 130
     report = "\n".join(report_lines(result))
     if args.json:  # stdout holds the JSON alone, so it pipes into jq; the report goes beside it

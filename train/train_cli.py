@@ -5,7 +5,8 @@
     vmf-train --resume runs/motion
     torchrun --nproc-per-node 2 -m vmf.train.train_cli synth ...     # DDP, same arguments
 
-Every user error is one line on stderr and exit code 2; Ctrl-C saves
+A bad command line is one ``error:`` line and exit code 2, any other user
+error one line and exit code 1 (``vmf.model.cli``); Ctrl-C saves
 ``weights/last.pt`` and exits with 130.
 """
 
@@ -19,14 +20,15 @@ from dataclasses import fields
 from pathlib import Path
 
 from vmf.model import VARIANTS, VmfError
+from vmf.model.cli import ERROR_EXIT, Parser, UsageError, print_error
 
-from .trainer import Interrupted, Run, TrainConfig, resume_config
+# .trainer (torch) is imported once the command line is parsed: --help stays fast.
 
 PROG = "vmf-train"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=(
+    p = Parser(prog=PROG, description=(
         "Train Video Mobile-Former on class folders, a list file, or 'synth' (the motion "
         "generator, rendered in memory). Writes a run folder: weights/last.pt, weights/best.pt, "
         "results.csv, plots."))
@@ -73,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args) -> TrainConfig:
+def config_from_args(args):
+    from .trainer import TrainConfig
+
     if not args.data:
         raise VmfError("give DATA ('synth', a folder or a list file) or --resume RUN")
     for name in ("frames", "epochs", "batch", "epoch_size"):
@@ -113,7 +117,9 @@ def check_out(out: Path) -> None:
         raise VmfError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})") from None
 
 
-def start(args) -> Run:
+def start(args):
+    from .trainer import Run, resume_config
+
     if args.resume:
         cfg, ckpt = resume_config(args.resume)
         run = Run(cfg)
@@ -139,19 +145,24 @@ def start(args) -> Run:
 
 
 def main(argv=None, on_step=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print_error(str(exc))
+        return 2
+    from .trainer import Interrupted
+
     try:
         run = start(args)
         summary = run.fit(on_step=on_step)
     except Interrupted:
         return 130
     except VmfError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        print_error(str(exc))
+        return ERROR_EXIT
     except OSError as exc:
-        print(f"{PROG}: error: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})",
-              file=sys.stderr)
-        return 2
+        print_error(f"{exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})")
+        return ERROR_EXIT
     finally:
         _leave_process_group()
     if run.dist.main:
