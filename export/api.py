@@ -23,7 +23,7 @@ from vmf.model import VARIANTS, CheckpointError, VariantConfig, VmfError, get_va
 from vmf.model.files import ordinary_mode, terminate_cleanly
 
 from .labels import load_labels
-from .quiet import conversion_log, record_exception
+from .quiet import conversion_log, converter_failed, record_exception
 from .steps import Artifact, run_step
 
 # torch, numpy and the model code are imported where they are used, so that
@@ -516,7 +516,8 @@ def _failed(exc: Exception, target: str, conversion: Path, out: Path, verbose: b
     else:  # a converter's own exception: long and multi-line; the log has all of it
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         reason = f"{target} export failed: {type(exc).__name__}" + (f": {first}" if first else "")
-    if verbose or not conversion.is_file():
+    if verbose or not conversion.is_file() or (isinstance(exc, VmfError) and not converter_failed()):
+        # our own checks (parity, lint) say all there is to say in one line
         return type(exc)(reason) if isinstance(exc, VmfError) else VmfError(reason)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     kept = out / f"vmf-export-{target}-{stamp}.log"

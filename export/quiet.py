@@ -27,6 +27,7 @@ from typing import Iterator
 
 _LOG: "Path | None" = None  # the conversion log of the export in progress
 _VERBOSE = False
+_CONVERTER_FAILED = False  # a converter raised inside quiet() (or failed in a subprocess)
 
 
 def verbose() -> bool:
@@ -36,17 +37,27 @@ def verbose() -> bool:
 @contextlib.contextmanager
 def conversion_log(path: "Path | None", *, show: bool = False) -> Iterator["Path | None"]:
     """Send the ``quiet()`` blocks inside to ``path`` (append), or to the console if ``show``."""
-    global _LOG, _VERBOSE
-    saved = _LOG, _VERBOSE
-    _LOG, _VERBOSE = path, show
+    global _LOG, _VERBOSE, _CONVERTER_FAILED
+    saved = _LOG, _VERBOSE, _CONVERTER_FAILED
+    _LOG, _VERBOSE, _CONVERTER_FAILED = path, show, False
     try:
         yield path
     finally:
-        _LOG, _VERBOSE = saved
+        _LOG, _VERBOSE, _CONVERTER_FAILED = saved
 
 
-def record(text: str, heading: str = "") -> None:
-    """Add ``text`` (a subprocess's output, a traceback) to the conversion log, or print it if verbose."""
+def converter_failed() -> bool:
+    """Whether a converter failed in this ``conversion_log`` (its log is then worth keeping)."""
+    return _CONVERTER_FAILED
+
+
+def record(text: str, heading: str = "", *, failed: bool = False) -> None:
+    """Add ``text`` (a subprocess's output, a traceback) to the conversion log, or print it if verbose.
+
+    ``failed``: the text is the output of a converter that failed.
+    """
+    global _CONVERTER_FAILED
+    _CONVERTER_FAILED = _CONVERTER_FAILED or failed
     if not text:
         return
     block = (f"--- {heading}\n" if heading else "") + text.rstrip("\n") + "\n"
@@ -90,6 +101,9 @@ class quiet:
         return self
 
     def __exit__(self, *exc):
+        global _CONVERTER_FAILED
+        if exc[0] is not None and issubclass(exc[0], Exception):
+            _CONVERTER_FAILED = True
         if self._saved is None:
             return False
         sys.stdout.flush()

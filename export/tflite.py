@@ -37,6 +37,7 @@ from torch import nn
 from vmf.model import MissingDependencyError, VmfError
 
 from .quiet import quiet as _quiet
+from .quiet import record
 
 CONVERTERS = ("onnx2tf", "litert-torch")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -81,7 +82,9 @@ def onnx2tflite(onnx_path: "str | os.PathLike", path: "str | os.PathLike", *,
             raise VmfError(f"onnx2tf did not finish in {ONNX2TF_TIMEOUT_S} s; "
                            "try --converter litert-torch") from None
         produced = work / "out" / "model_float32.tflite"
-        if done.returncode != 0 or not produced.is_file():
+        failed = done.returncode != 0 or not produced.is_file()
+        record(done.stdout + done.stderr, f"onnx2tf (exit status {done.returncode})", failed=failed)
+        if failed:
             raise VmfError(f"onnx2tf failed ({_last_error(done.stdout + done.stderr)}); "
                            "try --converter litert-torch")
         _add_signature(produced, path)

@@ -219,22 +219,23 @@ def test_cuda_request_uses_cuda_backends_only(tools, monkeypatch, tmp_path, caps
     assert rows[1]["status"] == "failed" and "no CUDA path" in rows[1]["reason"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--variant", "3G"], "argument --variant: invalid choice: '3G'"),
-    (["--backend", "tensorrt"], "argument --backend: invalid choice: 'tensorrt'"),
-    (["--precision", "int4"], "argument --precision: invalid choice: 'int4'"),
-    (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
-    (["--threads", "0"], "argument --threads: '0' must be >= 1"),
+@pytest.mark.parametrize("args, message, code", [
+    (["--variant", "3G"], "argument --variant: invalid choice: '3G'", 2),
+    (["--backend", "tensorrt"], "argument --backend: invalid choice: 'tensorrt'", 2),
+    (["--precision", "int4"], "argument --precision: invalid choice: 'int4'", 2),
+    (["--device", "tpu"], "argument --device: invalid choice: 'tpu'", 2),
+    (["--threads", "0"], "argument --threads: '0' must be >= 1", 2),
     (["--variant", "1G", "560M", "--frames", "12"],
-     "--frames 12 is not a multiple of variant 560M's temporal stride 8"),
-    (["--device", "cuda"], "--device cuda: no usable CUDA GPU here (no GPU in this test)"),
+     "--frames 12 is not a multiple of variant 560M's temporal stride 8", 1),
+    (["--device", "cuda"], "--device cuda: no usable CUDA GPU here (no GPU in this test)", 1),
 ])
-def test_usage_errors_are_one_line(args, message, monkeypatch, capsys):
+def test_errors_are_one_line_exit_2_for_the_command_line(args, message, code, monkeypatch, capsys):
     monkeypatch.setattr(cli, "cuda_status", lambda: "no GPU in this test")
-    assert cli.main(args) == 1
+    assert cli.main(args) == code
     out, err = capsys.readouterr()
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: " + message)
+    assert err.rstrip().endswith("(see vmf-bench --help)") == (code == 2)
 
 
 def test_unreadable_model_is_one_line(tmp_path, capsys):

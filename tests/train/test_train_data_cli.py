@@ -67,7 +67,7 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, needle):
     out = tmp_path / "out"
     assert main(["synth", "--out", str(out), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("vmf-data: error:") and needle in err[0]
+    assert len(err) == 1 and err[0].startswith("error:") and needle in err[0]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -77,7 +77,7 @@ def test_unwritable_or_occupied_out_exits_2(tmp_path, capsys):
     assert main(["synth", "--out", str(blocker / "sub"), *TINY]) == 2
     assert main(["synth", "--out", str(blocker), *TINY]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(line.startswith("vmf-data: error: --out") for line in err)
+    assert len(err) == 2 and all(line.startswith("error: --out") for line in err)
     assert [p.name for p in tmp_path.iterdir()] == ["a_file"]
 
 
@@ -99,5 +99,5 @@ def test_failure_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(data_cli, "write_video", failing)
     assert main(["synth", "--out", str(tmp_path / "out"), *TINY]) == 1
-    assert "vmf-data: error: disk full" in capsys.readouterr().err
+    assert "error: disk full" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -198,9 +198,9 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, capsys):
     assert files_under(b) == RUN_FILES
 
     capsys.readouterr()
-    assert train_cli.main(["--resume", str(a)]) == 2  # nothing left to do
+    assert train_cli.main(["--resume", str(a)]) == 1  # nothing left to do
     err = capsys.readouterr().err
-    assert err.startswith("vmf-train: error:") and "already finished" in err
+    assert err.startswith("error:") and "already finished" in err
 
 
 # --------------------------------------------------------------------------- DDP
@@ -323,7 +323,7 @@ ERROR_CASES = {
 
 
 @pytest.mark.parametrize("case", list(ERROR_CASES))
-def test_errors_are_one_line_exit_2_and_leave_nothing(case, tmp_path, capsys, video_file,
+def test_errors_are_one_line_exit_1_and_leave_nothing(case, tmp_path, capsys, video_file,
                                                       plain_checkpoint):
     argv, message = ERROR_CASES[case](tmp_path=tmp_path, video_file=video_file,
                                       plain_checkpoint=plain_checkpoint)
@@ -336,11 +336,11 @@ def test_errors_are_one_line_exit_2_and_leave_nothing(case, tmp_path, capsys, vi
 
     rc = train_cli.main(argv)
     out, err = capsys.readouterr()
-    assert rc == 2
+    assert rc == 1
     assert out == ""
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("vmf-train: error:") and message in lines[0]
+    assert lines[0].startswith("error:") and message in lines[0]
     assert "Traceback" not in err
 
     # Nothing written or changed: at most an empty --out folder was created.
