@@ -1,16 +1,44 @@
 #!/usr/bin/env bash
 # Compile the plain-Java core of the Android demo and its JUnit 5 tests with javac, run them
-# with the JUnit console launcher (Debian's junit5 package), and exit non-zero on any failure.
-# No Android SDK and no Gradle needed: this is what CI runs (`make test`).
+# with the JUnit console launcher, and exit non-zero on any failure. No Android SDK and no
+# Gradle needed: this is what CI runs (`make test`).
+#
+# It needs a JDK 17+ and the JUnit 5 console launcher (junit-platform-console-standalone.jar),
+# found in this order:
+#   $JUNIT_CONSOLE_JAR                                    (any copy you point it at)
+#   /usr/share/java/junit-platform-console-standalone.jar (Debian/Ubuntu: apt-get install junit5)
+#   ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/*/...jar  (Maven)
+# or download it once from Maven Central (org.junit.platform:junit-platform-console-standalone)
+# and set JUNIT_CONSOLE_JAR. Nothing is installed during a test run, unless a CI machine asks
+# for it with VMF_INSTALL_JUNIT=1 (Debian's junit5 through apt-get).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-LAUNCHER=/usr/share/java/junit-platform-console-standalone.jar
-if [[ ! -f "$LAUNCHER" ]]; then
-    echo "jvm-test: installing Debian's junit5 (JUnit console launcher)" >&2
-    if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq junit5 >/dev/null
+find_launcher() {
+    local candidate
+    for candidate in "${JUNIT_CONSOLE_JAR:-}" /usr/share/java/junit-platform-console-standalone.jar \
+        "$HOME"/.m2/repository/org/junit/platform/junit-platform-console-standalone/*/junit-platform-console-standalone-*.jar; do
+        if [[ -n "$candidate" && -f "$candidate" ]]; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if ! LAUNCHER=$(find_launcher); then
+    if [[ "${VMF_INSTALL_JUNIT:-0}" == 1 ]] && command -v apt-get >/dev/null; then
+        echo "jvm-test: VMF_INSTALL_JUNIT=1: installing Debian's junit5" >&2
+        if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq junit5 >/dev/null
+        LAUNCHER=$(find_launcher)
+    else
+        echo "error: no JUnit 5 console launcher found; install one (apt-get install junit5, or" \
+             "download junit-platform-console-standalone from Maven Central and set" \
+             "JUNIT_CONSOLE_JAR), see the top of android_demo/jvm-test.sh" >&2
+        exit 1
+    fi
 fi
 command -v javac >/dev/null || { echo "error: javac not found (install a JDK 17+)" >&2; exit 1; }
 

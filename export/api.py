@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from vmf.model import VARIANTS, CheckpointError, VariantConfig, VmfError, get_variant
 from vmf.model.files import ordinary_mode, terminate_cleanly
@@ -25,6 +25,9 @@ from vmf.model.files import ordinary_mode, terminate_cleanly
 from .labels import load_labels
 from .quiet import conversion_log, converter_failed, record_exception
 from .steps import Artifact, run_step
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # torch, numpy and the model code are imported where they are used, so that
 # ``vmf-export --help`` and ``vmf-bench --help`` (which read the constants

@@ -275,7 +275,6 @@ def fixture_sidecar(root: Path, source: "Path | None") -> dict:
         origin = _previous_entry(previous).get("origin", "kept")
     else:
         cfg = VARIANTS["560M"]
-        r = cfg.resolution
         meta = make_card(
             variant=cfg.name, baseline=False, frames=cfg.frames, resolution=cfg.resolution,
             temporal_stride=cfg.temporal_stride, input_name="clip", layout="THWC",

@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         clip = np.random.default_rng(0).standard_normal(
             next(iter(backends.values())).input_shape).astype(np.float32)
         times = {name: [] for name in backends}
-        for name, b in backends.items():  # warm-up
+        for b in backends.values():  # warm-up
             for _ in range(3):
                 b.run(clip)
         for _ in range(args.runs):

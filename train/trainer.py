@@ -19,7 +19,6 @@ progress bar.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os

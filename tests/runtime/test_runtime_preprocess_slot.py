@@ -19,10 +19,12 @@ def reference_slot(frame_bgr, resolution, layout):
     src = frame_bgr.astype(np.float64)
     for y in range(resolution):
         sy = min(max((y + top + 0.5) * h / sh - 0.5, 0.0), h - 1)
-        y0 = int(np.floor(sy)); y1 = min(y0 + 1, h - 1); wy = sy - y0
+        y0 = int(np.floor(sy))
+        y1, wy = min(y0 + 1, h - 1), sy - y0
         for x in range(resolution):
             sx = min(max((x + left + 0.5) * w / sw - 0.5, 0.0), w - 1)
-            x0 = int(np.floor(sx)); x1 = min(x0 + 1, w - 1); wx = sx - x0
+            x0 = int(np.floor(sx))
+            x1, wx = min(x0 + 1, w - 1), sx - x0
             value = ((1 - wy) * ((1 - wx) * src[y0, x0] + wx * src[y0, x1])
                      + wy * ((1 - wx) * src[y1, x0] + wx * src[y1, x1]))
             out[y, x] = value[::-1]  # BGR -> RGB
