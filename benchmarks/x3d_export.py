@@ -20,9 +20,9 @@ import numpy as np
 
 from vmf.export.onnx import INPUT_NAME, OUTPUT_NAME, torch2onnx
 from vmf.export.parity import compare, gate
-from vmf.export.sidecar import card_text, make_card, sidecar_path
+from vmf.export.sidecar import make_card, publish_with_card
 from vmf.model import state_dict_sha256
-from vmf.model.files import publish_pair, remove, scratch_path
+from vmf.model.files import remove, scratch_path
 
 from .x3d import X3D_S, X3DClip, build_x3d
 
@@ -69,7 +69,7 @@ def export_x3d_onnx(folder: "str | os.PathLike", frames: int = X3D_S.frames,
             untrained=True, parity=parity, macs=count_macs(net, frames, resolution),
             params=count_params(net), target="onnx", form="naive",
             versions={name: _version(name) for name in ("torch", "onnx", "onnxruntime")})
-        publish_pair(tmp, path, card_text(card), sidecar_path(path))  # the card lands first
+        publish_with_card(tmp, path, card)  # the card lands first
     finally:
         remove(tmp)
     return path

@@ -29,7 +29,7 @@ from vmf.model import VmfError
 SIDECAR_VERSION = 1  # the card's major version (see the module docstring)
 LAYOUTS = ("TCHW", "THWC")  # frames folded into the batch axis: rank 4, never 1x3xTxHxW
 PRECISIONS = ("fp32", "fp16", "int8")
-SCHEMA_ID = "https://vmf.dev/schemas/model-card-v1.json"
+SCHEMA_ID = "urn:vmf:model-card:v1"
 
 
 @dataclass(frozen=True)
@@ -289,6 +289,16 @@ def write_sidecar(artifact: "str | os.PathLike", meta: dict) -> Path:
     path = sidecar_path(artifact)
     validate_sidecar(meta, str(path))
     return write_text(path, card_text(meta))
+
+
+def publish_with_card(tmp: Path, artifact: Path, meta: dict) -> Path:
+    """Publish the finished ``tmp`` as ``artifact`` with its card (``vmf.model.files.publish_pair``)."""
+    from vmf.model.files import publish_pair
+
+    card = sidecar_path(artifact)
+    validate_sidecar(meta, str(card))
+    publish_pair(Path(tmp), Path(artifact), card_text(meta), card)
+    return card
 
 
 def read_sidecar(artifact: "str | os.PathLike") -> dict:

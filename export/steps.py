@@ -21,9 +21,9 @@ from vmf.model import VmfError
 
 from .metadata import embed
 from .parity import describe
-from vmf.model.files import publish_pair, remove, scratch_path, terminate_cleanly
+from vmf.model.files import remove, scratch_path, terminate_cleanly
 
-from .sidecar import card_text, sidecar_path, validate_sidecar
+from .sidecar import publish_with_card, sidecar_path, validate_sidecar
 
 
 @dataclass
@@ -76,7 +76,7 @@ def run_step(what: str, final: Path, build: Callable[[Path], dict], *,
                 raise VmfError(f"{what}: the converter wrote an empty {final.suffix} file")
             validate_sidecar(meta, f"metadata of {final.name}")
             embed(tmp, meta)
-            publish_pair(tmp, final, card_text(meta), sidecar_path(final))
+            publish_with_card(tmp, final, meta)  # the card lands first
     except BaseException:
         remove(tmp)
         if made_folder and not any(final.parent.iterdir()):

@@ -14,9 +14,15 @@ import java.util.Map;
  */
 public final class ModelCard {
 
+    /**
+     * The card's major version this app reads ({@code SIDECAR_VERSION} in export/sidecar.py); a
+     * newer one is refused (docs/model-card.md, "Versions").
+     */
+    public static final int SIDECAR_VERSION = 1;
+
     /** Keys every sidecar carries ({@code REQUIRED_KEYS} in export/sidecar.py). */
     public static final List<String> REQUIRED_KEYS = Collections.unmodifiableList(Arrays.asList(
-            "variant", "baseline", "frames", "resolution", "temporal_stride",
+            "sidecar_version", "variant", "baseline", "frames", "resolution", "temporal_stride",
             "input_name", "input_layout", "input_shape", "mean", "std", "color",
             "labels", "output", "precision", "converter", "weights_sha256", "untrained",
             "parity", "macs", "params", "versions"));
@@ -36,6 +42,11 @@ public final class ModelCard {
 
     private ModelCard(String source, Map<String, Object> meta) throws ModelCardException {
         this.source = source;
+        Object version = meta.get("sidecar_version");
+        if (version instanceof Number && ((Number) version).doubleValue() > SIDECAR_VERSION) {
+            throw new ModelCardException(source + " is model card version " + version
+                    + ", newer than this app reads (" + SIDECAR_VERSION + "): update the app");
+        }
         List<String> missing = new ArrayList<>();
         for (String key : REQUIRED_KEYS) {
             if (!meta.containsKey(key)) {
@@ -70,6 +81,13 @@ public final class ModelCard {
         labels = stringList(meta.get("labels"));
         if (labels == null || labels.isEmpty()) {
             throw fail("labels must be a non-empty list of strings");
+        }
+        if (meta.containsKey("num_classes")) {
+            int classes = positiveInt(meta, "num_classes");
+            if (classes != labels.size()) {
+                throw fail(labels.size() + " labels for num_classes=" + classes
+                        + " (one label per output value)");
+            }
         }
         variant = String.valueOf(meta.get("variant"));
         precision = String.valueOf(meta.get("precision"));

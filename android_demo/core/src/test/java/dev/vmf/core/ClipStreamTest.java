@@ -17,7 +17,7 @@ class ClipStreamTest {
 
     /** A 4-frame, 2x2 THWC card with mean 0 and std 1, so a slot holds value / 255. */
     private static ModelCard card(String sampleFps) throws ModelCardException {
-        return ModelCard.parse("{\"variant\": \"560M\", \"baseline\": false, \"frames\": " + FRAMES
+        return ModelCard.parse("{\"sidecar_version\": 1, \"variant\": \"560M\", \"baseline\": false, \"frames\": " + FRAMES
                 + ", \"resolution\": 2, \"temporal_stride\": 8, \"input_name\": \"clip\","
                 + " \"input_layout\": \"THWC\", \"input_shape\": [" + FRAMES + ", 2, 2, 3],"
                 + " \"mean\": [0, 0, 0], \"std\": [1, 1, 1], \"color\": \"RGB\","

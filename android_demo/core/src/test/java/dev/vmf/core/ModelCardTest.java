@@ -65,6 +65,25 @@ class ModelCardTest {
     }
 
     @Test
+    void refusesACardOfANewerMajorVersion() {
+        String newer = SIDECAR.replaceFirst("\"sidecar_version\": \\d+", "\"sidecar_version\": 2");
+        assertEquals("model.json is model card version 2, newer than this app reads (1): update the app",
+                errorOf(newer));
+        assertEquals("model.json lacks keys: sidecar_version",
+                errorOf(SIDECAR.replace("\"sidecar_version\"", "\"sidecar_versio\"")));
+    }
+
+    @Test
+    void refusesLabelsThatDisagreeWithTheClassCount() throws Exception {
+        int n = card(SIDECAR).labels().size();
+        String without = SIDECAR.replaceFirst("\"num_classes\": \\d+,?", "\"num_classez\": 0,");
+        String withCount = without.replaceFirst("\\{", "{\"num_classes\": " + (n + 1) + ",");
+        assertEquals("model.json: " + n + " labels for num_classes=" + (n + 1)
+                + " (one label per output value)", errorOf(withCount));
+        card(without.replaceFirst("\\{", "{\"num_classes\": " + n + ",")); // agrees: accepted
+    }
+
+    @Test
     void refusesAnInputShapeThatDisagreesWithFramesAndResolution() throws Exception {
         ModelCard c = card(SIDECAR);
         String wrong = SIDECAR.replaceFirst("\"frames\": \\d+", "\"frames\": 32");
