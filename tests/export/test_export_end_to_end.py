@@ -9,8 +9,12 @@ clip the exporter never saw against the reference PyTorch model and reads the
 sidecars and the embedded metadata back. onnx2tf (minutes at 172 x 172 on two
 cores), int8 from --calibration videos, the Mobile3D baseline and the naive
 form run at small sizes to keep CI fast.
+
+A missing optional extra skips only what needs it: without coremltools the
+Core ML artifact and its checks are skipped, the ONNX and TFLite ones still run.
 """
 
+import importlib.util
 import json
 import sys
 
@@ -25,13 +29,17 @@ from vmf.export.parity import compare, structured_clips, to_layout
 from vmf.export.sidecar import REQUIRED_KEYS, read_sidecar
 from vmf.model import count_params, state_dict_sha256
 
-pytest.importorskip("litert_torch", reason="the TFLite extra is not installed")
-pytest.importorskip("coremltools", reason="the Core ML extra is not installed")
+from vmf.export.coreml import spec_summary
+from vmf.export.lint import lint_tflite
+from vmf.export.onnx import onnx_predictor
+from vmf.export.tflite import FLOAT_OPS, load_interpreter, tflite_predictor
 
-from vmf.export.coreml import spec_summary  # noqa: E402
-from vmf.export.lint import lint_tflite  # noqa: E402
-from vmf.export.onnx import onnx_predictor  # noqa: E402
-from vmf.export.tflite import FLOAT_OPS, load_interpreter, tflite_predictor  # noqa: E402
+HAS_COREML = importlib.util.find_spec("coremltools") is not None
+HAS_TFLITE = importlib.util.find_spec("litert_torch") is not None
+needs_coreml = pytest.mark.skipif(not HAS_COREML, reason="coremltools is not installed "
+                                  "(pip install 'vmf[coreml]'): the Core ML export is skipped")
+needs_tflite = pytest.mark.skipif(not HAS_TFLITE, reason="litert-torch is not installed "
+                                  "(pip install 'vmf[tflite]'): the TFLite export is skipped")
 
 pytestmark = pytest.mark.slow
 FRAMES = 16
@@ -53,11 +61,16 @@ def reference_logits(model, clips):
 
 @pytest.fixture(scope="module")
 def real_export(tmp_path_factory):
-    """ONNX fp32, Core ML fp16 (the defaults) and TFLite fp32/fp16/int8 into one folder."""
+    """ONNX fp32, Core ML fp16 (the defaults) and TFLite fp32/fp16/int8 into one folder.
+
+    Core ML and TFLite only where their extras are installed."""
     out = tmp_path_factory.mktemp("exports")
     lines = []
-    first = export("560M", targets=("onnx", "coreml"), precisions=None, frames=FRAMES,
-                   out_dir=out, log=lines.append, warn=lines.append)
+    first = export("560M", targets=("onnx", "coreml") if HAS_COREML else ("onnx",),
+                   precisions=None, frames=FRAMES, out_dir=out, log=lines.append,
+                   warn=lines.append)
+    if not HAS_TFLITE:
+        return first, out, lines, ()
     second = export("560M", targets=("tflite",), precisions=("fp32", "fp16", "int8"),
                     frames=FRAMES, out_dir=out, converter=REAL_CONVERTER, log=lines.append,
                     warn=lines.append)
@@ -68,18 +81,20 @@ def real_export(tmp_path_factory):
 def test_all_targets_are_written_with_their_names_and_nothing_else(real_export):
     report, out, lines, _ = real_export
     names = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
-    tfl = [TFLITE_NAME.replace("fp32", p) for p in ("fp16", "fp32", "int8")]
+    tfl = [TFLITE_NAME.replace("fp32", p) for p in ("fp16", "fp32", "int8")] if HAS_TFLITE else []
+    coreml = (["coreml/vmf-560m_t16_fp16.json", "coreml/vmf-560m_t16_fp16.mlpackage"]
+              if HAS_COREML else [])
     assert names == sorted([  # one folder per target; a non-default converter is a suffix
-        "coreml/vmf-560m_t16_fp16.json", "coreml/vmf-560m_t16_fp16.mlpackage",
-        "onnx/vmf-560m_t16_fp32.json", "onnx/vmf-560m_t16_fp32.onnx",
+        *coreml, "onnx/vmf-560m_t16_fp32.json", "onnx/vmf-560m_t16_fp32.onnx",
         *[f"tflite/{n}.json" for n in tfl], *[f"tflite/{n}.tflite" for n in tfl],
     ])
-    assert sorted(p.name for p in out.iterdir()) == ["coreml", "onnx", "tflite"]  # no scratch
+    folders = ["onnx"] + ["coreml"] * HAS_COREML + ["tflite"] * HAS_TFLITE
+    assert sorted(p.name for p in out.iterdir()) == sorted(folders)  # no scratch, no log
     assert [(a.target, a.precision) for a in report.artifacts] == [
-        ("onnx", "fp32"), ("tflite", "fp32"), ("coreml", "fp16")]
+        ("onnx", "fp32"), *[("tflite", "fp32")] * HAS_TFLITE, *[("coreml", "fp16")] * HAS_COREML]
     assert any("seeded random weights" in line for line in lines)
-    assert sum("max rel err" in line for line in lines) == 3  # onnx, tflite fp32 and fp16
-    assert sum("top-1 agreement" in line for line in lines) == 1  # int8
+    assert sum("max rel err" in line for line in lines) == 1 + 2 * HAS_TFLITE  # onnx, tflite fp32, fp16
+    assert sum("top-1 agreement" in line for line in lines) == 1 * HAS_TFLITE  # int8
     assert any("synthetic moving-pattern clips" in line for line in lines)  # no --calibration
 
 
@@ -93,6 +108,7 @@ def test_onnx_matches_pytorch_on_an_unseen_clip(real_export):
     assert art.parity["passed"] and art.parity["max_rel_err"] <= 1e-4
 
 
+@needs_tflite
 def test_tflite_takes_thwc_is_rank4_and_matches_pytorch(real_export):
     report, _, _, _ = real_export
     art = next(a for a in report.artifacts if a.target == "tflite")
@@ -112,6 +128,7 @@ def test_tflite_takes_thwc_is_rank4_and_matches_pytorch(real_export):
                    reference_logits(reference(), clips))["max_rel_err"] > 1e-2
 
 
+@needs_coreml
 def test_coreml_spec_has_the_contract_and_no_rank5(real_export):
     report, _, _, _ = real_export
     art = next(a for a in report.artifacts if a.target == "coreml")
@@ -122,6 +139,7 @@ def test_coreml_spec_has_the_contract_and_no_rank5(real_export):
     assert spec["metadata"]["labels"].splitlines() == kinetics400()
 
 
+@needs_coreml
 @pytest.mark.skipif(sys.platform != "darwin", reason="Core ML predicts on macOS only")
 def test_coreml_matches_pytorch_on_macos(real_export):
     from vmf.export.coreml import coreml_predictor
@@ -155,8 +173,8 @@ def test_sidecars_and_embedded_metadata_agree_and_describe_the_input(real_export
         assert embedded == meta
     onnx_meta = read_sidecar(report.artifacts[0].path)
     assert onnx_meta["input_name"] == "clip"
-    tfl = next(a for a in report.artifacts if a.target == "tflite")
-    assert read_sidecar(tfl.path)["input_name"] == load_interpreter(tfl.path).get_input_details()[0]["name"]
+    for tfl in (a for a in report.artifacts if a.target == "tflite"):
+        assert read_sidecar(tfl.path)["input_name"] == load_interpreter(tfl.path).get_input_details()[0]["name"]
     assert json.loads(json.dumps(report.to_dict()))["artifacts"][0]["target"] == "onnx"
 
 
@@ -177,6 +195,7 @@ def calibration_videos(tmp_path_factory):
     return folder
 
 
+@needs_tflite
 def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
     _, _, _, (fp16, int8) = real_export
     assert fp16.parity["max_rel_err"] <= 1e-2 and fp16.lint["passed"]
@@ -204,6 +223,7 @@ def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
     assert int8.size_mb < 0.45 * read_sidecar(int8.path)["params"] * 4 / 1e6
 
 
+@needs_tflite
 def test_other_converter_fp32_fp16_int8_from_calibration_videos(tmp_path, calibration_videos):
     other = next(c for c in api.CONVERTERS if c != REAL_CONVERTER)
     report = export("560M", targets=("tflite",), precisions=("fp32", "fp16", "int8"),
