@@ -70,7 +70,14 @@ def test_csv_and_markdown_have_the_same_rows(tools, tmp_path, capsys):
     assert "--backend onnxruntime torch --baseline --csv" in md
     assert "| " + " | ".join(COLUMNS) + " |" in md  # the full schema, folded
     assert md.count("| Mobile3D-560M |") == 4  # readable table + full table, 2 rows each
-    assert "AMD" in md or "Intel" in md or "cores" in md  # the machine
+    # the machine it ran on: this CPU, this Python, the runtime versions that were timed
+    from importlib.metadata import version
+    from platform import python_version
+
+    from vmf.benchmarks.machine import cpu_model
+
+    assert cpu_model() in md and f"Python {python_version()}" in md
+    assert f"onnxruntime {version('onnxruntime')}" in md
 
 
 def test_second_run_does_not_re_export(tools, exporter, tmp_path, capsys):

@@ -141,18 +141,39 @@ def test_bad_num_classes_is_a_clear_error():
         build_model("560M", num_classes=0)
 
 
-def test_variant_table_matches_table_1():
-    expected = {  # blocks, dim, res, s_t (Table 1; 2G's Exp is 3, see variants.py)
-        "560M": ((1, 2, 3, 2), 16, 2.25, 172, 8),
-        "1G": ((1, 2, 3, 2), 16, 2.25, 224, 4),
-        "2G": ((1, 2, 4, 2), 20, 3.0, 224, 4),
-        "5G": ((1, 2, 12, 4), 24, 3.0, 224, 4),
-    }
-    for name, (blocks, dim, exp, res, stride) in expected.items():
-        cfg = VARIANTS[name]
-        assert (cfg.blocks_per_stage, cfg.base_channels, cfg.expansion, cfg.resolution,
-                cfg.temporal_stride) == (blocks, dim, exp, res, stride)
-        assert (cfg.num_tokens, cfg.token_dim, cfg.frames, cfg.num_classes) == (6, 128, 64, 400)
+# What the paper's text fixes for every variant (§3, "Network Specification"): s_t = 8 at
+# the stem of 560M and 4 elsewhere, input 172 px for 560M and 224 px elsewhere, six global
+# tokens of dimension 128, four stages each starting with a spatial stride of 2.
+PAPER_STRIDE = {"560M": 8, "1G": 4, "2G": 4, "5G": 4}
+PAPER_RESOLUTION = {"560M": 172, "1G": 224, "2G": 224, "5G": 224}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_built_network_has_the_structure_of_section_3(variant):
+    model = build_model(variant).eval()
+    cfg = model.cfg
+    assert cfg.resolution == PAPER_RESOLUTION[variant] and cfg.frames == 64
+    assert tuple(model.tokens.shape) == (6, 128)
+    shapes = []  # measured, not read from the config: what each part outputs on a clip
+    hooks = [model.stem.register_forward_hook(lambda m, i, o: shapes.append(("stem", o.shape)))]
+    for block in model.blocks:
+        hooks.append(block.register_forward_hook(
+            lambda m, i, o: shapes.append(("block", (o[0] if isinstance(o, tuple) else o).shape))))
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 16, 64, 64))
+    for hook in hooks:
+        hook.remove()
+    (_, stem), blocks = shapes[0], [shape for _, shape in shapes[1:]]
+    assert stem[2] == 16 // PAPER_STRIDE[variant]  # the stem's temporal stride
+    assert stem[1] == cfg.base_channels  # #Dim
+    assert all(b[2] == stem[2] for b in blocks)  # no temporal stride after the stem
+    # Stages: runs of blocks at one spatial size; each run starts by halving it.
+    sizes = [stem[-1]] + [b[-1] for b in blocks]
+    starts = [i for i in range(1, len(sizes)) if sizes[i] == sizes[i - 1] // 2]
+    assert len(starts) == 4 and all(sizes[i] in (sizes[i - 1], sizes[i - 1] // 2) for i in range(1, len(sizes)))
+    depths = [b - a for a, b in zip(starts, starts[1:] + [len(sizes)])]
+    assert tuple(depths) == tuple(cfg.blocks_per_stage)  # #Blocks, as the network realises it
+    assert [blocks[i - 1][1] for i in starts] == list(cfg.stage_channels)
 
 
 def test_params_and_macs_within_5_percent_of_the_paper():

@@ -16,12 +16,15 @@ def _clip(seed=0):
     return rng.standard_normal((TINY_FRAMES, 3, TINY_RES, TINY_RES)).astype(np.float32)
 
 
-def test_registry_names():
-    assert set(BACKENDS) == {"onnxruntime", "tflite", "torch", "openvino", "coreml"}
+def test_each_export_target_has_a_backend_that_loads_its_suffix():
+    from vmf.export.api import EXTENSIONS
+
+    # every file vmf-export writes (and a checkpoint) finds a backend from its suffix alone
+    for target, suffix in EXTENSIONS.items():
+        name = backend_for(f"m{suffix}")
+        assert suffix in BACKENDS[name].suffixes and BACKENDS[name].name == name, target
     assert backend_for("m.onnx") == "onnxruntime"  # openvino reads .onnx too, but only when named
-    assert backend_for("m.tflite") == "tflite"
-    assert backend_for("m.pt") == "torch"
-    assert backend_for("m.mlpackage") == "coreml"
+    assert backend_for("M.PT") == "torch"  # suffixes are matched case-insensitively
 
 
 def test_onnxruntime_backend_runs_and_says_what_ran(tiny_models):

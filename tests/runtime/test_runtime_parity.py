@@ -16,8 +16,11 @@ from vmf.runtime.backends import load_backend
 
 from runtime_fixtures import TINY_FRAMES, TINY_RES
 
-pytest.importorskip("ai_edge_litert")
-pytest.importorskip("litert_torch")
+_NO_TFLITE = "(pip install 'vmf[tflite]'): the three-backend comparison needs a TFLite export"
+pytest.importorskip("ai_edge_litert", reason=f"ai-edge-litert is not installed {_NO_TFLITE}")
+pytest.importorskip("litert_torch", reason=f"litert-torch is not installed {_NO_TFLITE}")
+
+pytestmark = pytest.mark.slow  # a real litert-torch conversion (about 47 s on two cores)
 
 
 @pytest.fixture(scope="module")
