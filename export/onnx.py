@@ -55,7 +55,10 @@ def torch2onnx(module: nn.Module, example: torch.Tensor, path: "str | os.PathLik
 def _simplify(model):
     import onnxsim
 
-    simplified, ok = onnxsim.simplify(model)
+    from .quiet import quiet
+
+    with quiet():  # its constant folding reports skipped ops from C++ on stderr
+        simplified, ok = onnxsim.simplify(model)
     if not ok:
         raise VmfError("onnxsim could not validate the simplified ONNX graph")
     return simplified
