@@ -1,4 +1,4 @@
-"""The ratios the issue's performance goals are stated in, read off the timed rows.
+"""The ratios the performance goals (docs/performance.md) are stated in, read off the timed rows.
 
 Each line pairs two rows of the same run that differ in one thing only (the
 form, the backend, the precision, or the model), so the ratio says what that

@@ -8,7 +8,7 @@ import numpy as np
 
 from vmf.model import VmfError
 
-TOP_K = 5  # labels each prediction carries (the "top-5")
+TOP_K = 5  # labels each prediction carries (top-5, as the paper reports accuracy)
 
 
 @dataclass(frozen=True)

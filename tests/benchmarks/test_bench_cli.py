@@ -24,7 +24,7 @@ def last_json(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_json_rows_carry_the_issue_schema_and_the_fake_delays(tools, loader, tmp_path, capsys):
+def test_json_rows_carry_the_core_columns_and_the_fake_delays(tools, loader, tmp_path, capsys):
     loader.delays = (0.004, 0.006)  # warm-up takes one, then 4 timed runs: 6, 4, 6, 4 ms
     code, out, _ = bench(["--backend", "onnxruntime", "tflite", "--json"], tools, tmp_path, capsys)
     assert code == 0

@@ -14,7 +14,7 @@ from vmf.model import count_macs, count_params
 def test_x3d_s_matches_the_published_cost():
     model = X3D(X3D_S)
     assert count_params(model) == pytest.approx(3.79e6, rel=0.01)  # X3D-S: 3.76M (paper), 3.79M
-    # 1.96 GMACs on 13x160x160 (X3D paper, Table 3); the 9.66 G on 64 frames.
+    # 1.96 GMACs on 13x160x160 (X3D paper, Table 3); 9.66 G on the 64-frame clip vmf-bench times.
     assert count_macs(model, 13, 160) == pytest.approx(1.96e9, rel=0.01)
     assert count_macs(model, 64, 160) == pytest.approx(9.66e9, rel=0.005)
 

@@ -42,7 +42,7 @@ def test_compare_reports_relative_error_cosine_and_top1():
     assert compare(swapped, ref)["top1_agreement"] == 0.0
 
 
-def test_gate_applies_the_issue_thresholds():
+def test_gate_applies_the_documented_thresholds():
     assert TOLERANCES[("onnx", "fp32")] == 1e-4 and TOLERANCES[("tflite", "fp32")] == 1e-3
     assert TOLERANCES[("tflite", "fp16")] == 1e-2
     ok = gate({"max_rel_err": 5e-5, "cosine_min": 1.0}, "onnx", "fp32")
