@@ -10,7 +10,7 @@ Modules, in the order a run uses them:
   ``rows``       the row schema and its text/markdown/CSV/JSON renderings
   ``compare``    the ratios the performance goals are stated in
   ``plot``       latency against MACs
-  ``report``     the ``--markdown`` README section (with ``machine``)
+  ``report``     the ``--markdown`` section (docs/performance.md) (with ``machine``)
   ``x3d``, ``x3d_export``  X3D-S for the paper's Table 12 comparison
   ``reference``  the paper's Table 12 figures
 ``cli.main`` is the console script; nothing heavy is imported here.

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print one JSON object last")
     out.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
     out.add_argument("--markdown", metavar="FILE",
-                     help="write a README section: machine, command, table, plot")
+                     help="write a markdown section (docs/performance.md): machine, command, table, plot")
     out.add_argument("--plot", metavar="FILE.png", help="draw latency against MACs")
     out.add_argument("--summary", action="store_true",
                      help="print params and MACs against the paper's Tables 1-2; time nothing")

@@ -1,4 +1,4 @@
-"""A one-paragraph description of the machine a benchmark ran on, for the README and JSON."""
+"""A one-paragraph description of the machine a benchmark ran on, for docs/performance.md and JSON."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""The ``--markdown`` document: a README performance section that reproduces itself.
+"""The ``--markdown`` document: a performance section that reproduces itself.
 
 It states the machine, the exact command, the readable table, the plot (when
 ``--plot`` was given) and, folded, every column of the schema, so a figure in
-the README can always be traced to the run that produced it.
+docs/performance.md can always be traced to the run that produced it.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A checkpoint has no sidecar, so the same model card is derived from the
 config it stores (frames, resolution, MEAN/STD, the exporter's default labels) and the
 model is fed exactly what an exported one is: a [T, 3, R, R] clip (TCHW,
 time folded into the batch axis). It runs the deployable form when the
-exporter provides it (the same weights re-expressed with rank-4 ops, README
-"Export"), else the reference network behind a permute.
+exporter provides it (the same weights re-expressed with rank-4 ops,
+docs/deployable-form.md), else the reference network behind a permute.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Accuracy of one trained checkpoint through every export and backend (README table).
+"""Accuracy of one trained checkpoint through every export and backend (docs/training.md table).
 
     python scripts/accuracy_table.py --weights train/demo/vmf-560m-motion.pt \
         --data runs/data/heldout --calibration runs/data/calib --out runs/accuracy
