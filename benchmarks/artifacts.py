@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import shutil
 import sys
 import tempfile
@@ -32,16 +33,36 @@ def cache_key(job: Job) -> CacheKey:
                     precision, job.converter or "-", project_version())
 
 
-def _export_producer(job: Job, tools: Tools) -> Callable[[Path], Path]:
+_KEPT_LOG = re.compile(r" \(converter output: (?P<path>[^()]+\.log)\)$")
+
+
+def keep_conversion_log(exc: Exception, cache_root: Path) -> Exception:
+    """The exporter names the log of a failed conversion, kept in its ``out_dir``; here that is
+    a scratch folder the cache deletes, so move the log to ``<cache>/logs/`` and say so."""
+    found = _KEPT_LOG.search(str(exc))
+    if not found or not Path(found["path"]).is_file():
+        return exc
+    logs = cache_root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    kept = logs / Path(found["path"]).name
+    shutil.move(found["path"], kept)
+    return VmfError(f"{str(exc)[:found.start()]} (converter output: {kept})")
+
+
+def _export_producer(job: Job, tools: Tools, cache_root: Path) -> Callable[[Path], Path]:
     target = BACKEND_TARGETS[job.backend]
 
     def produce(folder: Path) -> Path:
         # Converters print progress on stdout; stdout is the table and the JSON line.
-        with contextlib.redirect_stdout(sys.stderr):
-            report = tools.exporter()(
-                job.variant, targets=(target,), precisions=(job.precision,),
-                converter=job.converter, out_dir=folder, baseline=job.baseline, frames=job.frames,
-                resolution=job.resolution, verify=True, form=job.form, log=tools.log)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                report = tools.exporter()(
+                    job.variant, targets=(target,), precisions=(job.precision,),
+                    converter=job.converter, out_dir=folder, baseline=job.baseline,
+                    frames=job.frames, resolution=job.resolution, verify=True, form=job.form,
+                    log=tools.log)
+        except VmfError as exc:
+            raise keep_conversion_log(exc, cache_root) from None
         made = [a for a in report.artifacts if a.target == target and a.precision == job.precision]
         if not made:
             raise VmfError(f"the exporter made no {target} {job.precision} artifact")
@@ -83,7 +104,7 @@ def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
     elif job.backend == "torch":
         produce = _checkpoint_producer(job)
     else:
-        produce = _export_producer(job, tools)
+        produce = _export_producer(job, tools, cache.root)
     key = cache_key(job)
     found = cache.lookup(key)
     if found is not None:
@@ -156,7 +177,7 @@ def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
                     frames=first.frames, resolution=first.resolution, verify=True,
                     form=first.form, log=tools.log)
         except Exception as exc:  # what finished before the failure is still kept below
-            error = one_line(exc)
+            error = one_line(keep_conversion_log(exc, cache.root))
         made = _finished_artifacts(batch, target)
         for job in jobs:
             if job.precision in made:

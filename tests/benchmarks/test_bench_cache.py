@@ -93,3 +93,20 @@ def test_choices_follow_the_exporter_and_runtime_registries():
     assert set(NO_CUDA) == set(BACKENDS) - set(CUDA_BACKENDS)  # every refusal says why
     assert set(BACKEND_TARGETS.values()) - {"checkpoint"} == set(TARGETS)
     assert PRECISIONS == EXPORT_PRECISIONS
+
+
+def test_a_failed_exports_conversion_log_outlives_the_scratch_folder(tmp_path):
+    from vmf.benchmarks.artifacts import keep_conversion_log
+    from vmf.model import VmfError
+
+    scratch = tmp_path / ".entry.tmp"
+    scratch.mkdir()
+    log = scratch / "vmf-export-tflite-20261130-093000.log"
+    log.write_text("onnx2tf: Traceback ...\n")
+    exc = keep_conversion_log(VmfError(f"onnx2tf failed (ValueError); try --converter "
+                                       f"litert-torch (converter output: {log})"), tmp_path)
+    kept = tmp_path / "logs" / log.name
+    assert str(exc) == f"onnx2tf failed (ValueError); try --converter litert-torch (converter output: {kept})"
+    assert kept.read_text() == "onnx2tf: Traceback ...\n" and not log.exists()
+    plain = VmfError("parity check failed")
+    assert keep_conversion_log(plain, tmp_path) is plain
