@@ -392,7 +392,8 @@ def export_onnx(s: ExportSession, job: Job) -> list[Artifact]:
                 converter = "torch.onnx"
             parity = s.parity(onnx_predictor(tmp), "onnx", precision, tmp.name)
             # The server form: counted for the record, no phone budget (--target ort is that).
-            partitions = s.partitions(ort_partitions(tmp), None, tmp.name)
+            partitions = s.partitions(ort_partitions(tmp), None,
+                                      s.final_path("onnx", precision, None).name)
             return s.metadata(target="onnx", precision=precision, converter=converter,
                               input_name=INPUT_NAME, layout="TCHW", parity=parity,
                               partitions=partitions)
@@ -437,7 +438,8 @@ def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
             counts = {"xnnpack": xnnpack_partitions(tmp), "gpu": gpu_partitions(tmp)}
             lint["partitions"] = {k: None if v is None else v.partitions for k, v in counts.items()}
             # Only the deployable form is meant for phones; the naive one is rank 5 by design.
-            partitions = s.partitions(counts, "tflite" if gated else None, tmp.name)
+            partitions = s.partitions(counts, "tflite" if gated else None,
+                                      s.final_path("tflite", precision, job.converter).name)
             parity = s.parity(tflite_predictor(tmp, "THWC"), "tflite", precision, tmp.name)
             return s.metadata(target="tflite", precision=precision, converter=job.converter,
                               input_name=input_name(tmp), layout="THWC", parity=parity, lint=lint,

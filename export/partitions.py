@@ -41,6 +41,9 @@ PHONE_BUDGETS = {
     "tflite": {"xnnpack": 1},
 }
 ORT_CHECKER = "onnxruntime.tools.check_onnx_model_mobile_usability"
+# The checker's suitability, in the words of its report.
+_VERDICTS = {"YES": "should work well", "MAYBE": "may work well, test performance",
+             "NO": "not recommended: worse than the CPU EP"}
 _ORT_EPS = {"coreml_mlprogram": "Core ML MLProgram EP", "nnapi": "NNAPI EP",
             "xnnpack": "XNNPACK delegate", "gpu": "GPU delegate"}
 
@@ -55,6 +58,7 @@ class PartitionCount:
     unsupported_ops: list[str] = field(default_factory=list)
     first_unsupported: dict | None = None  # {"op", "node", "where"}
     tool: str = ""
+    verdict: str | None = None  # ONNX Runtime's checker: "should work well", ...
 
     @property
     def coverage(self) -> float:
@@ -124,7 +128,8 @@ def ort_partitions(onnx_path: "str | os.PathLike") -> dict[str, PartitionCount]:
                 info.num_partitions, info.num_nodes, info.num_supported_nodes,
                 sorted(op.split(":")[-1] for op in
                        info.unsupported_ops | info.ops_with_unsupported_rank),
-                _first_onnx_outsider(model.graph, info.supported_groups), ORT_CHECKER)
+                _first_onnx_outsider(model.graph, info.supported_groups), ORT_CHECKER,
+                _VERDICTS[info.suitability().name])
     return counts
 
 
