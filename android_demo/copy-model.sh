@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Copy an exported model and its sidecar into the app as assets/model.tflite + assets/model.json.
-# usage: android_demo/copy-model.sh [path/to/model.tflite]   (default: exports/tflite/vmf-560m_r112_fp32.tflite)
+# Copy an exported model and its sidecar into the app as assets/model.<tflite|ort> + assets/model.json.
+# usage: android_demo/copy-model.sh [path/to/model.tflite|.ort]   (default: exports/tflite/vmf-560m_r112_fp32.tflite)
+# The suffix picks the app's runner: .tflite runs on LiteRT, .ort on ONNX Runtime Mobile.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -8,7 +9,11 @@ model="${1:-$root/exports/tflite/vmf-560m_r112_fp32.tflite}"
 sidecar="${model%.*}.json"
 
 [[ -f "$model" ]] || { echo "error: no model at $model (export one: make export)" >&2; exit 1; }
-[[ "$model" == *.tflite ]] || { echo "error: $model is not a .tflite file; the app runs LiteRT models" >&2; exit 1; }
+case "$model" in
+    *.tflite) ext=tflite ;;
+    *.ort) ext=ort ;;
+    *) echo "error: $model is not a .tflite or .ort file; the app runs LiteRT and ONNX Runtime Mobile models" >&2; exit 1 ;;
+esac
 [[ -f "$sidecar" ]] || { echo "error: no sidecar $(basename "$sidecar") next to the model (vmf-export writes it)" >&2; exit 1; }
 
 # Validate the card with the Python reader when the project's venv is there (the app checks it
@@ -29,8 +34,9 @@ fi
 assets="$here/app/src/main/assets"
 mkdir -p "$assets"
 # temporary names, then rename: a failed copy never leaves half a model behind
-cp "$model" "$assets/.model.tflite.tmp"
+cp "$model" "$assets/.model.$ext.tmp"
 cp "$sidecar" "$assets/.model.json.tmp"
-mv "$assets/.model.tflite.tmp" "$assets/model.tflite"
+rm -f "$assets/model.tflite" "$assets/model.ort"  # one model in the app: the suffix picks the runner
+mv "$assets/.model.$ext.tmp" "$assets/model.$ext"
 mv "$assets/.model.json.tmp" "$assets/model.json"
-echo "copied $(basename "$model") ($(du -h "$assets/model.tflite" | cut -f1)) and its sidecar to $assets"
+echo "copied $(basename "$model") ($(du -h "$assets/model.$ext" | cut -f1)) and its sidecar to $assets"

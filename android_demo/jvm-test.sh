@@ -50,6 +50,9 @@ else
     echo "jvm-test: no ../.venv, not checking that the golden fixtures are current" >&2
 fi
 
+# The app's ONNX Runtime runner, against stand-ins for its API (typecheck/).
+bash typecheck/check.sh
+
 OUT=build/jvm-test
 rm -rf "$OUT"
 mkdir -p "$OUT/main" "$OUT/test"

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 # ``vmf-export --help`` and ``vmf-bench --help`` (which read the constants
 # below) start in a fraction of a second.
 
-TARGETS = ("onnx", "tflite", "coreml")
+TARGETS = ("onnx", "tflite", "coreml", "ort")
+ALL_TARGETS = ("onnx", "tflite", "coreml")  # what --target all exports
 DEFAULT_TARGET = "tflite"  # vmf-export and export() alike: the phone format
 CONVERTERS = ("onnx2tf", "litert-torch")
 # Chosen on measured parity and latency (VMF-560M fp32, 64 x 172 x 172, LiteRT
@@ -45,11 +46,12 @@ CONVERTERS = ("onnx2tf", "litert-torch")
 DEFAULT_CONVERTER = "litert-torch"
 PRECISIONS = ("fp32", "fp16", "int8")
 SUPPORTED_PRECISIONS = {"onnx": ("fp32", "int8"), "tflite": ("fp32", "fp16", "int8"),
-                        "coreml": ("fp16", "fp32")}
-DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",)}
+                        "coreml": ("fp16", "fp32"), "ort": ("fp32",)}
+DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",), "ort": ("fp32",)}
 FORMS = ("deployable", "naive")
 SEED = 0  # seeded random weights when no --weights is given
-EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage"}
+ORT_AGREEMENT_ATOL = 1e-5  # .ort vs the mobile .onnx it comes from: the same kernels, same graph
+EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage", "ort": ".ort"}
 
 
 @dataclass
@@ -129,7 +131,7 @@ def plan(targets, precisions, converter, form, calibration) -> list[Job]:
             raise did_you_mean(t, TARGETS + ("all",), "target")
     lenient = "all" in targets
     if lenient:
-        targets = list(TARGETS)
+        targets = list(ALL_TARGETS)
     if form not in FORMS:
         raise did_you_mean(form, FORMS, "form")
     if precisions is not None:
@@ -145,6 +147,9 @@ def plan(targets, precisions, converter, form, calibration) -> list[Job]:
     if form == "naive" and "coreml" in targets and not lenient:
         raise VmfError("the naive form exports to onnx and tflite only (Core ML takes the "
                        "deployable form)")
+    if form == "naive" and "ort" in targets:
+        raise VmfError("the naive form exports to onnx and tflite only (ONNX Runtime Mobile "
+                       "takes the deployable form)")
     if form == "naive" and converter == "litert-torch":
         raise VmfError("the naive form converts to TFLite through onnx2tf only")
     jobs = []
@@ -237,12 +242,13 @@ class ExportSession:
     """State shared by the steps of one ``export`` call (model, clips, references, scratch)."""
 
     def __init__(self, *, model, untrained, cfg, baseline, frames, resolution, labels, out,
-                 scratch, verify, form, calibration, log, warn):
+                 scratch, verify, form, calibration, log, warn, allow_partitions=False):
         self.model, self.untrained, self.cfg = model, untrained, cfg
         self.baseline, self.frames, self.resolution = baseline, frames, resolution
         self.labels, self.out, self.scratch = labels, out, scratch
         self.verify, self.form, self.calibration_dir = verify, form, calibration
         self.log, self.warn = log, warn
+        self.allow_partitions = allow_partitions
         from vmf.model import count_macs, count_params, state_dict_sha256
 
         from .parity import PARITY_CLIPS, structured_clips
@@ -265,8 +271,16 @@ class ExportSession:
             return np.concatenate([
                 self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
 
-    def module(self, layout: str):
+    def module(self, layout: str, *, ort_mobile: bool = False):
         """The form being exported, taking one ``layout`` clip (built once per layout)."""
+        if ort_mobile:  # spelled for ONNX Runtime Mobile's phone EPs (deploy_ort_mobile)
+            if "ort_mobile" not in self._modules:
+                from .deployable import make_deployable
+
+                self._modules["ort_mobile"] = make_deployable(
+                    self.model, frames=self.frames, layout=layout, resolution=self.resolution,
+                    ort_mobile=True)
+            return self._modules["ort_mobile"]
         if layout not in self._modules:
             if self.form == "naive":
                 if layout != "TCHW":
@@ -326,7 +340,8 @@ class ExportSession:
             self.warn(f"warning: parity check failed for {name}: {miss} (kept: --no-verify)")
         return figures
 
-    def metadata(self, *, target, precision, converter, input_name, layout, parity, lint=None):
+    def metadata(self, *, target, precision, converter, input_name, layout, parity, lint=None,
+                 partitions=None):
         from .metadata import build_metadata
 
         return build_metadata(
@@ -334,7 +349,20 @@ class ExportSession:
             num_classes=self.num_classes, target=target, form=self.form, precision=precision,
             converter=converter, input_name=input_name, layout=layout, labels=self.labels,
             weights_sha256=self.sha, untrained=self.untrained, parity=parity, macs=self.macs,
-            params=self.params, lint=lint, sample_fps=getattr(self.model, "sample_fps", None))
+            params=self.params, lint=lint, sample_fps=getattr(self.model, "sample_fps", None),
+            partitions=partitions)
+
+    def partitions(self, counts: dict, form: str | None, name: str) -> dict:
+        """The card's ``partitions`` object; a phone ``form`` over its budget fails unless allowed."""
+        from .partitions import check_budget, partitions_card, summary
+
+        card = partitions_card(counts, form)
+        self.log(f"{name}: partitions {summary(counts)}")
+        if form is not None and not card["within_budget"]:
+            if not self.allow_partitions:
+                check_budget(counts, form, name)
+            self.warn(f"warning: {name} exceeds its partition budget (kept: --allow-partitions)")
+        return card
 
     def final_path(self, target: str, precision: str, converter: str | None) -> Path:
         # One folder per target: the sidecar of x.onnx and of x.tflite would both be x.json.
@@ -342,15 +370,17 @@ class ExportSession:
                                         resolution=self.resolution, target=target,
                                         precision=precision, converter=converter, form=self.form)
 
-    def step(self, target, precision, converter, build) -> Artifact:
+    def step(self, target, precision, converter, build, final: Path | None = None) -> Artifact:
         what = f"{target} {precision}" + (f" ({converter})" if converter else "")
-        return run_step(what, self.final_path(target, precision, converter), build, log=self.log,
+        final = final or self.final_path(target, precision, converter)
+        return run_step(what, final, build, log=self.log,
                         target=target, precision=precision, converter=converter, form=self.form)
 
 
 # -- one function per target, found by name ---------------------------------------------
 def export_onnx(s: ExportSession, job: Job) -> list[Artifact]:
     from .onnx import INPUT_NAME, onnx_predictor, quantize_onnx, torch2onnx
+    from .partitions import ort_partitions
 
     fp32 = s.scratch / "deployable_fp32.onnx"  # exported once; int8 is a QDQ copy of it
     start = time.perf_counter()
@@ -366,8 +396,12 @@ def export_onnx(s: ExportSession, job: Job) -> list[Artifact]:
                 shutil.copyfile(fp32, tmp)
                 converter = "torch.onnx"
             parity = s.parity(onnx_predictor(tmp), "onnx", precision, tmp.name)
+            # The server form: counted for the record, no phone budget (--target ort is that).
+            partitions = s.partitions(ort_partitions(tmp), None,
+                                      s.final_path("onnx", precision, None).name)
             return s.metadata(target="onnx", precision=precision, converter=converter,
-                              input_name=INPUT_NAME, layout="TCHW", parity=parity)
+                              input_name=INPUT_NAME, layout="TCHW", parity=parity,
+                              partitions=partitions)
         return build
 
     return [s.step("onnx", p, None, build_for(p)) for p in job.precisions]
@@ -375,6 +409,7 @@ def export_onnx(s: ExportSession, job: Job) -> list[Artifact]:
 
 def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
     from .lint import check_tflite, lint_tflite
+    from .partitions import gpu_partitions, xnnpack_partitions
     from .tflite import input_name, onnx2tflite, quantize_tflite, tflite_predictor, torch2tflite
 
     fp32 = s.scratch / f"{job.converter}_fp32.tflite"
@@ -405,9 +440,15 @@ def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
             calibration = s.calibration()[0] if precision == "int8" else None
             quantize_tflite(fp32, tmp, precision, calibration, layout="THWC")
             lint = (check_tflite(tmp) if gated else lint_tflite(tmp)).to_dict()
+            counts = {"xnnpack": xnnpack_partitions(tmp), "gpu": gpu_partitions(tmp)}
+            lint["partitions"] = {k: None if v is None else v.partitions for k, v in counts.items()}
+            # Only the deployable form is meant for phones; the naive one is rank 5 by design.
+            partitions = s.partitions(counts, "tflite" if gated else None,
+                                      s.final_path("tflite", precision, job.converter).name)
             parity = s.parity(tflite_predictor(tmp, "THWC"), "tflite", precision, tmp.name)
             return s.metadata(target="tflite", precision=precision, converter=job.converter,
-                              input_name=input_name(tmp), layout="THWC", parity=parity, lint=lint)
+                              input_name=input_name(tmp), layout="THWC", parity=parity, lint=lint,
+                              partitions=partitions)
         return build
 
     return [s.step("tflite", p, job.converter, build_for(p)) for p in job.precisions]
@@ -435,15 +476,85 @@ def export_coreml(s: ExportSession, job: Job) -> list[Artifact]:
     return [s.step("coreml", p, None, build_for(p)) for p in job.precisions]
 
 
+def export_ort(s: ExportSession, job: Job) -> list[Artifact]:
+    """ONNX Runtime Mobile: the mobile ONNX, its ``.ort`` and the operators a minimal build needs.
+
+    Written to ``ort/``: ``<name>_mobile.onnx`` (the deployable form spelled
+    for the Core ML and NNAPI EPs, deploy_ort_mobile), ``<name>.ort`` (what an
+    app ships) and ``<name>.required_operators.config``, each with the model
+    card (embedded in both models, a sidecar beside each, named in the
+    config's header). Fails when ONNX Runtime's checker finds more partitions
+    than ``partitions.PHONE_BUDGETS["ort"]`` allows, unless allow_partitions.
+    """
+    from .metadata import embed
+    from .onnx import INPUT_NAME, onnx_predictor, torch2onnx
+    from .ort_format import config_path, onnx_to_ort
+    from .parity import compare
+    from .partitions import ort_partitions
+    from .sidecar import sidecar_path
+
+    mobile = s.scratch / "mobile_fp32.onnx"
+    start = time.perf_counter()
+    torch2onnx(s.module("TCHW", ort_mobile=True), s.example("TCHW"), mobile)
+    s.log(f"ort: torch.onnx exported the mobile graph in {time.perf_counter() - start:.1f} s")
+    artifacts = []
+    for precision in job.precisions:
+        ort_final = s.final_path("ort", precision, None)
+        onnx_final = ort_final.with_name(ort_final.stem + "_mobile.onnx")
+        counts = ort_partitions(mobile)
+        partitions = s.partitions(counts, "ort", ort_final.name)
+
+        def build_onnx(tmp: Path) -> dict:
+            shutil.copyfile(mobile, tmp)
+            parity = s.parity(onnx_predictor(tmp), "ort", precision, tmp.name)
+            return s.metadata(target="ort", precision=precision, converter="torch.onnx",
+                              input_name=INPUT_NAME, layout="TCHW", parity=parity,
+                              partitions=partitions)
+
+        artifacts.append(s.step("ort", precision, None, build_onnx, final=onnx_final))
+
+        def build_ort(tmp: Path) -> dict:
+            config = config_path(ort_final)
+            header = [f"Operators ONNX Runtime needs to run {ort_final.name} ({s.cfg.name}, "
+                      f"model card {sidecar_path(ort_final).name}).",
+                      "Build a minimal ONNX Runtime with: ./build.sh --minimal_build extended "
+                      f"--include_ops_by_config {config.name} --use_nnapi | --use_coreml",
+                      "(docs/mobile-accelerators.md)."]
+            trial = s.scratch / "trial.ort"
+            onnx_to_ort(mobile, trial, s.scratch / config.name, header=header)
+            agreement = compare(_run_all(onnx_predictor(trial), s.clips, tmp.name),
+                                _run_all(onnx_predictor(mobile), s.clips, onnx_final.name))
+            if agreement["max_abs_err"] > ORT_AGREEMENT_ATOL:
+                raise VmfError(f"{tmp.name} disagrees with {onnx_final.name} "
+                               f"(max abs {agreement['max_abs_err']:.1e}); nothing was kept")
+            parity = s.parity(onnx_predictor(trial), "ort", precision, tmp.name)
+            parity["ort_vs_onnx_max_abs_err"] = agreement["max_abs_err"]
+            meta = s.metadata(target="ort", precision=precision, converter="onnxruntime.tools",
+                              input_name=INPUT_NAME, layout="TCHW", parity=parity,
+                              partitions=partitions)
+            meta["ort_config"] = config.name
+            # A .ort cannot be edited: convert again from an ONNX that carries the final card.
+            carded = s.scratch / "carded.onnx"
+            shutil.copyfile(mobile, carded)
+            embed(carded, meta)
+            onnx_to_ort(carded, tmp, s.scratch / config.name, header=header)
+            return meta
+
+        artifact = s.step("ort", precision, "onnxruntime.tools", build_ort, final=ort_final)
+        shutil.copyfile(s.scratch / config_path(ort_final).name, config_path(ort_final))
+        artifacts.append(artifact)
+    return artifacts
+
+
 TARGET_STEPS: dict[str, Callable[[ExportSession, Job], list[Artifact]]] = {
-    "onnx": export_onnx, "tflite": export_tflite, "coreml": export_coreml,
+    "onnx": export_onnx, "tflite": export_tflite, "coreml": export_coreml, "ort": export_ort,
 }
 
 
 def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *, converter=None,
            out_dir="exports", weights=None, baseline=False, frames=None, resolution=None,
            num_classes=None, labels=None, calibration=None, verify=True, form="deployable",
-           verbose=False, log: Callable[[str], None] = print,
+           verbose=False, allow_partitions=False, log: Callable[[str], None] = print,
            warn: Callable[[str], None] | None = None) -> ExportReport:
     """Export ``variant`` to each of ``targets`` at each of ``precisions``; verified artifacts.
 
@@ -453,7 +564,10 @@ def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *,
     the error) when the export fails; ``verbose=True`` lets it print to the
     console instead (``vmf.export.quiet``). ``num_classes`` defaults to the checkpoint's with ``weights``,
     else 400. ``form="naive"`` exports the reference 5-D model unrewritten (onnx,
-    tflite through onnx2tf; files suffixed ``_naive``; no lint gate). Raises
+    tflite through onnx2tf; files suffixed ``_naive``; no lint gate).
+    ``allow_partitions`` keeps a phone form (``ort``, deployable ``tflite``)
+    that its accelerators would cut into more partitions than its budget
+    (docs/mobile-accelerators.md). Raises
     ``VmfError`` (one clear sentence) on any user error or failed check; then
     nothing is left half-written in ``out_dir``.
     """
@@ -497,7 +611,8 @@ def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *,
                                     baseline=bool(model.baseline), frames=frames,
                                     resolution=resolution, labels=class_names, out=out,
                                     scratch=scratch, verify=verify, form=form,
-                                    calibration=calibration, log=log, warn=warn)
+                                    calibration=calibration, log=log, warn=warn,
+                                    allow_partitions=allow_partitions)
             report = ExportReport(cfg.name, session.baseline, frames, resolution, out, untrained,
                                   session.sha, session.macs, session.params)
             for job in jobs:

@@ -31,14 +31,17 @@ def _choice(choices, what: str, normalise=lambda v: v):
 
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="vmf-export",
-                description="Export Video Mobile-Former to ONNX, TFLite or Core ML, "
+                description="Export Video Mobile-Former to ONNX, TFLite, Core ML or "
+                            "ONNX Runtime Mobile, "
                             "with parity to PyTorch checked at export.")
     p.add_argument("--variant", metavar="{" + ",".join(VARIANTS) + "}",
                    type=_choice(tuple(VARIANTS), "variant", lambda v: v.upper()),
                    help="model variant (paper Table 1); default: the --weights checkpoint's")
     p.add_argument("--target", default=DEFAULT_TARGET, metavar="{" + ",".join(TARGETS + ("all",)) + "}",
                    type=_choice(TARGETS + ("all",), "target", str.lower),
-                   help=f"what to export; all = onnx, tflite and coreml (default: {DEFAULT_TARGET})")
+                   help="what to export; ort = ONNX Runtime Mobile (.ort, its mobile .onnx and "
+                        "required_operators.config); all = onnx, tflite and coreml "
+                        f"(default: {DEFAULT_TARGET})")
     p.add_argument("--precision", action="append", metavar="{" + ",".join(PRECISIONS) + "}",
                    type=_choice(PRECISIONS, "precision", str.lower),
                    help="repeatable; default: fp32 for onnx and tflite, fp16 for coreml")
@@ -64,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder; files go to DIR/<target>/ (default: exports)")
     p.add_argument("--no-verify", action="store_true",
                    help="keep artifacts that fail the parity or lint checks")
+    p.add_argument("--allow-partitions", action="store_true",
+                   help="keep a phone artifact (ort, tflite) that its accelerators would cut into "
+                        "more partitions than its budget (docs/mobile-accelerators.md)")
     p.add_argument("--naive", action="store_true",
                    help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
@@ -94,7 +100,7 @@ def _main(argv) -> int:
             baseline=args.baseline, frames=args.frames, resolution=args.resolution,
             num_classes=args.num_classes, labels=args.labels, calibration=args.calibration,
             verify=not args.no_verify, form="naive" if args.naive else "deployable",
-            verbose=args.verbose, log=log, warn=warn)
+            verbose=args.verbose, allow_partitions=args.allow_partitions, log=log, warn=warn)
     except KeyboardInterrupt:
         print_error("interrupted; nothing half-written was left in --out")
         return 130

@@ -180,10 +180,16 @@ class DeployFormerToMobile(nn.Module):
 # the channels-last ones (ChannelsLastFrameDyReLU in deploy_mobile).
 
 def block_diagonal(blocks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``[h, a, b]`` -> ``[h a, h b]`` with block i on the diagonal and zeros elsewhere."""
-    heads, rows, _ = blocks.shape
-    tiled = blocks.reshape(heads * rows, -1).repeat(1, heads)  # every column block = all heads
-    return tiled * mask
+    """``[h, a, b]`` -> ``[h a, h b]`` with block i on the diagonal and zeros elsewhere.
+
+    One broadcast multiply against the ``[h a, h, b]`` view of the mask, not a
+    ``repeat``: litert-torch lowers a repeat to BROADCAST_TO, which XNNPACK
+    does not take, so every bridge cut the TFLite graph (VMF-560M fp32: 25
+    BROADCAST_TO, 10 XNNPACK partitions; now 1, docs/mobile-accelerators.md).
+    """
+    heads, rows, cols = blocks.shape
+    spread = blocks.reshape(heads * rows, 1, cols) * mask.reshape(heads * rows, heads, cols)
+    return spread.reshape(heads * rows, heads * cols)
 
 
 def head_mask(heads: int, rows: int, cols: int) -> torch.Tensor:

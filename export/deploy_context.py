@@ -40,6 +40,9 @@ class DeployContext:
     names: Mapping[int, str]  # id(reference module) -> qualified name
     twins: Mapping[type, type]
     layout: str = "TCHW"
+    # Spell ops the way ONNX Runtime Mobile's Core ML and NNAPI EPs take them
+    # (deploy_ort_mobile; docs/mobile-accelerators.md).
+    ort_mobile: bool = False
 
     def input_shape(self, block: nn.Module, arg: int = 0) -> Shape:
         """Shape of the ``arg``-th tensor argument ``block`` received in the recording pass."""
@@ -89,7 +92,8 @@ def record_input_shapes(module: nn.Module, example: tuple) -> dict[str, tuple[Sh
 
 
 def build_context(reference: nn.Module, example: tuple, twins: Mapping[type, type],
-                  layout: str = "TCHW") -> DeployContext:
+                  layout: str = "TCHW", ort_mobile: bool = False) -> DeployContext:
     """Record shapes of ``reference`` on ``example`` and index its modules by name."""
     names = {id(m): name for name, m in reference.named_modules()}
-    return DeployContext(record_input_shapes(reference, example), names, twins, layout)
+    return DeployContext(record_input_shapes(reference, example), names, twins, layout,
+                         ort_mobile=ort_mobile)

@@ -156,7 +156,9 @@ class ChannelsLastFrameDyReLU(DeployFrameDyReLU):
         h = self.act(self.fc1_frame(pooled) + self.fc1_token(z0).reshape(self.token_shape))
         a1 = torch.clamp(self.slope1(h), 0.0, 2.0)
         a2 = torch.clamp(self.slope2(h), -1.0, 1.0)
-        return torch.maximum(x * a1, x * a2)
+        # max(x a1, x a2) = x a2 + relu(x (a1 - a2)): XNNPACK has no int8 MAXIMUM, so an int8
+        # MAXIMUM ran on TFLite's reference kernels and cut the graph (docs/mobile-accelerators.md).
+        return x * a2 + torch.relu(x * (a1 - a2))
 
 
 def frame_weight(fc: "nn.Linear | nn.Conv2d") -> torch.Tensor:

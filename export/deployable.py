@@ -163,21 +163,29 @@ TWINS: dict[type, type] = {
 }
 
 
-def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str = "TCHW") -> nn.Module:
+def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str = "TCHW",
+                  ort_mobile: bool = False) -> nn.Module:
     """The deployable twin of one reference block, its static shapes taken from ``example``.
 
     ``example`` are the block's reference (5-D) inputs; only their shapes are
     used (the recording pass runs on a meta-device copy). ``block`` is never
     mutated: every twin builds new tensors and modules from the reference's
     weights (folded in float64) and deep-copies what it keeps as is (norms,
-    the FFN), so nothing is shared with the reference.
+    the FFN), so nothing is shared with the reference. ``ort_mobile`` swaps in
+    the twins spelled for ONNX Runtime Mobile's phone EPs (deploy_ort_mobile).
     """
-    twin = build_context(block, example, TWINS, layout).convert(block)
+    twins = TWINS
+    if ort_mobile:
+        from .deploy_ort_mobile import ort_mobile_twins
+
+        twins = {**TWINS, **ort_mobile_twins()}
+    twin = build_context(block, example, twins, layout, ort_mobile=ort_mobile).convert(block)
     return twin.eval().requires_grad_(False)
 
 
 def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout: str = "TCHW",
-                    resolution: int | None = None) -> DeployableVideoMobileFormer:
+                    resolution: int | None = None, *,
+                    ort_mobile: bool = False) -> DeployableVideoMobileFormer:
     """A new, eval-mode, static-shape deployable form of ``model`` (which is left untouched).
 
     ``frames`` defaults to ``model.cfg.frames`` (64) and must be a multiple of
@@ -195,6 +203,8 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
     resolution = cfg.resolution if resolution is None else resolution
     if layout not in LAYOUTS:
         raise VmfError(f"unknown input layout {layout!r}; valid layouts: {', '.join(LAYOUTS)}")
+    if ort_mobile and layout != "TCHW":
+        raise VmfError("the ONNX Runtime Mobile form takes TCHW clips only")
     if not isinstance(frames, int) or isinstance(frames, bool) or frames < 1:
         raise VmfError(f"frames must be a positive integer, got {frames!r}")
     stride = model.stem.conv_t.stride[0]
@@ -205,4 +215,4 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
         raise VmfError(f"resolution must be a positive integer, got {resolution!r}")
     example = torch.empty(1, 3, frames, resolution, resolution, device="meta")
     device = next(model.parameters()).device  # twins are built on the CPU; follow the model
-    return to_deployable(model, example, layout=layout).to(device)
+    return to_deployable(model, example, layout=layout, ort_mobile=ort_mobile).to(device)

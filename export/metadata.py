@@ -7,7 +7,9 @@ same dict into the artifact where the format has a place for it:
 - TFLite: a ``vmf.json`` associated file, i.e. a zip archive appended to the
   flatbuffer (the TFLite Metadata convention; the interpreter ignores bytes
   past the flatbuffer, and ``zipfile`` reads the archive from the end);
-- Core ML: ``user_defined_metadata["vmf"]`` (JSON), edited in the package's spec.
+- Core ML: ``user_defined_metadata["vmf"]`` (JSON), edited in the package's spec;
+- ONNX Runtime format (``.ort``): ``metadata_props["vmf"]`` of the ONNX it is
+  converted from, which the converter copies (``embed`` checks it is there).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def build_metadata(*, cfg: VariantConfig, baseline: bool, frames: int, resolutio
                    num_classes: int, target: str, form: str, precision: str,
                    converter: str | None, input_name: str, layout: str, labels: list[str],
                    weights_sha256: str, untrained: bool, parity: dict, macs: int, params: int,
-                   lint: dict | None = None, sample_fps: float | None = None) -> dict:
+                   lint: dict | None = None, sample_fps: float | None = None,
+                   partitions: dict | None = None) -> dict:
     """The sidecar dict of one artifact (``vmf.export.sidecar.make_card``), validated."""
     return make_card(
         variant=cfg.name, baseline=baseline, frames=frames, resolution=resolution,
@@ -54,6 +57,7 @@ def build_metadata(*, cfg: VariantConfig, baseline: bool, frames: int, resolutio
         untrained=bool(untrained), parity=parity, macs=macs, params=params, versions=versions(),
         source=f"metadata of {cfg.name} {target} {precision}",
         num_classes=int(num_classes), target=target, form=form, lint=lint, sample_fps=sample_fps,
+        partitions=partitions,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
 
@@ -68,6 +72,8 @@ def embed(path: "str | os.PathLike", meta: dict) -> Path:
         _embed_tflite(path, text)
     elif suffix == ".mlpackage":
         _embed_coreml(path, text)
+    elif suffix == ".ort":
+        _check_ort_card(path, text)
     else:
         raise ValueError(f"no place for metadata in a {suffix} file")
     return path
@@ -86,6 +92,8 @@ def read_embedded(path: "str | os.PathLike") -> dict:
             return json.loads(archive.read(TFLITE_MEMBER))
     if path.suffix == ".mlpackage":
         return json.loads(_coreml_spec(path)[1].description.metadata.userDefined[METADATA_KEY])
+    if path.suffix == ".ort":
+        return json.loads(_ort_metadata(path)[METADATA_KEY])
     raise ValueError(f"no metadata in a {path.suffix} file")
 
 
@@ -98,6 +106,21 @@ def _embed_onnx(path: Path, text: str) -> None:
     model.metadata_props.extend(kept)
     model.metadata_props.add(key=METADATA_KEY, value=text)
     onnx.save(model, str(path))
+
+
+def _ort_metadata(path: Path) -> dict:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def _check_ort_card(path: Path, text: str) -> None:
+    """A ``.ort`` cannot be edited: its card comes from the ONNX it was converted from; check it."""
+    if _ort_metadata(path).get(METADATA_KEY) != text:
+        raise ValueError(f"{path.name} does not carry the model card it is published with")
 
 
 def _embed_tflite(path: Path, text: str) -> None:

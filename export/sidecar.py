@@ -75,7 +75,7 @@ CARD_KEYS: tuple[CardKey, ...] = (
     CardKey("num_classes", _POSITIVE, False, "Size of the output; equals the number of labels."),
     CardKey("output", {"enum": ["logits"]}, True,
             "What the single output holds: unnormalised class scores of shape [1, num_classes]."),
-    CardKey("target", _t("string"), False, "Export target: onnx, tflite, coreml (torch for a checkpoint)."),
+    CardKey("target", _t("string"), False, "Export target: onnx, tflite, coreml, ort, executorch (torch for a checkpoint)."),
     CardKey("form", _t("string"), False, "deployable (rank-4 rewrite) or naive (the 5-D model as written)."),
     CardKey("precision", {"enum": list(PRECISIONS)}, True, "Numeric precision of the weights and compute."),
     CardKey("converter", _t("string", "null"), True, "Tool chain that produced the artifact."),
@@ -93,6 +93,8 @@ CARD_KEYS: tuple[CardKey, ...] = (
     CardKey("created", _t("string"), False, "UTC time of the export, ISO 8601."),
     CardKey("partitions", _OPEN_OBJECT, False,
             "Per-accelerator partition counts of the converted graph (target-specific)."),
+    CardKey("ort_config", _t("string"), False,
+            "File name of the required_operators.config beside a .ort (target ort)."),
     CardKey("delegation", _OPEN_OBJECT, False,
             "Delegated and portable op counts and partitions (ExecuTorch)."),
 )

@@ -22,7 +22,7 @@ android {
     // The model is memory-mapped straight from the APK (AssetManager.openFd), which needs it
     // stored uncompressed.
     androidResources {
-        noCompress += "tflite"
+        noCompress += listOf("tflite", "ort")
     }
 }
 
@@ -42,4 +42,9 @@ dependencies {
     implementation("com.google.ai.edge.litert:litert:$litert")
     implementation("com.google.ai.edge.litert:litert-gpu:$litert")
     implementation("com.google.ai.edge.litert:litert-gpu-api:$litert")
+
+    // ONNX Runtime Mobile for .ort exports (vmf-export --target ort), with the NNAPI EP. The
+    // same release as the Python package that wrote the .ort (constraints.txt): a runtime
+    // older than the converter may not read its format.
+    implementation("com.microsoft.onnxruntime:onnxruntime-android:1.32.0")
 }

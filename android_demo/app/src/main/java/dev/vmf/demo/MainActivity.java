@@ -39,12 +39,15 @@ import java.util.concurrent.Executors;
 /**
  * Wires camera -> core -> UI and nothing else: CameraX frames go to {@link ClipStream} (ring
  * buffer, preprocessing, hop scheduling; plain Java, JUnit-tested), clips go to {@link
- * LiteRtClipRunner}, predictions go to the overlay.
+ * LiteRtClipRunner} or {@link OrtClipRunner}, predictions go to the overlay.
  */
 public final class MainActivity extends ComponentActivity {
     private static final String TAG = "vmf";
-    /** copy-model.sh puts the export here, whatever its variant: the card says the rest. */
-    private static final String MODEL_ASSET = "model.tflite";
+    /**
+     * copy-model.sh puts the export here, whatever its variant: the card says the rest. The
+     * suffix picks the runner: .ort runs on ONNX Runtime Mobile, .tflite on LiteRT.
+     */
+    private static final String[] MODEL_ASSETS = {"model.ort", "model.tflite"};
     /** A new prediction every 8 kept frames: ~4 a second from a 30 fps camera. */
     private static final int HOP = 8;
     /** CPU threads for XNNPACK; big cores on most phones. */
@@ -65,7 +68,8 @@ public final class MainActivity extends ComponentActivity {
     private volatile ClipStream stream;
     private volatile String device = "";
     private volatile boolean failed; // a load error stays on screen instead of being overwritten
-    private LiteRtClipRunner runner; // touched on the inference thread only
+    private String modelAsset;
+    private ModelRunner runner; // touched on the inference thread only
 
     private final ActivityResultLauncher<String> cameraPermission = registerForActivityResult(
             new ActivityResultContracts.RequestPermission(), granted -> {
@@ -84,9 +88,13 @@ public final class MainActivity extends ComponentActivity {
         overlay = findViewById(R.id.overlay);
         gpuSwitch = findViewById(R.id.gpu);
         try {
-            card = ModelCard.parse(readAsset(ModelCard.sidecarName(MODEL_ASSET)),
-                    "assets/" + ModelCard.sidecarName(MODEL_ASSET));
-            model = mapAsset(MODEL_ASSET);
+            modelAsset = findModelAsset();
+            card = ModelCard.parse(readAsset(ModelCard.sidecarName(modelAsset)),
+                    "assets/" + ModelCard.sidecarName(modelAsset));
+            model = mapAsset(modelAsset);
+            if (modelAsset.endsWith(".ort")) {
+                gpuSwitch.setText(R.string.nnapi); // ONNX Runtime's accelerator on Android
+            }
         } catch (ModelCardException | IOException e) {
             showError("cannot load the model: " + e.getMessage()
                     + "\nExport one with vmf-export and run android_demo/copy-model.sh.");
@@ -132,6 +140,17 @@ public final class MainActivity extends ComponentActivity {
         }
     }
 
+    /** The first of {@link #MODEL_ASSETS} the APK holds. */
+    private String findModelAsset() throws IOException {
+        java.util.List<String> present = java.util.Arrays.asList(getAssets().list(""));
+        for (String name : MODEL_ASSETS) {
+            if (present.contains(name)) {
+                return name;
+            }
+        }
+        throw new IOException("no " + String.join(" or ", MODEL_ASSETS) + " in the app's assets");
+    }
+
     /** Builds the interpreter on the inference thread, which is where it will run. */
     private void useRunner(boolean useGpu) {
         inferenceExecutor.execute(() -> {
@@ -140,7 +159,9 @@ public final class MainActivity extends ComponentActivity {
                 runner = null;
             }
             try {
-                runner = LiteRtClipRunner.create(model, card, useGpu, CPU_THREADS);
+                runner = modelAsset.endsWith(".ort")
+                        ? OrtClipRunner.create(model, card, useGpu, CPU_THREADS)
+                        : LiteRtClipRunner.create(model, card, useGpu, CPU_THREADS);
                 device = runner.device();
                 Log.i(TAG, card.variant() + " " + card.precision() + " on " + device);
             } catch (ModelCardException | RuntimeException e) {

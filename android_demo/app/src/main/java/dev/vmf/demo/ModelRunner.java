@@ -1,0 +1,12 @@
+package dev.vmf.demo;
+
+import dev.vmf.core.ClipStream;
+
+/** One exported model behind one runtime; the app picks the runner by the model file's suffix. */
+interface ModelRunner extends ClipStream.ClipRunner, AutoCloseable {
+    /** Which accelerator or CPU path runs the model, in words, for the overlay. */
+    String device();
+
+    @Override
+    void close();
+}
