@@ -144,6 +144,9 @@ class DeployableVideoMobileFormer(nn.Module):
         return self.head(x, self.bridge_final(x, z))
 
 
+# "default": the ONNX / TFLite / Core ML ops; "xnnpack": ExecuTorch's XNNPACK delegate.
+SPELLINGS = ("default", "xnnpack")
+
 # Every reference block type that needs a rewrite -> its twin (exact type match; no
 # side-effect registration). The walker refuses any type missing here.
 TWINS: dict[type, type] = {
@@ -163,7 +166,8 @@ TWINS: dict[type, type] = {
 }
 
 
-def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str = "TCHW") -> nn.Module:
+def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str = "TCHW",
+                  spelling: str = "default") -> nn.Module:
     """The deployable twin of one reference block, its static shapes taken from ``example``.
 
     ``example`` are the block's reference (5-D) inputs; only their shapes are
@@ -172,12 +176,20 @@ def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str =
     weights (folded in float64) and deep-copies what it keeps as is (norms,
     the FFN), so nothing is shared with the reference.
     """
-    twin = build_context(block, example, TWINS, layout).convert(block)
+    twins = TWINS
+    if spelling == "xnnpack":  # ExecuTorch: ops its XNNPACK delegate takes (deploy_xnnpack)
+        from .deploy_xnnpack import xnnpack_twins
+
+        twins = xnnpack_twins(TWINS)
+    elif spelling != "default":
+        raise VmfError(f"unknown spelling {spelling!r}; valid spellings: {', '.join(SPELLINGS)}")
+    twin = build_context(block, example, twins, layout).convert(block)
     return twin.eval().requires_grad_(False)
 
 
 def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout: str = "TCHW",
-                    resolution: int | None = None) -> DeployableVideoMobileFormer:
+                    resolution: int | None = None,
+                    spelling: str = "default") -> DeployableVideoMobileFormer:
     """A new, eval-mode, static-shape deployable form of ``model`` (which is left untouched).
 
     ``frames`` defaults to ``model.cfg.frames`` (64) and must be a multiple of
@@ -186,7 +198,8 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
     ``[frames, R, R, 3]`` (``"THWC"``) normalised RGB and returns
     ``[1, num_classes]`` logits: what ``model.eval()`` computes (BN folded
     with its running statistics, dropout off), whatever mode ``model`` is in.
-    Raises ``VmfError`` on a bad argument.
+    ``spelling="xnnpack"`` picks the ExecuTorch spelling of the same
+    arithmetic (deploy_xnnpack). Raises ``VmfError`` on a bad argument.
     """
     if not isinstance(model, VideoMobileFormer):
         raise VmfError(f"make_deployable needs a VideoMobileFormer, got {type(model).__name__}")
@@ -205,4 +218,4 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
         raise VmfError(f"resolution must be a positive integer, got {resolution!r}")
     example = torch.empty(1, 3, frames, resolution, resolution, device="meta")
     device = next(model.parameters()).device  # twins are built on the CPU; follow the model
-    return to_deployable(model, example, layout=layout).to(device)
+    return to_deployable(model, example, layout=layout, spelling=spelling).to(device)
