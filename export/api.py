@@ -32,7 +32,7 @@ from .parity import (PARITY_CLIPS, compare, gate, labelled_accuracy, predict_all
                      structured_clips)
 from .steps import Artifact, run_step
 
-TARGETS = ("onnx", "tflite", "coreml")
+TARGETS = ("onnx", "tflite", "coreml", "executorch")
 CONVERTERS = ("onnx2tf", "litert-torch")
 # Chosen on measured parity and latency (VMF-560M fp32, 64 x 172 x 172, LiteRT
 # interpreter, 2 threads, 4 x 150 interleaved runs): a tie within noise (median
@@ -43,11 +43,15 @@ CONVERTERS = ("onnx2tf", "litert-torch")
 DEFAULT_CONVERTER = "litert-torch"
 PRECISIONS = ("fp32", "fp16", "int8")
 SUPPORTED_PRECISIONS = {"onnx": ("fp32", "int8"), "tflite": ("fp32", "fp16", "int8"),
-                        "coreml": ("fp16", "fp32")}
-DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",)}
+                        "coreml": ("fp16", "fp32"), "executorch": ("fp32", "int8", "fp16")}
+DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",),
+                      "executorch": ("fp32",)}
+# ExecuTorch delegates: what each takes (the Core ML delegate computes in fp16 or fp32).
+DELEGATES = ("xnnpack", "coreml")
+DELEGATE_PRECISIONS = {"xnnpack": ("fp32", "int8"), "coreml": ("fp16", "fp32")}
 FORMS = ("deployable", "naive")
 SEED = 0  # seeded random weights when no --weights is given
-EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage"}
+EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage", "executorch": ".pte"}
 
 
 @dataclass
@@ -93,7 +97,8 @@ def artifact_name(cfg: VariantConfig, *, baseline: bool, frames: int, resolution
 
     Suffixes, in order, only where they differ from the defaults: ``_t16``
     (frames), ``_r112`` (resolution), ``_onnx2tf`` / ``_litert-torch`` (a TFLite
-    converter other than the default), ``_naive`` (the unrewritten 5-D model).
+    converter other than the default), ``_coreml`` (an ExecuTorch delegate other than
+    XNNPACK), ``_naive`` (the unrewritten 5-D model).
     """
     stem = f"{'mobile3d' if baseline else 'vmf'}-{cfg.name.lower()}"
     if cfg.name in VARIANTS:  # a trained checkpoint's clip differs from the table's: say so
@@ -105,6 +110,8 @@ def artifact_name(cfg: VariantConfig, *, baseline: bool, frames: int, resolution
     stem += f"_{precision}"
     if target == "tflite" and converter != DEFAULT_CONVERTER:
         stem += f"_{converter}"
+    if target == "executorch" and converter not in (None, "xnnpack"):
+        stem += f"_{converter}"  # the delegate
     if form == "naive":
         stem += "_naive"
     return stem + EXTENSIONS[target]
@@ -117,8 +124,8 @@ class Job:
     converter: str | None
 
 
-def plan(targets, precisions, converter, form, calibration) -> list[Job]:
-    """Check the target/precision/converter/form options together; the jobs to run."""
+def plan(targets, precisions, converter, form, calibration, delegate=None) -> list[Job]:
+    """Check the target/precision/converter/form/delegate options together; the jobs to run."""
     if isinstance(targets, str):
         targets = (targets,)
     targets = list(targets)
@@ -145,19 +152,31 @@ def plan(targets, precisions, converter, form, calibration) -> list[Job]:
                        "deployable form)")
     if form == "naive" and converter == "litert-torch":
         raise VmfError("the naive form converts to TFLite through onnx2tf only")
+    if delegate is not None and delegate not in DELEGATES:
+        raise did_you_mean(delegate, DELEGATES, "delegate")
+    if delegate is not None and "executorch" not in targets:
+        raise VmfError("--delegate applies to --target executorch only")
+    if form == "naive" and "executorch" in targets and not lenient:
+        raise VmfError("the naive form exports to onnx and tflite only (ExecuTorch takes the "
+                       "deployable form)")
+    delegate = delegate or "xnnpack"
     jobs = []
     for t in targets:
-        if form == "naive" and t == "coreml":
+        if form == "naive" and t in ("coreml", "executorch"):
             continue
-        wanted = DEFAULT_PRECISIONS[t] if precisions is None else tuple(dict.fromkeys(precisions))
-        ok = tuple(p for p in wanted if p in SUPPORTED_PRECISIONS[t])
-        refused = [p for p in wanted if p not in SUPPORTED_PRECISIONS[t]]
+        supported = DELEGATE_PRECISIONS[delegate] if t == "executorch" else SUPPORTED_PRECISIONS[t]
+        default = ((DELEGATE_PRECISIONS[delegate][0],) if t == "executorch"
+                   else DEFAULT_PRECISIONS[t])
+        wanted = default if precisions is None else tuple(dict.fromkeys(precisions))
+        ok = tuple(p for p in wanted if p in supported)
+        refused = [p for p in wanted if p not in supported]
         if refused and not lenient:
-            raise VmfError(f"--target {t} does not support --precision {refused[0]} "
-                           f"(supported: {', '.join(SUPPORTED_PRECISIONS[t])})")
+            which = f"--target {t}" + (f" --delegate {delegate}" if t == "executorch" else "")
+            raise VmfError(f"{which} does not support --precision {refused[0]} "
+                           f"(supported: {', '.join(supported)})")
         if ok:
             conv = (converter or ("onnx2tf" if form == "naive" else DEFAULT_CONVERTER)
-                    if t == "tflite" else None)
+                    if t == "tflite" else delegate if t == "executorch" else None)
             jobs.append(Job(t, ok, conv))
     if not jobs:
         raise VmfError(f"no target supports --precision {', '.join(precisions or ())}")
@@ -243,12 +262,13 @@ class ExportSession:
     """State shared by the steps of one ``export`` call (model, clips, references, scratch)."""
 
     def __init__(self, *, model, untrained, cfg, baseline, frames, resolution, labels, out,
-                 scratch, verify, form, calibration, log, warn):
+                 scratch, verify, form, calibration, log, warn, allow_portable=False):
         self.model, self.untrained, self.cfg = model, untrained, cfg
         self.baseline, self.frames, self.resolution = baseline, frames, resolution
         self.labels, self.out, self.scratch = labels, out, scratch
         self.verify, self.form, self.calibration_dir = verify, form, calibration
         self.log, self.warn = log, warn
+        self.allow_portable = allow_portable
         self.num_classes = model.num_classes
         self.sha = state_dict_sha256(model.state_dict())
         self.macs = count_macs(model, frames, resolution)
@@ -264,19 +284,21 @@ class ExportSession:
             return np.concatenate([
                 self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
 
-    def module(self, layout: str) -> nn.Module:
-        """The form being exported, taking one ``layout`` clip (built once per layout)."""
-        if layout not in self._modules:
+    def module(self, layout: str, spelling: str = "default") -> nn.Module:
+        """The form being exported, taking one ``layout`` clip (built once per layout and spelling)."""
+        key = layout if spelling == "default" else f"{layout}/{spelling}"
+        if key not in self._modules:
             if self.form == "naive":
-                if layout != "TCHW":
+                if layout != "TCHW" or spelling != "default":
                     raise VmfError("the naive form takes TCHW clips only")
-                self._modules[layout] = NaiveClipModel(self.model).eval()
+                self._modules[key] = NaiveClipModel(self.model).eval()
             else:
                 from .deployable import make_deployable
 
-                self._modules[layout] = make_deployable(self.model, frames=self.frames,
-                                                        layout=layout, resolution=self.resolution)
-        return self._modules[layout]
+                self._modules[key] = make_deployable(self.model, frames=self.frames,
+                                                     layout=layout, resolution=self.resolution,
+                                                     spelling=spelling)
+        return self._modules[key]
 
     def example(self, layout: str) -> torch.Tensor:
         from .parity import to_layout
@@ -428,15 +450,53 @@ def export_coreml(s: ExportSession, job: Job) -> list[Artifact]:
     return [s.step("coreml", p, None, build_for(p)) for p in job.precisions]
 
 
+def export_executorch(s: ExportSession, job: Job) -> list[Artifact]:
+    from .executorch import (COREML_MIN_TARGET, check_coreml_program, lower, pte_predictor,
+                             require_executorch)
+
+    require_executorch()
+    delegate = job.converter
+    # XNNPACK takes the form spelled for it (deploy_xnnpack); Core ML takes the TCHW form
+    # Core ML exports use.
+    spelling = "xnnpack" if delegate == "xnnpack" else "default"
+
+    def build_for(precision: str):
+        def build(tmp: Path) -> dict:
+            calibration = s.calibration()[0] if precision == "int8" else None
+            start = time.perf_counter()
+            report = lower(s.module("TCHW", spelling), s.example("TCHW"), tmp, delegate=delegate,
+                           precision=precision, calibration=calibration,
+                           allow_portable=s.allow_portable)
+            s.log(f"executorch {precision}: lowered in {time.perf_counter() - start:.1f} s; "
+                  f"{report.summary()}")
+            lint = report.to_dict()
+            if delegate == "coreml":
+                lint["coreml"] = check_coreml_program(tmp, [s.frames, 3, s.resolution, s.resolution],
+                                                      s.num_classes)
+                lint["coreml"]["minimum_deployment_target"] = COREML_MIN_TARGET
+                parity = {"checked": False, "reason": "the Core ML delegate runs on Apple "
+                          "platforms only; the lowered program (one Core ML partition, its "
+                          "input/output shapes) was checked"}
+            else:
+                parity = s.parity(pte_predictor(tmp), "executorch", precision, tmp.name)
+            return s.metadata(target="executorch", precision=precision,
+                              converter=f"executorch+{delegate}", input_name="clip",
+                              layout="TCHW", parity=parity, lint=lint)
+        return build
+
+    return [s.step("executorch", p, delegate, build_for(p)) for p in job.precisions]
+
+
 TARGET_STEPS: dict[str, Callable[[ExportSession, Job], list[Artifact]]] = {
     "onnx": export_onnx, "tflite": export_tflite, "coreml": export_coreml,
+    "executorch": export_executorch,
 }
 
 
 def export(variant: "str | None", targets=("onnx",), precisions=("fp32",), *, converter=None,
            out_dir="exports", weights=None, baseline=False, frames=None, resolution=None,
            num_classes=None, labels=None, calibration=None, verify=True, form="deployable",
-           log: Callable[[str], None] = print,
+           delegate=None, allow_portable=False, log: Callable[[str], None] = print,
            warn: Callable[[str], None] | None = None) -> ExportReport:
     """Export ``variant`` to each of ``targets`` at each of ``precisions``; verified artifacts.
 
@@ -445,7 +505,9 @@ def export(variant: "str | None", targets=("onnx",), precisions=("fp32",), *, co
     else 400. ``form="naive"`` exports the reference 5-D model unrewritten (onnx,
     tflite through onnx2tf; files suffixed ``_naive``; no lint gate). Raises
     ``VmfError`` (one clear sentence) on any user error or failed check; then
-    nothing is left half-written in ``out_dir``.
+    nothing is left half-written in ``out_dir``. ``delegate`` ("xnnpack", the
+    default, or "coreml") and ``allow_portable`` (keep a ``.pte`` with ops left on
+    ExecuTorch's portable kernels) apply to the executorch target.
     """
     warn = warn or (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
@@ -461,7 +523,7 @@ def export(variant: "str | None", targets=("onnx",), precisions=("fp32",), *, co
         # A trained checkpoint is deployed at the clip it learned (frames,
         # resolution) unless told otherwise, with its own stem.
         cfg = trained
-    jobs = plan(targets, precisions, converter, form, calibration)
+    jobs = plan(targets, precisions, converter, form, calibration, delegate)
     frames = cfg.frames if frames is None else frames
     resolution = cfg.resolution if resolution is None else resolution
     for name, value in (("frames", frames), ("resolution", resolution)):
@@ -485,7 +547,8 @@ def export(variant: "str | None", targets=("onnx",), precisions=("fp32",), *, co
                                 baseline=bool(model.baseline), frames=frames,
                                 resolution=resolution, labels=class_names, out=out,
                                 scratch=scratch, verify=verify, form=form,
-                                calibration=calibration, log=log, warn=warn)
+                                calibration=calibration, log=log, warn=warn,
+                                allow_portable=allow_portable)
         report = ExportReport(cfg.name, session.baseline, frames, resolution, out, untrained,
                               session.sha, session.macs, session.params)
         for job in jobs:

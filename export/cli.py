@@ -13,7 +13,8 @@ import sys
 
 from vmf.model import VARIANTS, VmfError
 
-from .api import CONVERTERS, DEFAULT_CONVERTER, PRECISIONS, TARGETS, did_you_mean, export
+from .api import (CONVERTERS, DEFAULT_CONVERTER, DELEGATES, PRECISIONS, TARGETS, did_you_mean,
+                  export)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,20 +35,28 @@ def _choice(choices, what: str, normalise=lambda v: v):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="vmf-export",
-                description="Export Video Mobile-Former to ONNX, TFLite or Core ML, "
+                description="Export Video Mobile-Former to ONNX, TFLite, Core ML or ExecuTorch, "
                             "with parity to PyTorch checked at export.")
     p.add_argument("--variant", metavar="{" + ",".join(VARIANTS) + "}",
                    type=_choice(tuple(VARIANTS), "variant", lambda v: v.upper()),
                    help="model variant (paper Table 1); default: the --weights checkpoint's")
     p.add_argument("--target", default="tflite", metavar="{" + ",".join(TARGETS + ("all",)) + "}",
                    type=_choice(TARGETS + ("all",), "target", str.lower),
-                   help="what to export; all = onnx, tflite and coreml (default: tflite)")
+                   help="what to export; all = onnx, tflite, coreml and executorch "
+                        "(default: tflite)")
     p.add_argument("--precision", action="append", metavar="{" + ",".join(PRECISIONS) + "}",
                    type=_choice(PRECISIONS, "precision", str.lower),
-                   help="repeatable; default: fp32 for onnx and tflite, fp16 for coreml")
+                   help="repeatable; default: fp32 for onnx, tflite and executorch, fp16 for "
+                        "coreml and executorch --delegate coreml")
     p.add_argument("--converter", metavar="{" + ",".join(CONVERTERS) + "}",
                    type=_choice(CONVERTERS, "converter", str.lower),
                    help=f"TFLite converter (default: {DEFAULT_CONVERTER})")
+    p.add_argument("--delegate", metavar="{" + ",".join(DELEGATES) + "}",
+                   type=_choice(DELEGATES, "delegate", str.lower),
+                   help="ExecuTorch delegate (default: xnnpack; coreml: fp16, iOS 16+, runs on "
+                        "Apple platforms only)")
+    p.add_argument("--allow-portable", action="store_true",
+                   help="keep a .pte that leaves compute ops on ExecuTorch's portable kernels")
     p.add_argument("--weights", metavar="PATH",
                    help="a vmf checkpoint or a plain state dict; default: seeded random weights")
     p.add_argument("--baseline", action="store_true", help="the Mobile3D baseline (Table 2)")
@@ -90,7 +99,7 @@ def main(argv=None) -> int:
             baseline=args.baseline, frames=args.frames, resolution=args.resolution,
             num_classes=args.num_classes, labels=args.labels, calibration=args.calibration,
             verify=not args.no_verify, form="naive" if args.naive else "deployable",
-            log=log, warn=warn)
+            delegate=args.delegate, allow_portable=args.allow_portable, log=log, warn=warn)
     except VmfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
