@@ -103,8 +103,8 @@ class DelegationReport:
 def _op_name(target) -> str:
     if target is operator.getitem:
         return "getitem"
-    name = getattr(target, "__name__", str(target))
-    return name.split(".")[0] if "." in name else name
+    parts = getattr(target, "__name__", str(target)).split(".")
+    return parts[-2] if len(parts) >= 3 else parts[0]  # aten.mm.default -> mm
 
 
 def _rank(node) -> int:
