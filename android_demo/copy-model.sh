@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Copy an exported model and its sidecar into the app as assets/model.tflite + assets/model.json.
-# usage: android_demo/copy-model.sh [path/to/model.tflite]   (default: exports/tflite/vmf-560m_r112_fp32.tflite)
+# Copy an exported model and its sidecar into the app as assets/model.tflite (or model.pte, an
+# ExecuTorch export) + assets/model.json.
+# usage: android_demo/copy-model.sh [path/to/model.tflite|.pte]   (default: exports/tflite/vmf-560m_r112_fp32.tflite)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -8,7 +9,8 @@ model="${1:-$root/exports/tflite/vmf-560m_r112_fp32.tflite}"
 sidecar="${model%.*}.json"
 
 [[ -f "$model" ]] || { echo "error: no model at $model (export one: make export)" >&2; exit 1; }
-[[ "$model" == *.tflite ]] || { echo "error: $model is not a .tflite file; the app runs LiteRT models" >&2; exit 1; }
+[[ "$model" == *.tflite || "$model" == *.pte ]] || { echo "error: $model is not a .tflite or .pte file; the app runs LiteRT and ExecuTorch models" >&2; exit 1; }
+ext="${model##*.}"
 [[ -f "$sidecar" ]] || { echo "error: no sidecar $(basename "$sidecar") next to the model (vmf-export writes it)" >&2; exit 1; }
 
 # Validate the card with the Python reader when the project's venv is there (the app checks it
@@ -29,8 +31,10 @@ fi
 assets="$here/app/src/main/assets"
 mkdir -p "$assets"
 # temporary names, then rename: a failed copy never leaves half a model behind
-cp "$model" "$assets/.model.tflite.tmp"
+cp "$model" "$assets/.model.$ext.tmp"
 cp "$sidecar" "$assets/.model.json.tmp"
-mv "$assets/.model.tflite.tmp" "$assets/model.tflite"
+mv "$assets/.model.$ext.tmp" "$assets/model.$ext"
 mv "$assets/.model.json.tmp" "$assets/model.json"
-echo "copied $(basename "$model") ($(du -h "$assets/model.tflite" | cut -f1)) and its sidecar to $assets"
+# one model at a time: the app runs model.pte when it is there, else model.tflite
+for other in tflite pte; do [[ "$other" == "$ext" ]] || rm -f "$assets/model.$other"; done
+echo "copied $(basename "$model") ($(du -h "$assets/model.$ext" | cut -f1)) and its sidecar to $assets"

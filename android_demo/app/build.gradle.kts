@@ -42,4 +42,8 @@ dependencies {
     implementation("com.google.ai.edge.litert:litert:$litert")
     implementation("com.google.ai.edge.litert:litert-gpu:$litert")
     implementation("com.google.ai.edge.litert:litert-gpu-api:$litert")
+
+    // ExecuTorch's Java Module API and its XNNPACK backend, for a .pte export (model.pte). The
+    // runtime should be at least as new as the executorch that wrote the .pte (docs/executorch.md).
+    implementation("org.pytorch:executorch-android:1.0.1")
 }

@@ -1,6 +1,5 @@
 package dev.vmf.demo;
 
-import dev.vmf.core.ClipStream;
 import dev.vmf.core.ModelCard;
 import dev.vmf.core.ModelCardException;
 import java.nio.ByteBuffer;
@@ -18,7 +17,7 @@ import org.tensorflow.lite.gpu.GpuDelegate;
  * <p>Create, use and close it on one thread (the inference executor): the GPU delegate binds its
  * GPU context to the thread that created it.
  */
-final class LiteRtClipRunner implements ClipStream.ClipRunner, AutoCloseable {
+final class LiteRtClipRunner implements ModelRunner {
     private final Interpreter interpreter;
     private final GpuDelegate gpu;
     private final String device;
@@ -103,7 +102,8 @@ final class LiteRtClipRunner implements ClipStream.ClipRunner, AutoCloseable {
     }
 
     /** Which delegate runs the model, in words, for the overlay. */
-    String device() {
+    @Override
+    public String device() {
         return device;
     }
 

@@ -26,7 +26,9 @@ import dev.vmf.core.ModelCard;
 import dev.vmf.core.ModelCardException;
 import dev.vmf.core.Prediction;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -39,12 +41,15 @@ import java.util.concurrent.Executors;
 /**
  * Wires camera -> core -> UI and nothing else: CameraX frames go to {@link ClipStream} (ring
  * buffer, preprocessing, hop scheduling; plain Java, JUnit-tested), clips go to {@link
- * LiteRtClipRunner}, predictions go to the overlay.
+ * LiteRtClipRunner} (a .tflite) or {@link ExecuTorchClipRunner} (a .pte), predictions go to the
+ * overlay.
  */
 public final class MainActivity extends ComponentActivity {
     private static final String TAG = "vmf";
     /** copy-model.sh puts the export here, whatever its variant: the card says the rest. */
     private static final String MODEL_ASSET = "model.tflite";
+    /** copy-model.sh puts an ExecuTorch export here instead; it wins when present. */
+    private static final String PTE_ASSET = "model.pte";
     /** A new prediction every 8 kept frames: ~4 a second from a 30 fps camera. */
     private static final int HOP = 8;
     /** CPU threads for XNNPACK; big cores on most phones. */
@@ -62,10 +67,11 @@ public final class MainActivity extends ComponentActivity {
     private Switch gpuSwitch;
     private ModelCard card;
     private ByteBuffer model;
+    private String ptePath; // set when the app runs an ExecuTorch .pte (from PTE_ASSET)
     private volatile ClipStream stream;
     private volatile String device = "";
     private volatile boolean failed; // a load error stays on screen instead of being overwritten
-    private LiteRtClipRunner runner; // touched on the inference thread only
+    private ModelRunner runner; // touched on the inference thread only
 
     private final ActivityResultLauncher<String> cameraPermission = registerForActivityResult(
             new ActivityResultContracts.RequestPermission(), granted -> {
@@ -84,9 +90,15 @@ public final class MainActivity extends ComponentActivity {
         overlay = findViewById(R.id.overlay);
         gpuSwitch = findViewById(R.id.gpu);
         try {
-            card = ModelCard.parse(readAsset(ModelCard.sidecarName(MODEL_ASSET)),
-                    "assets/" + ModelCard.sidecarName(MODEL_ASSET));
-            model = mapAsset(MODEL_ASSET);
+            String asset = hasAsset(PTE_ASSET) ? PTE_ASSET : MODEL_ASSET;
+            card = ModelCard.parse(readAsset(ModelCard.sidecarName(asset)),
+                    "assets/" + ModelCard.sidecarName(asset));
+            if (asset.equals(PTE_ASSET)) {
+                ptePath = copyAssetToFile(PTE_ASSET); // ExecuTorch loads from a file path
+                gpuSwitch.setEnabled(false); // the .pte runs on XNNPACK; no GPU toggle
+            } else {
+                model = mapAsset(MODEL_ASSET);
+            }
         } catch (ModelCardException | IOException e) {
             showError("cannot load the model: " + e.getMessage()
                     + "\nExport one with vmf-export and run android_demo/copy-model.sh.");
@@ -140,7 +152,9 @@ public final class MainActivity extends ComponentActivity {
                 runner = null;
             }
             try {
-                runner = LiteRtClipRunner.create(model, card, useGpu, CPU_THREADS);
+                runner = ptePath != null
+                        ? ExecuTorchClipRunner.create(ptePath, card, CPU_THREADS)
+                        : LiteRtClipRunner.create(model, card, useGpu, CPU_THREADS);
                 device = runner.device();
                 Log.i(TAG, card.variant() + " " + card.precision() + " on " + device);
             } catch (ModelCardException | RuntimeException e) {
@@ -238,6 +252,26 @@ public final class MainActivity extends ComponentActivity {
     }
 
     /** Memory-maps the model from the APK (stored uncompressed: see app/build.gradle.kts). */
+    private boolean hasAsset(String name) {
+        try (InputStream ignored = getAssets().open(name)) {
+            return true;
+        } catch (IOException absent) {
+            return false;
+        }
+    }
+
+    private String copyAssetToFile(String name) throws IOException {
+        File file = new File(getFilesDir(), name);
+        try (InputStream in = getAssets().open(name);
+                FileOutputStream out = new FileOutputStream(file)) {
+            byte[] chunk = new byte[1 << 16];
+            for (int n; (n = in.read(chunk)) > 0; ) {
+                out.write(chunk, 0, n);
+            }
+        }
+        return file.getAbsolutePath();
+    }
+
     private ByteBuffer mapAsset(String name) throws IOException {
         try (AssetFileDescriptor fd = getAssets().openFd(name);
                 FileInputStream in = new FileInputStream(fd.getFileDescriptor());
