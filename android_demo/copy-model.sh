@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Copy an exported model and its sidecar into the app as assets/model.<tflite|ort> + assets/model.json.
-# usage: android_demo/copy-model.sh [path/to/model.tflite|.ort]   (default: exports/tflite/vmf-560m_r112_fp32.tflite)
-# The suffix picks the app's runner: .tflite runs on LiteRT, .ort on ONNX Runtime Mobile.
+# Copy an exported model and its sidecar into the app as assets/model.<tflite|ort|pte> + assets/model.json.
+# usage: android_demo/copy-model.sh [path/to/model.tflite|.ort|.pte]   (default: exports/tflite/vmf-560m_r112_fp32.tflite)
+# The suffix picks the app's runner: .tflite runs on LiteRT, .ort on ONNX Runtime Mobile, .pte on ExecuTorch.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -12,7 +12,8 @@ sidecar="${model%.*}.json"
 case "$model" in
     *.tflite) ext=tflite ;;
     *.ort) ext=ort ;;
-    *) echo "error: $model is not a .tflite or .ort file; the app runs LiteRT and ONNX Runtime Mobile models" >&2; exit 1 ;;
+    *.pte) ext=pte ;;
+    *) echo "error: $model is not a .tflite, .ort or .pte file; the app runs LiteRT, ONNX Runtime Mobile and ExecuTorch models" >&2; exit 1 ;;
 esac
 [[ -f "$sidecar" ]] || { echo "error: no sidecar $(basename "$sidecar") next to the model (vmf-export writes it)" >&2; exit 1; }
 
@@ -36,7 +37,7 @@ mkdir -p "$assets"
 # temporary names, then rename: a failed copy never leaves half a model behind
 cp "$model" "$assets/.model.$ext.tmp"
 cp "$sidecar" "$assets/.model.json.tmp"
-rm -f "$assets/model.tflite" "$assets/model.ort"  # one model in the app: the suffix picks the runner
+rm -f "$assets/model.tflite" "$assets/model.ort" "$assets/model.pte"  # one model in the app: the suffix picks the runner
 mv "$assets/.model.$ext.tmp" "$assets/model.$ext"
 mv "$assets/.model.json.tmp" "$assets/model.json"
 echo "copied $(basename "$model") ($(du -h "$assets/model.$ext" | cut -f1)) and its sidecar to $assets"

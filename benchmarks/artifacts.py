@@ -127,7 +127,7 @@ def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
 
 # --- several precisions of one model in one exporter call -------------------------------------
 
-SUFFIXES = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage"}
+SUFFIXES = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage", "executorch": ".pte"}
 
 
 def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:

@@ -19,12 +19,13 @@ from .reference import model_name
 # What each backend times, and the artifact it needs: ``--backend`` choices.
 # OpenVINO runs the same .onnx files as ONNX Runtime (one cached export serves both).
 BACKEND_TARGETS = {"onnxruntime": "onnx", "tflite": "tflite", "torch": "checkpoint",
-                   "coreml": "coreml", "openvino": "onnx"}
+                   "coreml": "coreml", "openvino": "onnx", "executorch": "executorch"}
 PRECISIONS = ("fp32", "fp16", "int8")
 DEVICES = ("cpu", "cuda")
 CUDA_BACKENDS = ("onnxruntime", "torch")
 NO_CUDA = {"tflite": "its GPU delegate runs on phones", "coreml": "it runs on Apple devices",
-           "openvino": "its GPU plugin is for Intel GPUs"}
+           "openvino": "its GPU plugin is for Intel GPUs",
+           "executorch": "its Python runtime runs .pte models on the CPU"}
 NAIVE_BACKENDS = ("onnxruntime", "tflite", "openvino")  # the exporter's naive form has these targets
 X3D_NAME = "X3D-S"
 X3D_BACKENDS = ("onnxruntime", "openvino")  # exported naively to ONNX here (benchmarks/x3d.py)

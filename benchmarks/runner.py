@@ -62,6 +62,22 @@ def device_kind(description: str) -> str:
     return "cpu"
 
 
+def delegation_note(path: Path) -> str | None:
+    """``1 xnnpack partition, 1204/1204 ops delegated`` from an ExecuTorch model card, else None."""
+    if path.suffix != ".pte":
+        return None
+    from vmf.export.sidecar import read_sidecar
+
+    try:
+        lint = read_sidecar(path).get("lint") or {}
+    except VmfError:
+        return None
+    if "partitions" not in lint:
+        return None
+    return (f"{lint['partitions']} {lint['delegate']} partition(s), "
+            f"{lint['delegated_ops']}/{lint['ops']} ops delegated")
+
+
 def format_parity(parity) -> str | None:
     """The exporter's own phrase for its parity record, else a short ``k=v, ...`` line."""
     if parity in (None, {}, []):
@@ -146,6 +162,9 @@ def time_artifact(path: Path, row: Row, tools: Tools, timing: TimingOptions,
     if m.converter and row.backend != "torch":
         row.converter = m.converter
     row.parity = format_parity(m.parity)
+    delegation = delegation_note(Path(path))
+    if delegation:  # ExecuTorch: what ran inside the delegate, beside the parity figure
+        row.parity = f"{row.parity}; {delegation}" if row.parity else delegation
     row.peak_rss_mb = m.peak_rss_mb
     row.runs = stats.runs
     row.p50_ms, row.p90_ms, row.p99_ms = stats.p50_ms, stats.p90_ms, stats.p99_ms

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 # ``vmf-export --help`` and ``vmf-bench --help`` (which read the constants
 # below) start in a fraction of a second.
 
-TARGETS = ("onnx", "tflite", "coreml", "ort")
-ALL_TARGETS = ("onnx", "tflite", "coreml")  # what --target all exports
+TARGETS = ("onnx", "tflite", "coreml", "ort", "executorch")
+ALL_TARGETS = ("onnx", "tflite", "coreml", "executorch")  # what --target all exports
 DEFAULT_TARGET = "tflite"  # vmf-export and export() alike: the phone format
 CONVERTERS = ("onnx2tf", "litert-torch")
 # Chosen on measured parity and latency (VMF-560M fp32, 64 x 172 x 172, LiteRT
@@ -46,12 +46,18 @@ CONVERTERS = ("onnx2tf", "litert-torch")
 DEFAULT_CONVERTER = "litert-torch"
 PRECISIONS = ("fp32", "fp16", "int8")
 SUPPORTED_PRECISIONS = {"onnx": ("fp32", "int8"), "tflite": ("fp32", "fp16", "int8"),
-                        "coreml": ("fp16", "fp32"), "ort": ("fp32",)}
-DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",), "ort": ("fp32",)}
+                        "coreml": ("fp16", "fp32"), "ort": ("fp32",),
+                        "executorch": ("fp32", "int8", "fp16")}
+DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",), "ort": ("fp32",),
+                      "executorch": ("fp32",)}
+# ExecuTorch delegates: what each takes (the Core ML delegate computes in fp16 or fp32).
+DELEGATES = ("xnnpack", "coreml")
+DELEGATE_PRECISIONS = {"xnnpack": ("fp32", "int8"), "coreml": ("fp16", "fp32")}
 FORMS = ("deployable", "naive")
 SEED = 0  # seeded random weights when no --weights is given
 ORT_AGREEMENT_ATOL = 1e-5  # .ort vs the mobile .onnx it comes from: the same kernels, same graph
-EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage", "ort": ".ort"}
+EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage", "ort": ".ort",
+              "executorch": ".pte"}
 
 
 @dataclass
@@ -97,7 +103,8 @@ def artifact_name(cfg: VariantConfig, *, baseline: bool, frames: int, resolution
 
     Suffixes, in order, only where they differ from the defaults: ``_t16``
     (frames), ``_r112`` (resolution), ``_onnx2tf`` / ``_litert-torch`` (a TFLite
-    converter other than the default), ``_naive`` (the unrewritten 5-D model).
+    converter other than the default), ``_coreml`` (an ExecuTorch delegate other than
+    XNNPACK), ``_naive`` (the unrewritten 5-D model).
     """
     stem = f"{'mobile3d' if baseline else 'vmf'}-{cfg.name.lower()}"
     if cfg.name in VARIANTS:  # a trained checkpoint's clip differs from the table's: say so
@@ -109,6 +116,8 @@ def artifact_name(cfg: VariantConfig, *, baseline: bool, frames: int, resolution
     stem += f"_{precision}"
     if target == "tflite" and converter != DEFAULT_CONVERTER:
         stem += f"_{converter}"
+    if target == "executorch" and converter not in (None, "xnnpack"):
+        stem += f"_{converter}"  # the delegate
     if form == "naive":
         stem += "_naive"
     return stem + EXTENSIONS[target]
@@ -121,8 +130,8 @@ class Job:
     converter: str | None
 
 
-def plan(targets, precisions, converter, form, calibration) -> list[Job]:
-    """Check the target/precision/converter/form options together; the jobs to run."""
+def plan(targets, precisions, converter, form, calibration, delegate=None) -> list[Job]:
+    """Check the target/precision/converter/form/delegate options together; the jobs to run."""
     if isinstance(targets, str):
         targets = (targets,)
     targets = list(targets)
@@ -152,19 +161,31 @@ def plan(targets, precisions, converter, form, calibration) -> list[Job]:
                        "takes the deployable form)")
     if form == "naive" and converter == "litert-torch":
         raise VmfError("the naive form converts to TFLite through onnx2tf only")
+    if delegate is not None and delegate not in DELEGATES:
+        raise did_you_mean(delegate, DELEGATES, "delegate")
+    if delegate is not None and "executorch" not in targets:
+        raise VmfError("--delegate applies to --target executorch only")
+    if form == "naive" and "executorch" in targets and not lenient:
+        raise VmfError("the naive form exports to onnx and tflite only (ExecuTorch takes the "
+                       "deployable form)")
+    delegate = delegate or "xnnpack"
     jobs = []
     for t in targets:
-        if form == "naive" and t == "coreml":
+        if form == "naive" and t in ("coreml", "executorch"):
             continue
-        wanted = DEFAULT_PRECISIONS[t] if precisions is None else tuple(dict.fromkeys(precisions))
-        ok = tuple(p for p in wanted if p in SUPPORTED_PRECISIONS[t])
-        refused = [p for p in wanted if p not in SUPPORTED_PRECISIONS[t]]
+        supported = DELEGATE_PRECISIONS[delegate] if t == "executorch" else SUPPORTED_PRECISIONS[t]
+        default = ((DELEGATE_PRECISIONS[delegate][0],) if t == "executorch"
+                   else DEFAULT_PRECISIONS[t])
+        wanted = default if precisions is None else tuple(dict.fromkeys(precisions))
+        ok = tuple(p for p in wanted if p in supported)
+        refused = [p for p in wanted if p not in supported]
         if refused and not lenient:
-            raise VmfError(f"--target {t} does not support --precision {refused[0]} "
-                           f"(supported: {', '.join(SUPPORTED_PRECISIONS[t])})")
+            which = f"--target {t}" + (f" --delegate {delegate}" if t == "executorch" else "")
+            raise VmfError(f"{which} does not support --precision {refused[0]} "
+                           f"(supported: {', '.join(supported)})")
         if ok:
             conv = (converter or ("onnx2tf" if form == "naive" else DEFAULT_CONVERTER)
-                    if t == "tflite" else None)
+                    if t == "tflite" else delegate if t == "executorch" else None)
             jobs.append(Job(t, ok, conv))
     if not jobs:
         raise VmfError(f"no target supports --precision {', '.join(precisions or ())}")
@@ -242,13 +263,15 @@ class ExportSession:
     """State shared by the steps of one ``export`` call (model, clips, references, scratch)."""
 
     def __init__(self, *, model, untrained, cfg, baseline, frames, resolution, labels, out,
-                 scratch, verify, form, calibration, log, warn, allow_partitions=False):
+                 scratch, verify, form, calibration, log, warn, allow_partitions=False,
+                 allow_portable=False):
         self.model, self.untrained, self.cfg = model, untrained, cfg
         self.baseline, self.frames, self.resolution = baseline, frames, resolution
         self.labels, self.out, self.scratch = labels, out, scratch
         self.verify, self.form, self.calibration_dir = verify, form, calibration
         self.log, self.warn = log, warn
         self.allow_partitions = allow_partitions
+        self.allow_portable = allow_portable
         from vmf.model import count_macs, count_params, state_dict_sha256
 
         from .parity import PARITY_CLIPS, structured_clips
@@ -271,29 +294,25 @@ class ExportSession:
             return np.concatenate([
                 self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
 
-    def module(self, layout: str, *, ort_mobile: bool = False):
-        """The form being exported, taking one ``layout`` clip (built once per layout)."""
+    def module(self, layout: str, spelling: str = "default", *, ort_mobile: bool = False):
+        """The form being exported, taking one ``layout`` clip (built once per layout and spelling)."""
         if ort_mobile:  # spelled for ONNX Runtime Mobile's phone EPs (deploy_ort_mobile)
-            if "ort_mobile" not in self._modules:
-                from .deployable import make_deployable
-
-                self._modules["ort_mobile"] = make_deployable(
-                    self.model, frames=self.frames, layout=layout, resolution=self.resolution,
-                    ort_mobile=True)
-            return self._modules["ort_mobile"]
-        if layout not in self._modules:
+            spelling = "ort_mobile"
+        key = layout if spelling == "default" else f"{layout}/{spelling}"
+        if key not in self._modules:
             if self.form == "naive":
-                if layout != "TCHW":
+                if layout != "TCHW" or spelling != "default":
                     raise VmfError("the naive form takes TCHW clips only")
                 from .naive import NaiveClipModel
 
-                self._modules[layout] = NaiveClipModel(self.model).eval()
+                self._modules[key] = NaiveClipModel(self.model).eval()
             else:
                 from .deployable import make_deployable
 
-                self._modules[layout] = make_deployable(self.model, frames=self.frames,
-                                                        layout=layout, resolution=self.resolution)
-        return self._modules[layout]
+                self._modules[key] = make_deployable(self.model, frames=self.frames,
+                                                     layout=layout, resolution=self.resolution,
+                                                     spelling=spelling)
+        return self._modules[key]
 
     def example(self, layout: str):
         import torch
@@ -546,15 +565,54 @@ def export_ort(s: ExportSession, job: Job) -> list[Artifact]:
     return artifacts
 
 
+def export_executorch(s: ExportSession, job: Job) -> list[Artifact]:
+    from .executorch import (COREML_MIN_TARGET, check_coreml_program, lower, pte_predictor,
+                             require_executorch)
+
+    require_executorch()
+    delegate = job.converter
+    # XNNPACK takes the form spelled for it (deploy_xnnpack); Core ML takes the TCHW form
+    # Core ML exports use.
+    spelling = "xnnpack" if delegate == "xnnpack" else "default"
+
+    def build_for(precision: str):
+        def build(tmp: Path) -> dict:
+            calibration = s.calibration()[0] if precision == "int8" else None
+            start = time.perf_counter()
+            report = lower(s.module("TCHW", spelling), s.example("TCHW"), tmp, delegate=delegate,
+                           precision=precision, calibration=calibration,
+                           allow_portable=s.allow_portable)
+            s.log(f"executorch {precision}: lowered in {time.perf_counter() - start:.1f} s; "
+                  f"{report.summary()}")
+            lint = report.to_dict()
+            if delegate == "coreml":
+                lint["coreml"] = check_coreml_program(tmp, [s.frames, 3, s.resolution, s.resolution],
+                                                      s.num_classes)
+                lint["coreml"]["minimum_deployment_target"] = COREML_MIN_TARGET
+                parity = {"checked": False, "reason": "the Core ML delegate runs on Apple "
+                          "platforms only; the lowered program (one Core ML partition, its "
+                          "input/output shapes) was checked"}
+            else:
+                parity = s.parity(pte_predictor(tmp), "executorch", precision, tmp.name)
+            return s.metadata(target="executorch", precision=precision,
+                              converter=f"executorch+{delegate}", input_name="clip",
+                              layout="TCHW", parity=parity, lint=lint)
+        return build
+
+    return [s.step("executorch", p, delegate, build_for(p)) for p in job.precisions]
+
+
 TARGET_STEPS: dict[str, Callable[[ExportSession, Job], list[Artifact]]] = {
     "onnx": export_onnx, "tflite": export_tflite, "coreml": export_coreml, "ort": export_ort,
+    "executorch": export_executorch,
 }
 
 
 def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *, converter=None,
            out_dir="exports", weights=None, baseline=False, frames=None, resolution=None,
            num_classes=None, labels=None, calibration=None, verify=True, form="deployable",
-           verbose=False, allow_partitions=False, log: Callable[[str], None] = print,
+           verbose=False, allow_partitions=False, delegate=None, allow_portable=False,
+           log: Callable[[str], None] = print,
            warn: Callable[[str], None] | None = None) -> ExportReport:
     """Export ``variant`` to each of ``targets`` at each of ``precisions``; verified artifacts.
 
@@ -569,7 +627,9 @@ def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *,
     that its accelerators would cut into more partitions than its budget
     (docs/mobile-accelerators.md). Raises
     ``VmfError`` (one clear sentence) on any user error or failed check; then
-    nothing is left half-written in ``out_dir``.
+    nothing is left half-written in ``out_dir``. ``delegate`` ("xnnpack", the
+    default, or "coreml") and ``allow_portable`` (keep a ``.pte`` with ops left on
+    ExecuTorch's portable kernels) apply to the executorch target.
     """
     warn = warn or (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
@@ -585,7 +645,7 @@ def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *,
         # A trained checkpoint is deployed at the clip it learned (frames,
         # resolution) unless told otherwise, with its own stem.
         cfg = trained
-    jobs = plan(targets, precisions, converter, form, calibration)
+    jobs = plan(targets, precisions, converter, form, calibration, delegate)
     frames = cfg.frames if frames is None else frames
     resolution = cfg.resolution if resolution is None else resolution
     for name, value in (("frames", frames), ("resolution", resolution)):
@@ -612,7 +672,8 @@ def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *,
                                     resolution=resolution, labels=class_names, out=out,
                                     scratch=scratch, verify=verify, form=form,
                                     calibration=calibration, log=log, warn=warn,
-                                    allow_partitions=allow_partitions)
+                                    allow_partitions=allow_partitions,
+                                    allow_portable=allow_portable)
             report = ExportReport(cfg.name, session.baseline, frames, resolution, out, untrained,
                                   session.sha, session.macs, session.params)
             for job in jobs:

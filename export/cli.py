@@ -16,8 +16,8 @@ import sys
 from vmf.model import VARIANTS
 from vmf.model.cli import Parser, print_error, run_main
 
-from .api import (CONVERTERS, DEFAULT_CONVERTER, DEFAULT_TARGET, PRECISIONS, TARGETS, did_you_mean,
-                  export)
+from .api import (CONVERTERS, DEFAULT_CONVERTER, DEFAULT_TARGET, DELEGATES, PRECISIONS, TARGETS,
+                  did_you_mean, export)
 
 
 def _choice(choices, what: str, normalise=lambda v: v):
@@ -31,8 +31,8 @@ def _choice(choices, what: str, normalise=lambda v: v):
 
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="vmf-export",
-                description="Export Video Mobile-Former to ONNX, TFLite, Core ML or "
-                            "ONNX Runtime Mobile, "
+                description="Export Video Mobile-Former to ONNX, TFLite, Core ML, ONNX Runtime "
+                            "Mobile or ExecuTorch, "
                             "with parity to PyTorch checked at export.")
     p.add_argument("--variant", metavar="{" + ",".join(VARIANTS) + "}",
                    type=_choice(tuple(VARIANTS), "variant", lambda v: v.upper()),
@@ -40,14 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=DEFAULT_TARGET, metavar="{" + ",".join(TARGETS + ("all",)) + "}",
                    type=_choice(TARGETS + ("all",), "target", str.lower),
                    help="what to export; ort = ONNX Runtime Mobile (.ort, its mobile .onnx and "
-                        "required_operators.config); all = onnx, tflite and coreml "
+                        "required_operators.config); all = onnx, tflite, coreml and executorch "
                         f"(default: {DEFAULT_TARGET})")
     p.add_argument("--precision", action="append", metavar="{" + ",".join(PRECISIONS) + "}",
                    type=_choice(PRECISIONS, "precision", str.lower),
-                   help="repeatable; default: fp32 for onnx and tflite, fp16 for coreml")
+                   help="repeatable; default: fp32 for onnx, tflite and executorch, fp16 for "
+                        "coreml and executorch --delegate coreml")
     p.add_argument("--converter", metavar="{" + ",".join(CONVERTERS) + "}",
                    type=_choice(CONVERTERS, "converter", str.lower),
                    help=f"TFLite converter (default: {DEFAULT_CONVERTER})")
+    p.add_argument("--delegate", metavar="{" + ",".join(DELEGATES) + "}",
+                   type=_choice(DELEGATES, "delegate", str.lower),
+                   help="ExecuTorch delegate (default: xnnpack; coreml: fp16, iOS 16+, runs on "
+                        "Apple platforms only)")
+    p.add_argument("--allow-portable", action="store_true",
+                   help="keep a .pte that leaves compute ops on ExecuTorch's portable kernels")
     p.add_argument("--weights", metavar="PATH",
                    help="a vmf checkpoint or a plain state dict; default: seeded random weights")
     p.add_argument("--baseline", action="store_true", help="the Mobile3D baseline (Table 2)")
@@ -100,7 +107,8 @@ def _main(argv) -> int:
             baseline=args.baseline, frames=args.frames, resolution=args.resolution,
             num_classes=args.num_classes, labels=args.labels, calibration=args.calibration,
             verify=not args.no_verify, form="naive" if args.naive else "deployable",
-            verbose=args.verbose, allow_partitions=args.allow_partitions, log=log, warn=warn)
+            verbose=args.verbose, allow_partitions=args.allow_partitions,
+            delegate=args.delegate, allow_portable=args.allow_portable, log=log, warn=warn)
     except KeyboardInterrupt:
         print_error("interrupted; nothing half-written was left in --out")
         return 130

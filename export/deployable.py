@@ -144,6 +144,10 @@ class DeployableVideoMobileFormer(nn.Module):
         return self.head(x, self.bridge_final(x, z))
 
 
+# "default": the ONNX / TFLite / Core ML ops; "xnnpack": ExecuTorch's XNNPACK delegate;
+# "ort_mobile": ONNX Runtime Mobile's Core ML and NNAPI EPs (--target ort).
+SPELLINGS = ("default", "xnnpack", "ort_mobile")
+
 # Every reference block type that needs a rewrite -> its twin (exact type match; no
 # side-effect registration). The walker refuses any type missing here.
 TWINS: dict[type, type] = {
@@ -164,7 +168,7 @@ TWINS: dict[type, type] = {
 
 
 def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str = "TCHW",
-                  ort_mobile: bool = False) -> nn.Module:
+                  spelling: str = "default", ort_mobile: bool = False) -> nn.Module:
     """The deployable twin of one reference block, its static shapes taken from ``example``.
 
     ``example`` are the block's reference (5-D) inputs; only their shapes are
@@ -176,15 +180,24 @@ def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str =
     """
     twins = TWINS
     if ort_mobile:
+        spelling = "ort_mobile"
+    if spelling == "xnnpack":  # ExecuTorch: ops its XNNPACK delegate takes (deploy_xnnpack)
+        from .deploy_xnnpack import xnnpack_twins
+
+        twins = xnnpack_twins(TWINS)
+    elif spelling == "ort_mobile":  # ONNX Runtime Mobile's phone EPs (deploy_ort_mobile)
         from .deploy_ort_mobile import ort_mobile_twins
 
         twins = {**TWINS, **ort_mobile_twins()}
-    twin = build_context(block, example, twins, layout, ort_mobile=ort_mobile).convert(block)
+    elif spelling != "default":
+        raise VmfError(f"unknown spelling {spelling!r}; valid spellings: {', '.join(SPELLINGS)}")
+    twin = build_context(block, example, twins, layout,
+                         ort_mobile=spelling == "ort_mobile").convert(block)
     return twin.eval().requires_grad_(False)
 
 
 def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout: str = "TCHW",
-                    resolution: int | None = None, *,
+                    resolution: int | None = None, *, spelling: str = "default",
                     ort_mobile: bool = False) -> DeployableVideoMobileFormer:
     """A new, eval-mode, static-shape deployable form of ``model`` (which is left untouched).
 
@@ -194,7 +207,8 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
     ``[frames, R, R, 3]`` (``"THWC"``) normalised RGB and returns
     ``[1, num_classes]`` logits: what ``model.eval()`` computes (BN folded
     with its running statistics, dropout off), whatever mode ``model`` is in.
-    Raises ``VmfError`` on a bad argument.
+    ``spelling="xnnpack"`` picks the ExecuTorch spelling of the same
+    arithmetic (deploy_xnnpack). Raises ``VmfError`` on a bad argument.
     """
     if not isinstance(model, VideoMobileFormer):
         raise VmfError(f"make_deployable needs a VideoMobileFormer, got {type(model).__name__}")
@@ -215,4 +229,5 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
         raise VmfError(f"resolution must be a positive integer, got {resolution!r}")
     example = torch.empty(1, 3, frames, resolution, resolution, device="meta")
     device = next(model.parameters()).device  # twins are built on the CPU; follow the model
-    return to_deployable(model, example, layout=layout, ort_mobile=ort_mobile).to(device)
+    return to_deployable(model, example, layout=layout, spelling=spelling,
+                         ort_mobile=ort_mobile).to(device)

@@ -9,7 +9,10 @@ same dict into the artifact where the format has a place for it:
   past the flatbuffer, and ``zipfile`` reads the archive from the end);
 - Core ML: ``user_defined_metadata["vmf"]`` (JSON), edited in the package's spec;
 - ONNX Runtime format (``.ort``): ``metadata_props["vmf"]`` of the ONNX it is
-  converted from, which the converter copies (``embed`` checks it is there).
+  converted from, which the converter copies (``embed`` checks it is there);
+- ExecuTorch: a ``vmf.json`` zip archive appended to the ``.pte``, as for TFLite
+  (the runtime reads the program through the offsets in its header and ignores
+  what follows).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from .sidecar import make_card
 METADATA_KEY = "vmf"
 TFLITE_MEMBER = "vmf.json"
 _PACKAGES = ("vmf", "torch", "numpy", "onnx", "onnxruntime", "onnxsim", "onnx2tf", "tensorflow",
-             "litert-torch", "ai-edge-litert", "ai-edge-quantizer", "coremltools")
+             "litert-torch", "ai-edge-litert", "ai-edge-quantizer", "coremltools", "executorch")
 
 
 def versions() -> dict[str, str | None]:
@@ -62,13 +65,13 @@ def build_metadata(*, cfg: VariantConfig, baseline: bool, frames: int, resolutio
 
 
 def embed(path: "str | os.PathLike", meta: dict) -> Path:
-    """Write ``meta`` into the artifact at ``path`` (.onnx, .tflite or .mlpackage)."""
+    """Write ``meta`` into the artifact at ``path`` (.onnx, .tflite, .mlpackage or .pte)."""
     path = Path(path)
     text = json.dumps(meta, separators=(",", ":"))
     suffix = path.suffix
     if suffix == ".onnx":
         _embed_onnx(path, text)
-    elif suffix == ".tflite":
+    elif suffix in (".tflite", ".pte"):
         _embed_tflite(path, text)
     elif suffix == ".mlpackage":
         _embed_coreml(path, text)
@@ -87,7 +90,7 @@ def read_embedded(path: "str | os.PathLike") -> dict:
 
         props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
         return json.loads(props[METADATA_KEY])
-    if path.suffix == ".tflite":
+    if path.suffix in (".tflite", ".pte"):
         with zipfile.ZipFile(path) as archive:
             return json.loads(archive.read(TFLITE_MEMBER))
     if path.suffix == ".mlpackage":

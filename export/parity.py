@@ -8,7 +8,7 @@ default check) or pure noise would hide exactly those bugs.
 
 The figure gated is the max abs error relative to max |logit| over all clips,
 so the gate does not depend on the scale of the logits (seeded random weights
-give small ones). Thresholds: ONNX fp32 1e-4, TFLite / Core ML fp32 1e-3, fp16
+give small ones). Thresholds: ONNX and ExecuTorch fp32 1e-4, TFLite / Core ML fp32 1e-3, fp16
 1e-2. int8 cannot meet an elementwise bound; it is judged by the cosine
 similarity of its logits to the reference (median over the clips >= 0.95, none
 below 0.8) and reports top-1 agreement, on
@@ -37,6 +37,8 @@ TOLERANCES = {
     ("coreml", "fp32"): 1e-3,
     ("tflite", "fp16"): 1e-2,
     ("coreml", "fp16"): 1e-2,
+    ("executorch", "fp32"): 1e-4,
+    ("executorch", "fp16"): 1e-2,
 }
 # int8 (activations and weights) is judged on the direction of the logits.
 INT8_MIN_COSINE = 0.95  # median over the held-out clips

@@ -7,7 +7,7 @@
 
 The interface and its load-time checks are in ``backend_base``; one module per
 backend (``backend_onnxruntime``, ``backend_litert``, ``backend_torch``,
-``backend_openvino``, ``backend_coreml``) imports its package only when a model
+``backend_openvino``, ``backend_coreml``, ``backend_executorch``) imports its package only when a model
 is loaded. OpenVINO runs the same ``.onnx`` files as ONNX Runtime, so it is
 chosen by name (``backend="openvino"``); the suffix still implies onnxruntime.
 """
@@ -21,6 +21,7 @@ from vmf.model import VmfError
 
 from .backend_base import DEVICES, Backend, check_device, default_threads
 from .backend_coreml import CoreMLBackend
+from .backend_executorch import ExecuTorchBackend
 from .backend_litert import LiteRTBackend
 from .backend_onnxruntime import OnnxRuntimeBackend
 from .backend_openvino import OpenVINOBackend
@@ -32,7 +33,7 @@ __all__ = ["BACKENDS", "DEVICES", "Backend", "backend_for", "default_threads", "
 # order backend_for tries suffixes in (so .onnx is onnxruntime's, not openvino's).
 BACKENDS: dict[str, type[Backend]] = {
     cls.name: cls for cls in (OnnxRuntimeBackend, LiteRTBackend, TorchBackend, OpenVINOBackend,
-                              CoreMLBackend)}
+                              CoreMLBackend, ExecuTorchBackend)}
 
 
 def backend_for(path: "str | os.PathLike") -> str:

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vmf-stream",
         description="Classify a live or recorded video with an exported Video Mobile-Former.")
     p.add_argument("--model", required=True,
-                   help="model file (.onnx, .tflite, .mlpackage with its .json sidecar, "
+                   help="model file (.onnx, .tflite, .mlpackage, .pte with its .json sidecar, "
                         "or a vmf checkpoint .pt)")
     p.add_argument("--source", required=True, help="camera index, video file or URL (rtsp://...)")
     p.add_argument("--hop", type=int, default=HOP, help=f"kept frames between two classifications (default {HOP})")

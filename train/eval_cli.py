@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description="Evaluate a vmf model (checkpoint or export) on labelled "
                                        "videos: one uniform clip per video, the paper's protocol.")
     p.add_argument("--model", required=True, help="a vmf checkpoint (.pt) or an exported model "
-                                                  "(.onnx, .tflite, .mlpackage) with its sidecar")
+                                                  "(.onnx, .tflite, .mlpackage, .pte) with its sidecar")
     p.add_argument("--data", required=True,
                    help="class folders (every video is evaluated), a folder with train/ and "
                         "val/ (val/ is evaluated), or a 'path label' list file")

@@ -47,4 +47,8 @@ dependencies {
     // same release as the Python package that wrote the .ort (constraints.txt): a runtime
     // older than the converter may not read its format.
     implementation("com.microsoft.onnxruntime:onnxruntime-android:1.32.0")
+
+    // ExecuTorch's Java Module API and its XNNPACK backend, for a .pte export (model.pte). The
+    // runtime should be at least as new as the executorch that wrote the .pte (docs/executorch.md).
+    implementation("org.pytorch:executorch-android:1.0.1")
 }

@@ -26,7 +26,9 @@ import dev.vmf.core.ModelCard;
 import dev.vmf.core.ModelCardException;
 import dev.vmf.core.Prediction;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -39,15 +41,17 @@ import java.util.concurrent.Executors;
 /**
  * Wires camera -> core -> UI and nothing else: CameraX frames go to {@link ClipStream} (ring
  * buffer, preprocessing, hop scheduling; plain Java, JUnit-tested), clips go to {@link
- * LiteRtClipRunner} or {@link OrtClipRunner}, predictions go to the overlay.
+ * LiteRtClipRunner}, {@link OrtClipRunner} or {@link ExecuTorchClipRunner}, predictions go to the
+ * overlay.
  */
 public final class MainActivity extends ComponentActivity {
     private static final String TAG = "vmf";
     /**
      * copy-model.sh puts the export here, whatever its variant: the card says the rest. The
-     * suffix picks the runner: .ort runs on ONNX Runtime Mobile, .tflite on LiteRT.
+     * suffix picks the runner: .pte runs on ExecuTorch, .ort on ONNX Runtime Mobile, .tflite on
+     * LiteRT.
      */
-    private static final String[] MODEL_ASSETS = {"model.ort", "model.tflite"};
+    private static final String[] MODEL_ASSETS = {"model.pte", "model.ort", "model.tflite"};
     /** A new prediction every 8 kept frames: ~4 a second from a 30 fps camera. */
     private static final int HOP = 8;
     /** CPU threads for XNNPACK; big cores on most phones. */
@@ -69,6 +73,7 @@ public final class MainActivity extends ComponentActivity {
     private volatile String device = "";
     private volatile boolean failed; // a load error stays on screen instead of being overwritten
     private String modelAsset;
+    private String ptePath; // set when the app runs an ExecuTorch .pte (loaded from a file path)
     private ModelRunner runner; // touched on the inference thread only
 
     private final ActivityResultLauncher<String> cameraPermission = registerForActivityResult(
@@ -91,9 +96,14 @@ public final class MainActivity extends ComponentActivity {
             modelAsset = findModelAsset();
             card = ModelCard.parse(readAsset(ModelCard.sidecarName(modelAsset)),
                     "assets/" + ModelCard.sidecarName(modelAsset));
-            model = mapAsset(modelAsset);
-            if (modelAsset.endsWith(".ort")) {
-                gpuSwitch.setText(R.string.nnapi); // ONNX Runtime's accelerator on Android
+            if (modelAsset.endsWith(".pte")) {
+                ptePath = copyAssetToFile(modelAsset); // ExecuTorch loads from a file path
+                gpuSwitch.setEnabled(false); // the .pte runs on XNNPACK; no GPU toggle
+            } else {
+                model = mapAsset(modelAsset);
+                if (modelAsset.endsWith(".ort")) {
+                    gpuSwitch.setText(R.string.nnapi); // ONNX Runtime's accelerator on Android
+                }
             }
         } catch (ModelCardException | IOException e) {
             showError("cannot load the model: " + e.getMessage()
@@ -140,6 +150,18 @@ public final class MainActivity extends ComponentActivity {
         }
     }
 
+    private String copyAssetToFile(String name) throws IOException {
+        File file = new File(getFilesDir(), name);
+        try (InputStream in = getAssets().open(name);
+                FileOutputStream out = new FileOutputStream(file)) {
+            byte[] chunk = new byte[1 << 16];
+            for (int n; (n = in.read(chunk)) > 0; ) {
+                out.write(chunk, 0, n);
+            }
+        }
+        return file.getAbsolutePath();
+    }
+
     /** The first of {@link #MODEL_ASSETS} the APK holds. */
     private String findModelAsset() throws IOException {
         java.util.List<String> present = java.util.Arrays.asList(getAssets().list(""));
@@ -159,7 +181,9 @@ public final class MainActivity extends ComponentActivity {
                 runner = null;
             }
             try {
-                runner = modelAsset.endsWith(".ort")
+                runner = ptePath != null
+                        ? ExecuTorchClipRunner.create(ptePath, card, CPU_THREADS)
+                        : modelAsset.endsWith(".ort")
                         ? OrtClipRunner.create(model, card, useGpu, CPU_THREADS)
                         : LiteRtClipRunner.create(model, card, useGpu, CPU_THREADS);
                 device = runner.device();
