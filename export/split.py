@@ -42,34 +42,11 @@ from vmf.model import VmfError, state_dict_sha256
 
 from .deploy_fold import bn_affine
 from .sidecar import read_sidecar, write_sidecar
+from .split_layout import HALF_KEY, ID_KEY, output_frames, read_stamp, stem_windows, window  # noqa: F401
 
 SPLIT_FORMAT = 1
 STEM_INPUT = "window"
 FEATURES = "stem_features"
-ID_KEY = "vmf_split_id"  # ONNX metadata_props: the export both halves came from
-HALF_KEY = "vmf_split_half"
-
-
-def output_frames(frames: int, kernel: int, stride: int, padding: int) -> int:
-    """T' of the reference stem: floor((T + 2p - k) / s) + 1."""
-    return (frames + 2 * padding - kernel) // stride + 1
-
-
-def stem_windows(frames: int, kernel: int, stride: int, padding: int) -> list[tuple[int, int]]:
-    """``(first, end)`` clip frames read by each stem output frame; may reach outside [0, T)."""
-    return [(stride * t - padding, stride * t - padding + kernel)
-            for t in range(output_frames(frames, kernel, stride, padding))]
-
-
-def window(clip: np.ndarray, first: int, end: int, scratch: np.ndarray | None = None) -> np.ndarray:
-    """Clip frames ``first .. end - 1`` (axis 0), with zero frames where that is outside the clip."""
-    if first >= 0 and end <= clip.shape[0]:
-        return clip[first:end]
-    out = np.zeros((end - first, *clip.shape[1:]), clip.dtype) if scratch is None else scratch
-    out[...] = 0
-    lo, hi = max(first, 0), min(end, clip.shape[0])
-    out[lo - first:hi - first] = clip[lo:hi]
-    return out
 
 
 def compose(stem, body, clip: np.ndarray, geometry: dict) -> np.ndarray:
@@ -168,18 +145,6 @@ def _stamp(path: Path, split_id: str, half: str) -> None:
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
-
-
-def read_stamp(path: "str | Path") -> tuple[str | None, str | None]:
-    """(export id, half) embedded in a split half; (None, None) when it has none."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # a truncated or foreign file
-        raise VmfError(f"{Path(path).name} is not a loadable ONNX model ({exc})") from None
-    props = {p.key: p.value for p in model.metadata_props}
-    return props.get(ID_KEY), props.get(HALF_KEY)
 
 
 def split_parity(stem_path: Path, body_path: Path, model, frames: int, resolution: int,

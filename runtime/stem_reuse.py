@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.split import read_stamp, stem_windows, window
+from vmf.export.split_layout import read_stamp, stem_windows, window
 from vmf.model import VmfError
 
 # Backends that can run the .onnx halves, and how (the same runtime as the full model).

@@ -285,7 +285,7 @@ def _kept_period(source: FrameSource, assembler: ClipAssembler) -> float | None:
 
 def run_stream(source: FrameSource, backend: Backend, options: StreamOptions = StreamOptions(), *,
                on_frame=None, on_prediction=None, stop: threading.Event | None = None,
-               thread_plan=None, stem_reuse=None) -> StreamReport:
+               thread_plan=None, stem_reuse=None, report: StreamReport | None = None) -> StreamReport:
     """Classify ``source`` with ``backend`` until the source ends (or ``stop`` is set).
 
     ``on_frame(frame, latest_prediction)`` is called on this thread for every
@@ -295,6 +295,8 @@ def run_stream(source: FrameSource, backend: Backend, options: StreamOptions = S
     within about ``POLL_S`` + ``STOP_WAIT_S`` even when the source's read blocks.
     ``stem_reuse`` is a ``StemReuse`` to run instead of the backend (default:
     the backend's split artifact when its card has one and ``options.stem_reuse``).
+    ``report``, when given, is filled in place, so another thread can read its
+    counts while the stream runs (``scripts/soak_stream.py``).
     """
     frames = int(backend.meta["frames"])
     assembler = ClipAssembler(backend.meta, hop=options.hop, sample_every=options.sample_every,
@@ -310,8 +312,9 @@ def run_stream(source: FrameSource, backend: Backend, options: StreamOptions = S
         keep = LIVE_KEEP_PREDICTIONS if source.live else None
     scorer = Scorer(backend.labels, smooth=options.smooth, top_k=options.top_k)
     latency = LatencyRecorder(*LATENCY_SERIES)
-    report = StreamReport(backend=backend.name, device=backend.device,
-                          thread_plan=None if thread_plan is None else thread_plan.to_dict())
+    report = report or StreamReport(backend=backend.name, device=backend.device)
+    report.backend, report.device = backend.name, backend.device
+    report.thread_plan = None if thread_plan is None else thread_plan.to_dict()
     worker = _InferenceWorker(run, scorer, latency, assembler.ring, on_prediction, keep)
     gaps = _GapWatch(options.hop, _kept_period(source, assembler)) if source.live else None
     stop = stop or threading.Event()
