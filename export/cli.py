@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep artifacts that fail the parity or lint checks")
     p.add_argument("--naive", action="store_true",
                    help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
+    p.add_argument("--split", action="store_true",
+                   help="also write each fp32 .onnx as stem + body halves, so a stream computes "
+                        "the stem only for new frames (docs/streaming.md)")
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
     return p
 
@@ -91,6 +94,10 @@ def main(argv=None) -> int:
             num_classes=args.num_classes, labels=args.labels, calibration=args.calibration,
             verify=not args.no_verify, form="naive" if args.naive else "deployable",
             log=log, warn=warn)
+        if args.split:
+            from .split import add_split_to_report
+
+            add_split_to_report(report, args.weights, log=log, warn=warn)
     except VmfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

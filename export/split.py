@@ -148,14 +148,21 @@ def _stamp(path: Path, split_id: str, half: str) -> None:
 
 
 def split_parity(stem_path: Path, body_path: Path, model, frames: int, resolution: int,
-                 geometry: dict, *, clips: int | None = None) -> dict:
-    """Gate the composed halves against the reference model on the structured parity clips."""
+                 geometry: dict, *, clips: int | None = None, against=None) -> dict:
+    """Gate the composed halves on the structured parity clips.
+
+    Against the reference ``model`` by default, or against ``against`` (a
+    function TCHW clip -> logits, e.g. the full exported artifact).
+    """
     from .parity import PARITY_CLIPS, compare, gate, structured_clips
 
     data = structured_clips(clips or PARITY_CLIPS, frames, resolution, seed=0)
-    with torch.no_grad():
-        references = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
-                                     for c in data])
+    if against is not None:
+        references = np.concatenate([against(c) for c in data])
+    else:
+        with torch.no_grad():
+            references = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
+                                         for c in data])
     stem, body = _onnx_runner(stem_path), _onnx_runner(body_path)
     try:
         outputs = np.concatenate([compose(stem, body, c, geometry) for c in data])
@@ -209,6 +216,14 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
             raise VmfError(f"parity check failed for the split of {artifact.name}: composed max rel "
                            f"err {parity.get('max_rel_err', float('nan')):.2e} > 1e-04; nothing "
                            "was written")
+        # The halves must also reproduce the artifact they sit beside (the same weights).
+        full = split_parity(stem_tmp, body_tmp, model, frames, resolution, geometry,
+                            against=_onnx_runner(artifact))
+        if not full["passed"] and verify:
+            raise VmfError(f"the split halves do not reproduce {artifact.name} (max rel err "
+                           f"{full.get('max_rel_err', float('nan')):.2e}): the weights given are "
+                           "not the ones it was exported from; nothing was written")
+        parity["artifact_max_rel_err"] = full.get("max_rel_err")
         entry = {
             "format": SPLIT_FORMAT, "id": split_id,
             "stem": {"file": stem_name, "input_name": STEM_INPUT, "input_shape": geometry["window_shape"],
@@ -243,6 +258,17 @@ def model_for(artifact: "str | Path", weights=None, warn=None):
     model, _ = load_model(meta["variant"], weights, bool(meta["baseline"]), len(meta["labels"]),
                           warn or (lambda message: None))
     return model
+
+
+def add_split_to_report(report, weights=None, *, log=print, warn=None) -> list[dict]:
+    """``vmf-export --split``: add halves to every fp32 ONNX artifact of an export report."""
+    targets = [a.path for a in report.artifacts
+               if a.target == "onnx" and a.precision == "fp32" and a.form == "deployable"]
+    if not targets:
+        raise VmfError("--split writes halves of fp32 .onnx exports; this export has none "
+                       "(add --target onnx)")
+    model = model_for(targets[0], weights, warn)
+    return [add_split(path, model, log=log) for path in targets]
 
 
 def main(argv=None) -> int:

@@ -29,6 +29,7 @@ from .clip_assembler import HOP
 from .overlay import Display, OverlayWriter, draw_overlay
 from .sources import SOURCE_TIMEOUT_S, open_source
 from .stream import LIVE_KEEP_PREDICTIONS, StreamOptions, StreamReport, run_stream
+from .stem_reuse import open_stem_reuse
 from .thread_plan import apply_opencv, plan_threads
 
 STATUS_INTERVAL_S = 0.5  # status line refresh on a terminal
@@ -225,7 +226,7 @@ def run(args: argparse.Namespace) -> StreamReport:
     keep = LIVE_KEEP_PREDICTIONS if args.jsonl else None
     options = StreamOptions(hop=args.hop, sample_every=args.sample_every,
                             sample_fps=args.sample_fps, smooth=args.smooth, keep_predictions=keep,
-                            stem_reuse=not args.no_stem_reuse)
+                            stem_reuse=False)  # opened below, before the source
     if args.max_frames is not None and args.max_frames < 1:
         raise VmfError(f"--max-frames must be >= 1, got {args.max_frames}")
     if args.source_timeout is not None and not args.source_timeout > 0:
@@ -236,6 +237,8 @@ def run(args: argparse.Namespace) -> StreamReport:
     apply_opencv(plan)
     backend = load_backend(args.model, backend=args.backend, threads=plan.inference,
                            device=args.device, spin=plan.spin)
+    # Before the source is opened: a broken split artifact is reported without touching a camera.
+    stem_reuse = None if args.no_stem_reuse else open_stem_reuse(backend)
     if args.hop > int(backend.meta["frames"]):
         raise VmfError(f"--hop {args.hop} is larger than the model's clip of "
                        f"{backend.meta['frames']} frames: frames between clips would never be seen")
@@ -278,7 +281,8 @@ def run(args: argparse.Namespace) -> StreamReport:
     try:
         with _StopSignals(stop):
             report = run_stream(source, backend, options, on_frame=on_frame, stop=stop,
-                                on_prediction=on_prediction, thread_plan=plan)
+                                on_prediction=on_prediction, thread_plan=plan,
+                                stem_reuse=stem_reuse)
         ok = True
     finally:
         status.finish()
