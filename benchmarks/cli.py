@@ -250,7 +250,7 @@ def _stream(args) -> int:
     if not args.model:
         raise VmfError("--stream times an exported model with a split artifact: give --model PATH")
     results = [bench_stream_hop(args.model, backend=(args.backend or [None])[0], threads=t,
-                                hop=args.hop, warmup=args.warmup, min_time=args.min_time,
+                                hop=args.hop, min_time=args.min_time,
                                 runs=args.runs) for t in args.threads]
     for result in results:
         print(format_stream_hop(result))
