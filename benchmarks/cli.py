@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="cuda: ONNX Runtime's CUDA provider and PyTorch on CUDA")
     what.add_argument("--model", metavar="PATH",
                       help="time this exported model (its sidecar says what it is) instead")
+    what.add_argument("--stream", action="store_true",
+                      help="with --model: per-hop latency with stem reuse (the model's split "
+                      "artifact) beside the full-clip latency, alternating in one run")
+    what.add_argument("--hop", type=_positive_int, default=None,
+                      help="with --stream: frames between clips (default: the stem's temporal stride)")
     what.add_argument("--converter", choices=CONVERTERS, default=None,
                       help="TFLite converter to export with (default: the exporter's, "
                       f"{DEFAULT_CONVERTER})")
@@ -210,6 +215,8 @@ def _main(argv, tools: Tools) -> int:
 
         args.threads = [default_threads()]
     timing = TimingOptions(warmup=args.warmup, runs=args.runs, min_time=args.min_time)
+    if args.stream:
+        return _stream(args)
     if tools.isolate is None:
         tools.isolate = not args.in_process
     if args.model:
@@ -222,6 +229,21 @@ def _main(argv, tools: Tools) -> int:
         cache = ArtifactCache(args.cache or default_cache_dir())
         rows = run_jobs(jobs, cache, tools, timing)
     return _report(rows, args, argv, tools)
+
+
+def _stream(args) -> int:
+    from .stream_hop import bench_stream_hop, format_stream_hop
+
+    if not args.model:
+        raise VmfError("--stream times an exported model with a split artifact: give --model PATH")
+    results = [bench_stream_hop(args.model, backend=(args.backend or [None])[0], threads=t,
+                                hop=args.hop, min_time=args.min_time,
+                                runs=args.runs) for t in args.threads]
+    for result in results:
+        print(format_stream_hop(result))
+    if args.json:
+        print(json.dumps({"stream": results}))
+    return 0
 
 
 def _report(rows, args, argv, tools: Tools) -> int:

@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "more partitions than its budget (docs/mobile-accelerators.md)")
     p.add_argument("--naive", action="store_true",
                    help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
+    p.add_argument("--split", action="store_true",
+                   help="also write each fp32 .onnx as stem + body halves, so a stream computes "
+                        "the stem only for new frames (docs/streaming.md)")
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
     p.add_argument("--verbose", action="store_true",
                    help="show the converters' own output as they run (otherwise it is kept in "
@@ -109,6 +112,10 @@ def _main(argv) -> int:
             verify=not args.no_verify, form="naive" if args.naive else "deployable",
             verbose=args.verbose, allow_partitions=args.allow_partitions,
             delegate=args.delegate, allow_portable=args.allow_portable, log=log, warn=warn)
+        if args.split:
+            from .split import add_split_to_report
+
+            add_split_to_report(report, args.weights, log=log, warn=warn)
     except KeyboardInterrupt:
         print_error("interrupted; nothing half-written was left in --out")
         return 130

@@ -45,7 +45,8 @@ class Backend:
         self.labels = list(meta["labels"])
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "Backend":
+    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
+             spin: bool = True) -> "Backend":
         raise NotImplementedError
 
     def run(self, clip: np.ndarray) -> np.ndarray:

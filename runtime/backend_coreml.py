@@ -23,7 +23,8 @@ class CoreMLBackend(Backend):
         self._input_name = input_name
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "CoreMLBackend":
+    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
+             spin: bool = True) -> "CoreMLBackend":
         meta = read_sidecar(path)
         if platform.system() != "Darwin":
             raise VmfError("Core ML models run only on macOS; here, stream the .onnx or .tflite "

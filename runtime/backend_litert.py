@@ -39,7 +39,8 @@ class LiteRTBackend(Backend):
         self._output = interpreter.get_output_details()[0]
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "LiteRTBackend":
+    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
+             spin: bool = True) -> "LiteRTBackend":
         meta = read_sidecar(path)
         if device == "cuda":
             raise VmfError("the LiteRT Python interpreter runs on the CPU here (its GPU delegate "

@@ -26,7 +26,8 @@ class OnnxRuntimeBackend(Backend):
         self._output_name = session.get_outputs()[0].name
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "OnnxRuntimeBackend":
+    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
+             spin: bool = True) -> "OnnxRuntimeBackend":
         import onnxruntime as ort
 
         meta = read_sidecar(path)
@@ -44,6 +45,8 @@ class OnnxRuntimeBackend(Backend):
         options.inter_op_num_threads = 1  # one clip at a time: no parallel branches to feed
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # warnings from the graph optimiser are not the user's business
+        if not spin:  # a stream shares the cores: idle pool threads must sleep, not busy-wait
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types

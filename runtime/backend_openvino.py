@@ -64,7 +64,8 @@ class OpenVINOBackend(Backend):
         self._request = compiled.create_infer_request()  # one clip in flight at a time
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "OpenVINOBackend":
+    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
+             spin: bool = True) -> "OpenVINOBackend":
         meta = read_sidecar(path)
         if device == "cuda":
             raise VmfError("OpenVINO runs on the CPU here (its GPU plugin is for Intel GPUs); "
@@ -76,7 +77,8 @@ class OpenVINOBackend(Backend):
             raise missing("openvino", "openvino", "the openvino backend") from None
         core = ov.Core()
         try:
-            compiled = compile_onnx(core, path, threads)
+            # Pinned threads cannot make way for the stream's capture and loop threads.
+            compiled = compile_onnx(core, path, threads, **({} if spin else {"ENABLE_CPU_PINNING": False}))
         except Exception as exc:  # OpenVINO raises RuntimeError and its own GeneralFailure, ...
             raise VmfError(f"{path.name} is not a loadable ONNX model for OpenVINO "
                            f"({_reason(exc)})") from None

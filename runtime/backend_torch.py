@@ -71,7 +71,8 @@ class TorchBackend(Backend):
         self.form = form  # "deployable" or "reference": which module runs
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "TorchBackend":
+    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
+             spin: bool = True) -> "TorchBackend":
         import torch
 
         from vmf.model import load_checkpoint, read_checkpoint

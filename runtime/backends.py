@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vmf.model import VmfError
 
-from .backend_base import DEVICES, Backend, check_device, default_threads
+from .backend_base import DEVICES, Backend, check_device, check_threads, default_threads
 from .backend_coreml import CoreMLBackend
 from .backend_executorch import ExecuTorchBackend
 from .backend_litert import LiteRTBackend
@@ -48,12 +48,19 @@ def backend_for(path: "str | os.PathLike") -> str:
 
 
 def load_backend(path: "str | os.PathLike", backend: str | None = None, threads: int | None = None,
-                 device: str = "cpu") -> Backend:
-    """Load ``path`` with the named backend (or the one its suffix implies), validated."""
+                 device: str = "cpu", spin: bool = True) -> Backend:
+    """Load ``path`` with the named backend (or the one its suffix implies), validated.
+
+    ``spin=False`` keeps the backend's idle pool threads from busy-waiting (a
+    stream's thread plan, ``vmf.runtime.thread_plan``).
+    """
     path = Path(path)
     if not path.exists():
         raise VmfError(f"model file not found: {path}")
     name = backend or backend_for(path)
     if name not in BACKENDS:
         raise VmfError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return BACKENDS[name].load(path, threads=threads, device=check_device(device))
+    loaded = BACKENDS[name].load(path, threads=threads, device=check_device(device), spin=spin)
+    loaded.threads = check_threads(threads)  # what the split halves (stem reuse) run with
+    loaded.spin = bool(spin)
+    return loaded

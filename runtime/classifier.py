@@ -10,6 +10,9 @@
 ``push`` runs inference on the caller's thread when a clip is due, so a
 server calls it from its own worker; the streaming loop (``vmf.runtime.stream``)
 adds the capture thread, an inference worker and hop skipping for live sources.
+It holds no history (the latency statistics are of fixed size), so it can run
+for days; when the model card has a split artifact, each clip computes the
+stem only for frames it has not seen (``stem_reuse``, docs/streaming.md).
 """
 
 from __future__ import annotations
@@ -29,10 +32,16 @@ class Classifier:
     """A model, its clip buffer and its scorer: ``push(frame) -> Prediction | None``."""
 
     def __init__(self, backend: Backend, *, hop: int = HOP, sample_every: int | None = None,
-                 sample_fps: float | None = None, smooth: float | None = None, top_k: int = TOP_K):
+                 sample_fps: float | None = None, smooth: float | None = None, top_k: int = TOP_K,
+                 stem_reuse: bool = True):
         self.backend = backend
         self.assembler = ClipAssembler(backend.meta, hop=hop, sample_every=sample_every,
                                        sample_fps=sample_fps)
+        self.stem_reuse = None
+        if stem_reuse:
+            from .stem_reuse import open_stem_reuse
+
+            self.stem_reuse = open_stem_reuse(backend)
         self.scorer = Scorer(backend.labels, smooth=smooth, top_k=top_k)
         self.latency = LatencyRecorder("preprocess", "inference", "end_to_end")
         self.frames_pushed = 0
@@ -40,9 +49,15 @@ class Classifier:
 
     @classmethod
     def load(cls, path: "str | os.PathLike", *, backend: str | None = None,
-             threads: int | None = None, device: str = "cpu", **options) -> "Classifier":
-        """Load a model (sidecar beside it) with ``load_backend``; options as for ``__init__``."""
-        return cls(load_backend(path, backend=backend, threads=threads, device=device), **options)
+             threads: int | None = None, device: str = "cpu", spin: bool = True,
+             **options) -> "Classifier":
+        """Load a model (sidecar beside it) with ``load_backend``; options as for ``__init__``.
+
+        ``spin=False`` when the caller's other threads share the cores (see
+        ``vmf.runtime.thread_plan``).
+        """
+        return cls(load_backend(path, backend=backend, threads=threads, device=device, spin=spin),
+                   **options)
 
     @property
     def labels(self) -> list[str]:
@@ -66,7 +81,11 @@ class Classifier:
         if not due:
             return None
         started = time.perf_counter()
-        logits = self.backend.run(self.assembler.clip())
+        clip = self.assembler.clip()
+        if self.stem_reuse is not None:
+            logits = self.stem_reuse.run(clip, self.assembler.ring.pushed - self.assembler.frames)
+        else:
+            logits = self.backend.run(clip)
         finished = time.perf_counter()
         probabilities, top = self.scorer(logits)
         done = time.perf_counter()
@@ -79,3 +98,5 @@ class Classifier:
         """Forget the buffered frames and the smoothing state (scene change)."""
         self.assembler.reset()
         self.scorer.reset()
+        if self.stem_reuse is not None:
+            self.stem_reuse.reset()

@@ -3,9 +3,12 @@
     vmf-stream --model vmf-560m_fp32.onnx --source 0                 # camera 0
     vmf-stream --model m.tflite --source clip.mp4 --hop 8 --json     # whole file, JSON summary last
     vmf-stream --model m.onnx --source clip.mp4 --realtime --output overlay.mp4
+    vmf-stream --model m.onnx --source rtsp://cam/1 --reconnect --jsonl preds.jsonl   # for hours
 
 A status line (fps, last top-1, latency) goes to stderr while it runs, so
 stdout holds only the predictions, or with ``--json`` one object on its last line.
+Ctrl-C or SIGTERM stops within a second and prints the summary; a second
+Ctrl-C exits at once. See docs/streaming.md.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import signal
 import sys
 import threading
@@ -24,8 +28,10 @@ from vmf.model.cli import Parser, run_main
 from .backends import BACKENDS, DEVICES, load_backend
 from .clip_assembler import HOP
 from .overlay import Display, OverlayWriter, draw_overlay
-from .sources import open_source
-from .stream import StreamOptions, StreamReport, run_stream
+from .sources import SOURCE_TIMEOUT_S, open_source
+from .stream import LIVE_KEEP_PREDICTIONS, StreamOptions, StreamReport, run_stream
+from .stem_reuse import open_stem_reuse
+from .thread_plan import apply_opencv, plan_threads
 
 STATUS_INTERVAL_S = 0.5  # status line refresh on a terminal
 STATUS_INTERVAL_PIPE_S = 5.0  # ... and when stderr is a file or a pipe (one line each)
@@ -61,6 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="write the video with the top-5 drawn on it (.mp4/.avi)")
     p.add_argument("--display", action="store_true", help="show the annotated video in a window")
     p.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    p.add_argument("--jsonl", metavar="FILE", default=None,
+                   help="write each prediction (and source event) as one JSON line as it happens, "
+                        "to FILE or - (stdout); the summary keeps only the newest "
+                        f"{LIVE_KEEP_PREDICTIONS} predictions then")
+    p.add_argument("--source-timeout", type=float, default=SOURCE_TIMEOUT_S, metavar="S",
+                   help="report a camera/URL that delivers no frame for S seconds "
+                        f"(default {SOURCE_TIMEOUT_S:g})")
+    p.add_argument("--reconnect", action="store_true",
+                   help="reopen a lost camera/URL with backoff (0.5 s doubling to 10 s) instead of ending")
+    p.add_argument("--no-stem-reuse", action="store_true",
+                   help="run the full model every hop even when the model card has split halves")
     return p
 
 
@@ -112,7 +129,8 @@ def _print_prediction(prediction) -> None:
     print(f"frame {prediction.frame_index} ({prediction.timestamp_s:.2f} s): {top}", flush=True)
 
 
-def _print_summary(report: StreamReport) -> None:
+def _print_summary(report: StreamReport, out=None) -> None:
+    out = out or sys.stdout
     d = report.to_dict()
     lat = d["latency_ms"]
 
@@ -123,23 +141,125 @@ def _print_summary(report: StreamReport) -> None:
 
     left = f", {d['frames_unprocessed']} left unprocessed at stop" if d["frames_unprocessed"] else ""
     print(f"{d['device']}: {d['frames_read']} frames read, {d['frames_dropped']} dropped{left}, "
-          f"{d['inferences']} clips classified ({d['hops_skipped']} hops skipped)")
+          f"{d['inferences']} clips classified ({d['hops_skipped']} hops skipped)", file=out)
     print(f"preprocess {fmt(lat['preprocess'])}; inference {fmt(lat['inference'])}; "
-          f"end-to-end {fmt(lat['end_to_end'])}")
+          f"end-to-end {fmt(lat['end_to_end'])}", file=out)
     tp = d["throughput"]
     if tp["clips_per_s"] is not None:
-        print(f"{tp['clips_per_s']:.2f} clips/s, {tp['frames_per_s']:.1f} frames/s")
+        print(f"{tp['clips_per_s']:.2f} clips/s, {tp['frames_per_s']:.1f} frames/s", file=out)
+    if report.thread_plan is not None:
+        from .thread_plan import ThreadPlan
+
+        print(ThreadPlan(**report.thread_plan).describe(), file=out)
+    if report.stem_reuse is not None:
+        r = report.stem_reuse
+        print(f"stem reuse ({r['split']}): {r['stem_frames_computed']} stem frames computed, "
+              f"{r['stem_frames_reused']} reused", file=out)
+    src = d["source"]
+    if src["stalls"] or src["reconnects"] or src["lost"] or d["buffer_restarts"]:
+        print(f"source: {src['stalls']} stalls, {src['reconnects']} reconnects, "
+              f"{d['buffer_restarts']} clip restarts{', lost at the end' if src['lost'] else ''}",
+              file=out)
+    if d["stopped"]:
+        print("stopped on request" + ("" if d["capture_released"] else
+                                      "; the capture is released when its blocked read returns"),
+              file=out)
+
+
+class _JsonLines:
+    """Predictions and source events as JSON lines, written (and flushed) as they happen."""
+
+    def __init__(self, target: str):
+        self._lock = threading.Lock()
+        self._file = sys.stdout if target == "-" else self._open(target)
+        self._owned = target != "-"
+
+    @staticmethod
+    def _open(target: str):
+        try:
+            return open(target, "a", buffering=1)
+        except OSError as exc:
+            raise VmfError(f"cannot write --jsonl {target} ({exc.strerror})") from None
+
+    def write(self, record: dict) -> None:
+        with self._lock:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+
+    def prediction(self, prediction) -> None:
+        self.write({"type": "prediction", **prediction.to_dict(),
+                    "inference_ms": round(prediction.inference_ms, 3),
+                    "end_to_end_ms": round(prediction.end_to_end_ms, 3)})
+
+    def close(self) -> None:
+        if self._owned:
+            self._file.close()
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM set ``stop`` (the stream ends within a second, summary printed);
+    a second SIGINT exits at once."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.stop.is_set() and signum == signal.SIGINT:
+            sys.stderr.write("\ninterrupted again: exiting now\n")
+            sys.stderr.flush()
+            os._exit(130)
+        self.stop.set()
+
+    def __exit__(self, *exc) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
 def run(args: argparse.Namespace) -> StreamReport:
     _quiet_opencv()
+    keep = LIVE_KEEP_PREDICTIONS if args.jsonl else None
     options = StreamOptions(hop=args.hop, sample_every=args.sample_every,
-                            sample_fps=args.sample_fps, smooth=args.smooth)
+                            sample_fps=args.sample_fps, smooth=args.smooth, keep_predictions=keep,
+                            stem_reuse=False)  # opened below, before the source
     if args.max_frames is not None and args.max_frames < 1:
         raise VmfError(f"--max-frames must be >= 1, got {args.max_frames}")
-    backend = load_backend(args.model, backend=args.backend, threads=args.threads, device=args.device)
+    if args.source_timeout is not None and not args.source_timeout > 0:
+        raise VmfError(f"--source-timeout must be > 0 seconds, got {args.source_timeout}")
+    if args.jsonl == "-" and args.json:
+        raise VmfError("--jsonl - and --json both want stdout; write the lines to a file")
+    plan = plan_threads(args.threads)
+    apply_opencv(plan)
+    backend = load_backend(args.model, backend=args.backend, threads=plan.inference,
+                           device=args.device, spin=plan.spin)
+    # Before the source is opened: a broken split artifact is reported without touching a camera.
+    stem_reuse = None if args.no_stem_reuse else open_stem_reuse(backend)
+    if args.hop > int(backend.meta["frames"]):
+        raise VmfError(f"--hop {args.hop} is larger than the model's clip of "
+                       f"{backend.meta['frames']} frames: frames between clips would never be seen")
+    lines = _JsonLines(args.jsonl) if args.jsonl else None
+
+    def on_event(event):
+        print(f"source: {event['event']} ({', '.join(f'{k} {v}' for k, v in event.items() if k not in ('event', 'source'))})",
+              file=sys.stderr, flush=True)
+        if lines is not None:
+            lines.write({"type": "source_event", **event})
+
     display = Display() if args.display else None
-    source = open_source(args.source, realtime=args.realtime, max_frames=args.max_frames)
+    try:
+        source = open_source(args.source, realtime=args.realtime, max_frames=args.max_frames,
+                             reconnect=args.reconnect, source_timeout=args.source_timeout,
+                             on_event=on_event)
+    except VmfError:
+        if lines is not None:
+            lines.close()
+        raise
     writer = OverlayWriter(args.output, source.fps) if args.output else None
     status = StatusLine()
     stop = threading.Event()
@@ -154,21 +274,27 @@ def run(args: argparse.Namespace) -> StreamReport:
         if display is not None and not display.show(canvas):
             stop.set()
 
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) \
-        if threading.current_thread() is threading.main_thread() else None
+    if lines is not None:
+        on_prediction = lines.prediction
+    else:
+        on_prediction = None if args.json else _print_prediction
     ok = False
     try:
-        report = run_stream(source, backend, options, on_frame=on_frame, stop=stop,
-                            on_prediction=None if args.json else _print_prediction)
+        with _StopSignals(stop):
+            report = run_stream(source, backend, options, on_frame=on_frame, stop=stop,
+                                on_prediction=on_prediction, thread_plan=plan,
+                                stem_reuse=stem_reuse)
         ok = True
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
         status.finish()
         if writer is not None:
             writer.close(keep=ok)
         if display is not None:
             display.close()
+    if lines is not None:
+        if args.jsonl == "-":
+            lines.write({"type": "summary", **report.to_dict()})
+        lines.close()
     return report
 
 
@@ -191,6 +317,8 @@ def _main(argv) -> int:
     report = run(args)
     if args.json:
         print(json.dumps(report.to_dict()), flush=True)
+    elif args.jsonl == "-":
+        _print_summary(report, sys.stderr)  # stdout is JSON lines only
     else:
         _print_summary(report)
     return 0

@@ -13,10 +13,20 @@ than the hop and every prediction would come later than the one before. A file
 read without ``--realtime`` waits instead, so every due clip is classified.
 The ring buffer keeps ``spare`` extra slots so frames can keep arriving while
 the worker reads its clip; only if an inference outlasts them does the loop wait.
+
+Memory is bounded for runs of hours (docs/streaming.md): the report keeps the
+newest ``keep_predictions`` predictions (all of them for a file read whole)
+and latency statistics of fixed size, while its counts stay exact; stream
+predictions out as they happen with ``on_prediction`` (``--jsonl``). After a
+gap in a live source longer than one hop (a reconnect, a stall) the clip
+buffer restarts, so no clip mixes frames from both sides of the gap. When the
+model card has a split artifact (stem + body), each hop runs the stem only on
+the frames it has not seen (``stem_reuse``).
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +43,8 @@ from .scoring import TOP_K, Prediction, Scorer
 from .sources import Frame, FrameSource
 
 LATENCY_SERIES = ("preprocess", "inference", "end_to_end")
+LIVE_KEEP_PREDICTIONS = 100  # newest predictions a live stream's report keeps by default
+STOP_WAIT_S = 0.5  # the longest a stop waits for a clip still being classified
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,10 @@ class StreamOptions:
     smooth: float | None = None  # EMA weight of the newest clip's probabilities
     top_k: int = TOP_K
     spare: int | None = None  # extra ring slots for frames arriving during an inference (default T)
+    # Predictions the report keeps (the newest): None = all of them for a file read whole,
+    # LIVE_KEEP_PREDICTIONS for a live source; 0 = none (stream them with on_prediction).
+    keep_predictions: int | None = None
+    stem_reuse: bool = True  # use the model card's split artifact (stem + body) when it has one
 
     def __post_init__(self):
         # Checked here so a CLI mistake is reported before a model or a camera is opened.
@@ -56,12 +72,14 @@ class StreamOptions:
             raise VmfError(f"top_k must be >= 1, got {self.top_k}")
         if self.spare is not None and self.spare < 0:
             raise VmfError(f"spare must be >= 0, got {self.spare}")
+        if self.keep_predictions is not None and self.keep_predictions < 0:
+            raise VmfError(f"keep_predictions must be >= 0, got {self.keep_predictions}")
         TemporalSampler(every=self.sample_every, target_fps=self.sample_fps)  # raises if invalid
 
 
 @dataclass
 class StreamReport:
-    """What happened: counts, latency, throughput and every prediction."""
+    """What happened: exact counts, bounded latency statistics, the newest predictions."""
 
     backend: str
     device: str
@@ -73,11 +91,17 @@ class StreamReport:
     hops_skipped: int = 0  # live only: due while the worker was busy
     wall_s: float = 0.0
     latency_ms: dict = field(default_factory=dict)
-    predictions: list[Prediction] = field(default_factory=list)
-
-    @property
-    def inferences(self) -> int:
-        return len(self.predictions)
+    predictions: list[Prediction] = field(default_factory=list)  # the newest keep_predictions
+    inferences: int = 0  # clips classified (exact, whatever was kept)
+    buffer_restarts: int = 0  # clip buffer restarted after a gap in the source
+    stopped: bool = False  # ended by stop (Ctrl-C, SIGTERM, stop event), not by the source
+    source_lost: bool = False  # a camera/URL was lost and not reconnected at the end
+    source_stalls: int = 0
+    source_reconnects: int = 0
+    source_events: list = field(default_factory=list)  # the newest events (stalled, lost, ...)
+    capture_released: bool = True  # the capture thread had ended when the report was made
+    thread_plan: dict | None = None
+    stem_reuse: dict | None = None  # what the split artifact saved, when one was used
 
     @property
     def frames_unprocessed(self) -> int:
@@ -98,8 +122,13 @@ class StreamReport:
             "frames_taken": self.frames_taken, "frames_unprocessed": self.frames_unprocessed,
             "frames_kept": self.frames_kept, "inferences": self.inferences,
             "hops_due": self.hops_due, "hops_skipped": self.hops_skipped,
+            "buffer_restarts": self.buffer_restarts,
             "latency_ms": self.latency_ms, "throughput": self.throughput,
             "wall_s": round(self.wall_s, 3), "backend": self.backend, "device": self.device,
+            "stopped": self.stopped, "capture_released": self.capture_released,
+            "source": {"lost": self.source_lost, "stalls": self.source_stalls,
+                       "reconnects": self.source_reconnects, "events": list(self.source_events)},
+            "thread_plan": self.thread_plan, "stem_reuse": self.stem_reuse,
             "predictions": [p.to_dict() for p in self.predictions],
         }
 
@@ -108,20 +137,27 @@ class StreamReport:
 class _Job:
     clip: np.ndarray
     frame: Frame
+    start: int  # number of the clip's first frame since the buffer last restarted
 
 
 class _InferenceWorker:
-    """One thread, at most one clip in flight; ``busy`` says whether a new one would wait."""
+    """One thread, at most one clip in flight; ``busy`` says whether a new one would wait.
 
-    def __init__(self, backend: Backend, scorer: Scorer, latency: LatencyRecorder, ring,
-                 on_prediction=None):
-        self._backend, self._scorer, self._latency, self._ring = backend, scorer, latency, ring
+    ``run(clip, start) -> logits`` is the backend's ``run`` or the stem-reuse
+    path; the newest ``keep`` predictions are kept (all when ``keep`` is None).
+    """
+
+    def __init__(self, run, scorer: Scorer, latency: LatencyRecorder, ring,
+                 on_prediction=None, keep: int | None = None):
+        self._run, self._scorer, self._latency, self._ring = run, scorer, latency, ring
         self._on_prediction = on_prediction
         self._cond = threading.Condition()
         self._job: _Job | None = None
         self._closing = False
         self.error: BaseException | None = None
-        self.predictions: list[Prediction] = []
+        self.predictions: collections.deque[Prediction] = collections.deque(maxlen=keep)
+        self.count = 0
+        self._latest: Prediction | None = None
         self._thread = threading.Thread(target=self._loop, name="vmf-inference", daemon=True)
         self._thread.start()
 
@@ -131,31 +167,39 @@ class _InferenceWorker:
 
     @property
     def latest(self) -> Prediction | None:
-        return self.predictions[-1] if self.predictions else None
+        return self._latest
 
-    def submit(self, clip: np.ndarray, frame: Frame) -> None:
+    def submit(self, clip: np.ndarray, frame: Frame, start: int) -> None:
         with self._cond:
             if self._job is not None:  # the loop checks busy first; this is a bug guard
                 raise RuntimeError("inference worker got a clip while busy")
             self._ring.pin()  # the worker reads this view; pushes must not overwrite it
-            self._job = _Job(clip, frame)
+            self._job = _Job(clip, frame, start)
             self._cond.notify_all()
 
-    def wait_idle(self) -> None:
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait for the clip in flight (at most ``timeout``); True when the worker is idle."""
+        deadline = None if timeout is None else time.perf_counter() + timeout
         with self._cond:
             while self._job is not None and self.error is None:
-                self._cond.wait()
+                left = None if deadline is None else deadline - time.perf_counter()
+                if left is not None and left <= 0:
+                    break
+                self._cond.wait(left)
+            idle = self._job is None
         self.raise_if_failed()
+        return idle
 
     def raise_if_failed(self) -> None:
         if self.error is not None:
             raise self.error
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> bool:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-        self._thread.join()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _loop(self) -> None:
         while True:
@@ -169,6 +213,8 @@ class _InferenceWorker:
                 prediction = self._classify(job)
                 with self._cond:
                     self.predictions.append(prediction)
+                    self.count += 1
+                    self._latest = prediction
                 if self._on_prediction is not None:
                     self._on_prediction(prediction)
             except BaseException as exc:  # re-raised on the loop's thread by raise_if_failed()
@@ -183,7 +229,7 @@ class _InferenceWorker:
 
     def _classify(self, job: _Job) -> Prediction:
         started = time.perf_counter()
-        logits = self._backend.run(job.clip)
+        logits = self._run(job.clip, job.start)
         finished = time.perf_counter()
         probabilities, top = self._scorer(logits)
         done = time.perf_counter()
@@ -195,50 +241,135 @@ class _InferenceWorker:
                           inference_ms=inference_ms, end_to_end_ms=end_to_end_ms)
 
 
+class _GapWatch:
+    """Says when a kept frame comes after a gap longer than one hop (the clip must restart).
+
+    The expected spacing of kept frames is the sampling period when it is known
+    (``sample_fps``, or the source's fps times ``sample_every``), else a running
+    average of the spacing seen; a frame flagged ``gap`` (first after a
+    reconnect) always restarts.
+    """
+
+    def __init__(self, hop: int, period_s: float | None):
+        self.hop = hop
+        self.period_s = period_s
+        self._average: float | None = None
+        self._previous: float | None = None
+
+    def reset(self) -> None:
+        self._previous = None
+
+    def after_gap(self, frame: Frame) -> bool:
+        previous, self._previous = self._previous, frame.timestamp_s
+        if frame.gap:
+            return previous is not None
+        if previous is None:
+            return False
+        spacing = frame.timestamp_s - previous
+        period = self.period_s or self._average
+        if period and spacing > (self.hop + 1) * period:
+            return True
+        if self.period_s is None:
+            self._average = spacing if self._average is None else 0.9 * self._average + 0.1 * spacing
+        return False
+
+
+def _kept_period(source: FrameSource, assembler: ClipAssembler) -> float | None:
+    sampler = assembler.sampler
+    if sampler.target_fps:
+        return 1.0 / sampler.target_fps
+    if source.fps:
+        return (sampler.every or 1) / source.fps
+    return None
+
+
 def run_stream(source: FrameSource, backend: Backend, options: StreamOptions = StreamOptions(), *,
-               on_frame=None, on_prediction=None, stop: threading.Event | None = None) -> StreamReport:
+               on_frame=None, on_prediction=None, stop: threading.Event | None = None,
+               thread_plan=None, stem_reuse=None, report: StreamReport | None = None) -> StreamReport:
     """Classify ``source`` with ``backend`` until the source ends (or ``stop`` is set).
 
     ``on_frame(frame, latest_prediction)`` is called on this thread for every
     frame taken from the source (overlay, display, status line);
     ``on_prediction(prediction)`` on the worker thread as each result is ready.
+    ``stop`` may be set from any thread or a signal handler: the stream ends
+    within about ``POLL_S`` + ``STOP_WAIT_S`` even when the source's read blocks.
+    ``stem_reuse`` is a ``StemReuse`` to run instead of the backend (default:
+    the backend's split artifact when its card has one and ``options.stem_reuse``).
+    ``report``, when given, is filled in place, so another thread can read its
+    counts while the stream runs (``scripts/soak_stream.py``).
     """
     frames = int(backend.meta["frames"])
     assembler = ClipAssembler(backend.meta, hop=options.hop, sample_every=options.sample_every,
                               sample_fps=options.sample_fps,
                               spare=frames if options.spare is None else options.spare)
+    if stem_reuse is None and options.stem_reuse:
+        from .stem_reuse import open_stem_reuse
+
+        stem_reuse = open_stem_reuse(backend)
+    run = stem_reuse.run if stem_reuse is not None else (lambda clip, start: backend.run(clip))
+    keep = options.keep_predictions
+    if keep is None:
+        keep = LIVE_KEEP_PREDICTIONS if source.live else None
     scorer = Scorer(backend.labels, smooth=options.smooth, top_k=options.top_k)
     latency = LatencyRecorder(*LATENCY_SERIES)
-    report = StreamReport(backend=backend.name, device=backend.device)
-    worker = _InferenceWorker(backend, scorer, latency, assembler.ring, on_prediction)
+    report = report or StreamReport(backend=backend.name, device=backend.device)
+    report.backend, report.device = backend.name, backend.device
+    report.thread_plan = None if thread_plan is None else thread_plan.to_dict()
+    worker = _InferenceWorker(run, scorer, latency, assembler.ring, on_prediction, keep)
+    gaps = _GapWatch(options.hop, _kept_period(source, assembler)) if source.live else None
+    stop = stop or threading.Event()
     started = time.perf_counter()
     try:
         source.start()
-        for frame in source:
-            if stop is not None and stop.is_set():
-                break  # this frame and any still queued are counted as unprocessed
+        for frame in source.frames(stop):
             report.frames_taken += 1
             worker.raise_if_failed()
             if assembler.keep(frame.timestamp_s):
-                _add_frame(assembler, worker, latency, report, frame, source.live)
+                if gaps is not None and gaps.after_gap(frame):
+                    _restart(assembler, worker, stem_reuse, scorer)
+                    report.buffer_restarts += 1
+                _add_frame(assembler, worker, latency, report, frame, source.live, stop)
             if on_frame is not None:
                 on_frame(frame, worker.latest)
-        worker.wait_idle()
+            if stop.is_set():
+                break
+        worker.wait_idle(STOP_WAIT_S if stop.is_set() else None)
     finally:
-        source.stop()
-        worker.close()
+        report.stopped = stop.is_set()
+        report.capture_released = source.stop()
+        worker.close(STOP_WAIT_S)
     report.wall_s = time.perf_counter() - started
     report.frames_read = source.frames_read
     report.frames_dropped = source.frames_dropped
     report.predictions = list(worker.predictions)
+    report.inferences = worker.count
     report.latency_ms = latency.summary()
+    report.source_lost = bool(source.lost)
+    report.source_stalls = source.stalls
+    report.source_reconnects = source.reconnects
+    report.source_events = list(source.events)
+    if stem_reuse is not None:
+        report.stem_reuse = stem_reuse.summary()
     return report
 
 
+def _restart(assembler: ClipAssembler, worker: _InferenceWorker, stem_reuse, scorer: Scorer) -> None:
+    """A gap: wait for the clip in flight, then start a new clip (and forget its stem features)."""
+    worker.wait_idle()
+    assembler.reset()
+    scorer.reset()
+    if stem_reuse is not None:
+        stem_reuse.reset()
+
+
 def _add_frame(assembler: ClipAssembler, worker: _InferenceWorker, latency: LatencyRecorder,
-               report: StreamReport, frame: Frame, live: bool) -> None:
-    if not assembler.ring.can_push():
-        worker.wait_idle()  # an inference outlasted the spare slots: its clip must stay intact
+               report: StreamReport, frame: Frame, live: bool, stop: threading.Event) -> None:
+    while not assembler.ring.can_push():
+        # an inference outlasted the spare slots: its clip must stay intact
+        if worker.wait_idle(STOP_WAIT_S):
+            break
+        if stop.is_set():
+            return  # stopping: this frame is left with the rest
     started = time.perf_counter()
     due = assembler.add(frame.image)
     latency.add("preprocess", (time.perf_counter() - started) * 1e3)
@@ -250,5 +381,7 @@ def _add_frame(assembler: ClipAssembler, worker: _InferenceWorker, latency: Late
         if live:
             report.hops_skipped += 1  # bounded latency: never queue clips behind a busy model
             return
-        worker.wait_idle()
-    worker.submit(assembler.clip(), frame)
+        while not worker.wait_idle(STOP_WAIT_S):
+            if stop.is_set():
+                return
+    worker.submit(assembler.clip(), frame, assembler.ring.pushed - assembler.frames)

@@ -18,6 +18,7 @@ where that API is missing, streams the PyTorch checkpoint's deployable form.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from vmf.runtime.backends import load_backend
 from vmf.runtime.clip_assembler import expected_inferences
 from vmf.runtime.sources import SyntheticLiveSource
 from vmf.runtime.stream import StreamOptions, run_stream
+from vmf.runtime.thread_plan import apply_opencv, plan_threads
 
 SCENE_FRAMES = 16  # distinct frames cycled by the synthetic camera (generating each costs time)
 
@@ -69,6 +71,12 @@ def main(argv=None) -> int:
     p.add_argument("--hop", type=int, default=8)
     p.add_argument("--size", default="480x640", help="camera frame HxW")
     p.add_argument("--work-dir", default=None, help="where the exported model goes (default: temp)")
+    p.add_argument("--spin", choices=("auto", "on", "off"), default="auto",
+                   help="may the inference pool busy-wait (auto: the thread plan decides)")
+    p.add_argument("--opencv-threads", type=int, default=None,
+                   help="OpenCV's pool (default: the thread plan's, 1 = off)")
+    p.add_argument("--no-stem-reuse", action="store_true",
+                   help="run the full model every hop even when the card has split halves")
     p.add_argument("--json", action="store_true", help="print the stream report as JSON last")
     args = p.parse_args(argv)
     log = lambda *a: print(*a, file=sys.stderr)  # noqa: E731
@@ -78,14 +86,21 @@ def main(argv=None) -> int:
             work_dir = Path(args.work_dir or tmp)
             work_dir.mkdir(parents=True, exist_ok=True)
             model = Path(args.model) if args.model else prepare_model(args.variant, work_dir, log)
-            backend = load_backend(model, backend=args.backend, threads=args.threads)
+            plan = plan_threads(args.threads, spin=None if args.spin == "auto" else args.spin == "on")
+            if args.opencv_threads is not None:
+                plan = dataclasses.replace(plan, opencv=args.opencv_threads)
+            apply_opencv(plan)
+            backend = load_backend(model, backend=args.backend, threads=plan.inference,
+                                   spin=plan.spin)
             frames = int(backend.meta["frames"])
             count = int(round(args.fps * args.seconds))
             source = SyntheticLiveSource(args.fps, count, (height, width),
                                          pattern=camera_frames((height, width)))
             log(f"streaming {count} frames of {width}x{height} at {args.fps:g} fps into "
                 f"{model.name} ({backend.device}), hop {args.hop}")
-            report = run_stream(source, backend, StreamOptions(hop=args.hop))
+            report = run_stream(source, backend,
+                                StreamOptions(hop=args.hop, stem_reuse=not args.no_stem_reuse),
+                                thread_plan=plan)
     except VmfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -96,6 +111,7 @@ def main(argv=None) -> int:
     hop_ms = 1e3 * args.hop / args.fps
     print(f"model {model.name} | {d['device']} | {args.fps:g} fps camera, hop {args.hop} "
           f"({hop_ms:.0f} ms between clips), {frames}-frame clips")
+    print(plan.describe() + (f"; stem reuse {d['stem_reuse']['split']}" if d["stem_reuse"] else ""))
     print(f"frames read {report.frames_read}, dropped {report.frames_dropped}, "
           f"processed {kept} ({d['throughput']['frames_per_s']:.1f} frames/s)")
     print(f"inferences {report.inferences} of {due} the hop implies, hops skipped "

@@ -36,7 +36,7 @@ def test_json_summary_is_the_last_stdout_line(tiny_models, make_video, capsys):
     assert summary["backend"] == "onnxruntime"
     assert summary["device"] == "onnxruntime CPUExecutionProvider, 1 threads"
     for series in ("preprocess", "inference", "end_to_end"):
-        assert set(summary["latency_ms"][series]) == {"p50", "p90", "p99", "mean"}
+        assert set(summary["latency_ms"][series]) == {"p50", "p90", "p99", "mean", "max", "count"}
     assert set(summary["throughput"]) == {"clips_per_s", "frames_per_s"}
     assert summary["throughput"]["clips_per_s"] > 0
     preds = summary["predictions"]
@@ -207,3 +207,37 @@ def test_status_line_on_stderr(tiny_models, make_video, capsys, monkeypatch):
     assert any(line.endswith("filling the clip buffer") for line in lines)
     assert any(" fps | frame " in line and "inference" in line and "end-to-end" in line for line in lines)
     json.loads(out.strip().splitlines()[-1])  # stdout is still only the JSON object
+
+
+def test_jsonl_writes_each_prediction_as_it_happens(tiny_models, make_video, tmp_path, capsys):
+    target = tmp_path / "preds.jsonl"
+    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(13),
+                          "--hop", "2", "--threads", "1", "--jsonl", target, "--json")
+    assert code == 0, err
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [r["frame_index"] for r in lines] == [7, 9, 11]
+    assert all(r["type"] == "prediction" and len(r["top5"]) == 5 for r in lines)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["inferences"] == 3 and summary["thread_plan"]["inference"] == 1
+    assert summary["thread_plan"]["opencv"] == 1
+
+
+def test_jsonl_to_stdout_ends_with_the_summary(tiny_models, make_video, capsys):
+    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(10),
+                          "--hop", "2", "--threads", "1", "--jsonl", "-")
+    assert code == 0, err
+    records = [json.loads(line) for line in out.strip().splitlines()]  # stdout is JSON lines only
+    assert [r["type"] for r in records] == ["prediction", "prediction", "summary"]
+    assert "clips classified" in err  # the human summary went to stderr
+
+
+def test_hop_larger_than_the_clip_is_one_error_line(tiny_models, make_video, capsys):
+    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(3),
+                          "--hop", str(TINY_FRAMES + 1))
+    assert "larger than the model's clip" in _one_error_line(code, out, err)
+
+
+def test_reconnect_on_a_file_is_one_error_line(tiny_models, make_video, capsys):
+    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(3),
+                          "--reconnect")
+    assert "--reconnect" in _one_error_line(code, out, err)

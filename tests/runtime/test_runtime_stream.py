@@ -134,7 +134,7 @@ def test_report_json_fields(make_video):
                 "backend", "device", "predictions"):
         assert key in d
     for series in ("preprocess", "inference", "end_to_end"):
-        assert set(d["latency_ms"][series]) == {"p50", "p90", "p99", "mean"}
+        assert set(d["latency_ms"][series]) == {"p50", "p90", "p99", "mean", "max", "count"}
         assert d["latency_ms"][series]["p50"] >= 0
     assert set(d["throughput"]) == {"clips_per_s", "frames_per_s"}
     pred = d["predictions"][0]
