@@ -60,7 +60,7 @@ def build_metadata(*, cfg: VariantConfig, baseline: bool, frames: int, resolutio
         untrained=bool(untrained), parity=parity, macs=macs, params=params, versions=versions(),
         source=f"metadata of {cfg.name} {target} {precision}",
         num_classes=int(num_classes), target=target, form=form, lint=lint, sample_fps=sample_fps,
-        partitions=partitions,
+        **({"partitions": partitions} if partitions is not None else {}),
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
 
