@@ -1,7 +1,7 @@
 """The deployable form: the reference network re-expressed, weight-exactly, at rank <= 4.
 
-Phone accelerators take rank <= 4 tensors only and no CONV_3D (README,
-"Export"), so ``make_deployable`` returns a new
+Phone accelerators take rank <= 4 tensors only and no CONV_3D
+(docs/deployable-form.md), so ``make_deployable`` returns a new
 module that takes one clip with time folded into the batch axis,
 ``[T, 3, R, R]`` ("TCHW") or ``[T, R, R, 3]`` ("THWC"), and gives ``[1, classes]``
 logits equal to the reference's (fp32 max abs difference <= 1e-4):

@@ -190,4 +190,3 @@ def publish_pair(artifact_tmp: Path, artifact: Path, card_text: str, card: Path)
                 remove(aside)
         finally:
             remove(card_tmp)
-

@@ -1,7 +1,7 @@
 """Write (or check) docs/model-card.schema.json from the one card definition, CARD_KEYS.
 
-    python scripts/model_card_schema.py           # rewrite the file
-    python scripts/model_card_schema.py --check   # exit 1 if it differs (the tests do this too)
+python scripts/model_card_schema.py           # rewrite the file
+python scripts/model_card_schema.py --check   # exit 1 if it differs (the tests do this too)
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ def main(argv=None) -> int:
     if args.check:
         current = SCHEMA_FILE.read_text() if SCHEMA_FILE.is_file() else ""
         if current != schema_text():
-            print(f"error: {SCHEMA_FILE} is out of date: run python scripts/model_card_schema.py",
-                  file=sys.stderr)
+            print(
+                f"error: {SCHEMA_FILE} is out of date: run python scripts/model_card_schema.py",
+                file=sys.stderr,
+            )
             return 1
         print(f"{SCHEMA_FILE.name} matches CARD_KEYS")
         return 0
