@@ -17,11 +17,12 @@ def _clip(seed=0):
 
 
 def test_registry_names():
-    assert set(BACKENDS) == {"onnxruntime", "tflite", "torch", "openvino", "coreml"}
+    assert set(BACKENDS) == {"onnxruntime", "tflite", "torch", "openvino", "coreml", "executorch"}
     assert backend_for("m.onnx") == "onnxruntime"  # openvino reads .onnx too, but only when named
     assert backend_for("m.tflite") == "tflite"
     assert backend_for("m.pt") == "torch"
     assert backend_for("m.mlpackage") == "coreml"
+    assert backend_for("m.pte") == "executorch"
 
 
 def test_onnxruntime_backend_runs_and_says_what_ran(tiny_models):
