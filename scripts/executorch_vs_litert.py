@@ -32,8 +32,10 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3)
     args = p.parse_args()
     backends = [load_backend(m, threads=args.threads) for m in args.models]
-    clip = np.random.default_rng(0).standard_normal(backends[0].input_shape).astype(np.float32)
-    clips = {b.path: np.ascontiguousarray(clip if b.input_shape == clip.shape
+    frames, _, side, _ = (read_sidecar(backends[0].path)["frames"], 3,
+                          read_sidecar(backends[0].path)["resolution"], 0)
+    clip = np.random.default_rng(0).standard_normal((frames, 3, side, side)).astype(np.float32)
+    clips = {b.path: np.ascontiguousarray(clip if b.meta["input_layout"] == "TCHW"
                                           else clip.transpose(0, 2, 3, 1)) for b in backends}
     times: dict[Path, list[float]] = {b.path: [] for b in backends}
     for b in backends:

@@ -97,11 +97,15 @@ def test_a_failed_check_leaves_nothing_in_out(capsys, tmp_path, monkeypatch):
 def test_plan_per_target_defaults_and_all():
     jobs = api.plan(("all",), None, None, "deployable", None)
     assert [(j.target, j.precisions) for j in jobs] == [
-        ("onnx", ("fp32",)), ("tflite", ("fp32",)), ("coreml", ("fp16",))]
+        ("onnx", ("fp32",)), ("tflite", ("fp32",)), ("coreml", ("fp16",)),
+        ("executorch", ("fp32",))]
     jobs = api.plan(("all",), ("fp16", "int8"), "onnx2tf", "deployable", "videos")
     assert [(j.target, j.precisions, j.converter) for j in jobs] == [
         ("onnx", ("int8",), None), ("tflite", ("fp16", "int8"), "onnx2tf"),
-        ("coreml", ("fp16",), None)]
+        ("coreml", ("fp16",), None), ("executorch", ("int8",), "xnnpack")]
+    jobs = api.plan(("executorch",), None, None, "deployable", None, "coreml")
+    assert [(j.target, j.precisions, j.converter) for j in jobs] == [
+        ("executorch", ("fp16",), "coreml")]
     with pytest.raises(VmfError, match="did you mean 'coreml'"):
         api.plan(("cormel",), None, None, "deployable", None)
 

@@ -25,6 +25,7 @@ def test_each_export_target_has_a_backend_that_loads_its_suffix():
         assert suffix in BACKENDS[name].suffixes and BACKENDS[name].name == name, target
     assert backend_for("m.onnx") == "onnxruntime"  # openvino reads .onnx too, but only when named
     assert backend_for("M.PT") == "torch"  # suffixes are matched case-insensitively
+    assert backend_for("m.pte") == "executorch"
 
 
 def test_onnxruntime_backend_runs_and_says_what_ran(tiny_models):
