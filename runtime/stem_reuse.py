@@ -103,7 +103,7 @@ def _openvino_runner(path: Path, threads: int, spin: bool):
 
     from .backend_openvino import compile_onnx
 
-    compiled = compile_onnx(ov.Core(), path, threads, **({} if spin else {"ENABLE_CPU_PINNING": False}))
+    compiled = compile_onnx(ov.Core(), path, threads)
     request = compiled.create_infer_request()
     shape = [d.get_length() for d in compiled.inputs[0].get_partial_shape()]
     return lambda x: request.infer({0: x}, share_outputs=True)[0].copy(), [shape]
