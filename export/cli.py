@@ -86,6 +86,10 @@ def main(argv=None) -> int:
     def warn(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.split and args.target not in ("onnx", "all"):
+        print("error: --split writes stem + body halves of the .onnx export; add --target onnx",
+              file=sys.stderr)
+        return 1
     try:
         report = export(
             args.variant, targets=(args.target,), precisions=args.precision,

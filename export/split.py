@@ -267,7 +267,7 @@ def add_split_to_report(report, weights=None, *, log=print, warn=None) -> list[d
     if not targets:
         raise VmfError("--split writes halves of fp32 .onnx exports; this export has none "
                        "(add --target onnx)")
-    model = model_for(targets[0], weights, warn)
+    model = model_for(targets[0], weights)  # export() has already warned about random weights
     return [add_split(path, model, log=log) for path in targets]
 
 
