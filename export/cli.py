@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--naive", action="store_true",
                    help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
     p.add_argument("--split", action="store_true",
-                   help="also write each fp32 .onnx as stem + body halves, so a stream computes "
-                        "the stem only for new frames (docs/streaming.md)")
+                   help="also write each fp32 .onnx/.tflite as stem + body halves, so a stream "
+                        "computes the stem only for new frames (docs/streaming.md)")
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
     return p
 
@@ -86,9 +86,9 @@ def main(argv=None) -> int:
     def warn(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    if args.split and args.target not in ("onnx", "all"):
-        print("error: --split writes stem + body halves of the .onnx export; add --target onnx",
-              file=sys.stderr)
+    if args.split and args.target not in ("onnx", "tflite", "all"):
+        print("error: --split writes stem + body halves of .onnx and .tflite exports; use "
+              "--target onnx, tflite or all", file=sys.stderr)
         return 1
     try:
         report = export(
