@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--naive", action="store_true",
                    help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
     p.add_argument("--split", action="store_true",
-                   help="also write each fp32 .onnx as stem + body halves, so a stream computes "
-                        "the stem only for new frames (docs/streaming.md)")
+                   help="also write each fp32 .onnx/.tflite as stem + body halves, so a stream "
+                        "computes the stem only for new frames (docs/streaming.md)")
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
     p.add_argument("--verbose", action="store_true",
                    help="show the converters' own output as they run (otherwise it is kept in "
@@ -103,6 +103,10 @@ def _main(argv) -> int:
     def warn(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    if args.split and args.target not in ("onnx", "tflite", "all"):
+        print("error: --split writes stem + body halves of .onnx and .tflite exports; use "
+              "--target onnx, tflite or all", file=sys.stderr)
+        return 1
     try:
         report = export(
             args.variant, targets=(args.target,), precisions=args.precision,

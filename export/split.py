@@ -42,7 +42,8 @@ from vmf.model import VmfError, state_dict_sha256
 
 from .deploy_fold import bn_affine
 from .sidecar import read_sidecar, write_sidecar
-from .split_layout import HALF_KEY, ID_KEY, output_frames, read_stamp, stem_windows, window  # noqa: F401
+from .split_layout import (HALF_KEY, ID_KEY, file_sha256, output_frames, read_stamp,  # noqa: F401
+                           stem_windows, window)
 
 SPLIT_FORMAT = 1
 STEM_INPUT = "window"
@@ -61,14 +62,16 @@ def compose(stem, body, clip: np.ndarray, geometry: dict) -> np.ndarray:
 class StemWindow(nn.Module):
     """``[k_t, 3, R, R]`` -> ``[1, C, R', R']``: one stem output frame from the frames it reads."""
 
-    def __init__(self, conv: nn.Conv2d, kernel: int, resolution: int):
+    def __init__(self, conv: nn.Conv2d, kernel: int, resolution: int, layout: str = "TCHW"):
         super().__init__()
         self.conv = conv
         self.act = nn.ReLU()
+        self.layout = layout
         self.shape = (1, 3 * kernel, resolution, resolution)
+        self.hwc_shape = (1, resolution, resolution, 3 * kernel)
 
     @classmethod
-    def from_reference(cls, stem, resolution: int) -> "StemWindow":
+    def from_reference(cls, stem, resolution: int, layout: str = "TCHW") -> "StemWindow":
         kernel = stem.conv_t.kernel_size[0]
         w_xy = stem.conv_xy.weight.detach().double()[:, :, 0]  # (C, 3, 3, 3)
         w_t = stem.conv_t.weight.detach().double()[:, 0, :, 0, 0]  # (C, k_t)
@@ -81,10 +84,14 @@ class StemWindow(nn.Module):
                          padding=tuple(stem.conv_xy.padding[1:]), bias=True)
         conv.weight.data.copy_((weight * scale[:, None, None, None]).float())
         conv.bias.data.copy_(shift.float())
-        return cls(conv, kernel, resolution).eval()
+        return cls(conv, kernel, resolution, layout).eval()
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.act(self.conv(frames.reshape(self.shape)))
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        if self.layout == "THWC":  # [k, R, R, 3] -> NHWC [1, R, R, 3k] (channel j*3+ci), as NCHW
+            x = window.permute(1, 2, 0, 3).reshape(self.hwc_shape).permute(0, 3, 1, 2)
+        else:
+            x = window.reshape(self.shape)
+        return self.act(self.conv(x))
 
 
 class StemBody(nn.Module):
@@ -110,20 +117,47 @@ def geometry_of(model) -> dict:
             "temporal_padding": int(conv_t.padding[0])}
 
 
-def build_halves(model, frames: int, resolution: int) -> tuple[StemWindow, StemBody, dict]:
-    """The two halves of ``model`` (a reference ``VideoMobileFormer``) and their geometry."""
+def build_halves(model, frames: int, resolution: int,
+                 layout: str = "TCHW") -> tuple[StemWindow, StemBody, dict]:
+    """The two halves of ``model`` (a reference ``VideoMobileFormer``) and their geometry.
+
+    ``layout`` is the clip layout of the artifact ("TCHW" for ONNX, "THWC" for
+    TFLite): the stem half takes its window in it; the body always takes NCHW
+    stem frames, as the deployable form's blocks do.
+    """
     from .deployable import make_deployable
 
-    deployable = make_deployable(model, frames=frames, layout="TCHW", resolution=resolution)
+    deployable = make_deployable(model, frames=frames, layout=layout, resolution=resolution)
     geometry = geometry_of(model)
-    stem = StemWindow.from_reference(model.stem, resolution)
+    stem = StemWindow.from_reference(model.stem, resolution, layout)
+    k = geometry["temporal_kernel"]
+    window_shape = [k, 3, resolution, resolution] if layout == "TCHW" else [k, resolution, resolution, 3]
     with torch.no_grad():
-        one = stem(torch.zeros(geometry["temporal_kernel"], 3, resolution, resolution))
+        one = stem(torch.zeros(window_shape))
     out = output_frames(frames, geometry["temporal_kernel"], geometry["temporal_stride"],
                         geometry["temporal_padding"])
-    geometry.update(output_frames=out, window_shape=[geometry["temporal_kernel"], 3, resolution, resolution],
-                    features_shape=[out, *one.shape[1:]])
+    geometry.update(output_frames=out, window_shape=window_shape,
+                    features_shape=[out, *one.shape[1:]], layout=layout)
     return stem, StemBody(deployable).eval(), geometry
+
+
+def _tflite_runner(path: Path, threads: int = 2):
+    from .tflite import load_interpreter
+
+    interpreter = load_interpreter(path, threads)
+    source = interpreter.get_input_details()[0]["index"]
+    sink = interpreter.get_output_details()[0]["index"]
+
+    def run(x):
+        interpreter.set_tensor(source, np.ascontiguousarray(x, dtype=np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(sink).copy()
+
+    return run
+
+
+def _runner(path: Path, threads: int = 2):
+    return _tflite_runner(path, threads) if Path(path).suffix == ".tflite" else _onnx_runner(path, threads)
 
 
 def _onnx_runner(path: Path, threads: int = 2):
@@ -154,7 +188,7 @@ def split_parity(stem_path: Path, body_path: Path, model, frames: int, resolutio
     Against the reference ``model`` by default, or against ``against`` (a
     function TCHW clip -> logits, e.g. the full exported artifact).
     """
-    from .parity import PARITY_CLIPS, compare, gate, structured_clips
+    from .parity import PARITY_CLIPS, compare, gate, structured_clips, to_layout
 
     data = structured_clips(clips or PARITY_CLIPS, frames, resolution, seed=0)
     if against is not None:
@@ -163,34 +197,36 @@ def split_parity(stem_path: Path, body_path: Path, model, frames: int, resolutio
         with torch.no_grad():
             references = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
                                          for c in data])
-    stem, body = _onnx_runner(stem_path), _onnx_runner(body_path)
+    stem, body = _runner(stem_path), _runner(body_path)
+    layout = geometry.get("layout", "TCHW")
     try:
-        outputs = np.concatenate([compose(stem, body, c, geometry) for c in data])
+        outputs = np.concatenate([compose(stem, body, np.ascontiguousarray(to_layout(c, layout)), geometry)
+                                  for c in data])
     except Exception as exc:  # halves of different shapes do not even compose
         return {"checked": True, "passed": False, "metric": "max_rel_err",
                 "reason": f"the halves do not fit together ({str(exc).splitlines()[0][:160]})"}
-    figures = gate(compare(outputs, references), "onnx", "fp32")
+    target = "tflite" if Path(stem_path).suffix == ".tflite" else "onnx"
+    figures = gate(compare(outputs, references), target, "fp32")
     figures["checked"] = True
     figures["composed"] = True
     return figures
 
 
 def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) -> dict:
-    """Write the stem and body halves of the ONNX ``artifact`` and record them in its model card.
+    """Write the stem and body halves of ``artifact`` (.onnx or .tflite) and record them in its card.
 
     ``model`` is the reference model the artifact was exported from (its
     weights' hash must match the card). Nothing is left half-written: the
     halves go to a scratch folder, are gated, then renamed into place, and the
     card is rewritten last. Returns the card's ``"split"`` entry.
     """
-    from .onnx import torch2onnx
-
     artifact = Path(artifact)
-    if artifact.suffix.lower() != ".onnx":
-        raise VmfError(f"split artifacts are written for .onnx exports; {artifact.name} is not one")
+    suffix = artifact.suffix.lower()
+    if suffix not in (".onnx", ".tflite"):
+        raise VmfError(f"split artifacts are written for .onnx and .tflite exports; {artifact.name} "
+                       "is neither")
     meta = read_sidecar(artifact)
-    if meta.get("input_layout") != "TCHW":
-        raise VmfError(f"{artifact.name} takes {meta.get('input_layout')} clips; the split halves are TCHW")
+    layout = meta.get("input_layout")
     if meta.get("precision") != "fp32":
         raise VmfError(f"{artifact.name} is {meta.get('precision')}; split halves are written for fp32 exports")
     sha = state_dict_sha256(model.state_dict())
@@ -198,27 +234,40 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
         raise VmfError(f"the weights given are not the ones {artifact.name} was exported from "
                        "(its model card records another weights_sha256)")
     frames, resolution = int(meta["frames"]), int(meta["resolution"])
-    stem, body, geometry = build_halves(model, frames, resolution)
-    name = artifact.name[:-len(".onnx")]
-    stem_name, body_name = f"{name}.stem.onnx", f"{name}.body.onnx"
+    stem, body, geometry = build_halves(model, frames, resolution, layout)
+    name = artifact.name[:-len(suffix)]
+    stem_name, body_name = f"{name}.stem{suffix}", f"{name}.body{suffix}"
     split_id = uuid.uuid4().hex
     scratch = Path(tempfile.mkdtemp(prefix=".vmf-split-", dir=artifact.parent))
     try:
         stem_tmp, body_tmp = scratch / stem_name, scratch / body_name
-        torch2onnx(stem, torch.zeros(geometry["window_shape"]), stem_tmp, input_name=STEM_INPUT,
-                   output_name=FEATURES)
-        torch2onnx(body, torch.zeros(geometry["features_shape"]), body_tmp, input_name=FEATURES,
-                   output_name=meta.get("output", "logits"))
-        _stamp(stem_tmp, split_id, "stem")
-        _stamp(body_tmp, split_id, "body")
+        if suffix == ".onnx":
+            from .onnx import torch2onnx
+
+            torch2onnx(stem, torch.zeros(geometry["window_shape"]), stem_tmp, input_name=STEM_INPUT,
+                       output_name=FEATURES)
+            torch2onnx(body, torch.zeros(geometry["features_shape"]), body_tmp, input_name=FEATURES,
+                       output_name=meta.get("output", "logits"))
+            _stamp(stem_tmp, split_id, "stem")
+            _stamp(body_tmp, split_id, "body")
+        else:
+            from .tflite import torch2tflite
+
+            torch2tflite(stem, torch.zeros(geometry["window_shape"]), stem_tmp)
+            torch2tflite(body, torch.zeros(geometry["features_shape"]), body_tmp)
         parity = split_parity(stem_tmp, body_tmp, model, frames, resolution, geometry)
         if not parity["passed"] and verify:
             raise VmfError(f"parity check failed for the split of {artifact.name}: composed max rel "
-                           f"err {parity.get('max_rel_err', float('nan')):.2e} > 1e-04; nothing "
-                           "was written")
+                           f"err {parity.get('max_rel_err', float('nan')):.2e} > "
+                           f"{parity.get('threshold', 0):.0e}; nothing was written")
         # The halves must also reproduce the artifact they sit beside (the same weights).
-        full = split_parity(stem_tmp, body_tmp, model, frames, resolution, geometry,
-                            against=_onnx_runner(artifact))
+        if suffix == ".onnx":
+            against = _onnx_runner(artifact)
+        else:
+            from .tflite import tflite_predictor
+
+            against = tflite_predictor(artifact, layout)
+        full = split_parity(stem_tmp, body_tmp, model, frames, resolution, geometry, against=against)
         if not full["passed"] and verify:
             raise VmfError(f"the split halves do not reproduce {artifact.name} (max rel err "
                            f"{full.get('max_rel_err', float('nan')):.2e}): the weights given are "
@@ -234,19 +283,23 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
                      "output_name": meta.get("output", "logits"),
                      "description": "the network after its stem: the T' stem output frames in "
                                     "order -> logits"},
+            "layout": layout,
             "temporal_kernel": geometry["temporal_kernel"],
             "temporal_stride": geometry["temporal_stride"],
             "temporal_padding": geometry["temporal_padding"],
             "output_frames": geometry["output_frames"],
             "parity": parity,
         }
+        entry["stem"]["sha256"] = file_sha256(stem_tmp)
+        entry["body"]["sha256"] = file_sha256(body_tmp)
         for tmp, final in ((stem_tmp, artifact.parent / stem_name), (body_tmp, artifact.parent / body_name)):
             shutil.move(str(tmp), str(final))
         write_sidecar(artifact, {**meta, "split": entry})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     log(f"split: {stem_name} + {body_name}; composed max rel err "
-        f"{parity.get('max_rel_err', float('nan')):.1e} <= 1e-04 {'ok' if parity['passed'] else 'FAILED'}")
+        f"{parity.get('max_rel_err', float('nan')):.1e} <= {parity.get('threshold', 0):.0e} "
+        f"{'ok' if parity['passed'] else 'FAILED'}")
     return entry
 
 
@@ -263,11 +316,10 @@ def model_for(artifact: "str | Path", weights=None, warn=None):
 def add_split_to_report(report, weights=None, *, log=print, warn=None) -> list[dict]:
     """``vmf-export --split``: add halves to every fp32 ONNX artifact of an export report."""
     targets = [a.path for a in report.artifacts
-               if a.target == "onnx" and a.precision == "fp32" and a.form == "deployable"]
+               if a.target in ("onnx", "tflite") and a.precision == "fp32" and a.form == "deployable"]
     if not targets:
-        raise VmfError("--split writes halves of fp32 .onnx exports; this export has none "
-                       "(add --target onnx)")
-    model = model_for(targets[0], weights, warn)
+        raise VmfError("--split writes halves of fp32 .onnx and .tflite exports; this export has none")
+    model = model_for(targets[0], weights)  # export() has already warned about random weights
     return [add_split(path, model, log=log) for path in targets]
 
 

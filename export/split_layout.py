@@ -8,6 +8,7 @@ padded, and the export id stamped into each half.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +51,12 @@ def read_stamp(path: "str | Path") -> tuple[str | None, str | None]:
         raise VmfError(f"{Path(path).name} is not a loadable ONNX model ({exc})") from None
     props = {p.key: p.value for p in model.metadata_props}
     return props.get(ID_KEY), props.get(HALF_KEY)
+
+
+def file_sha256(path: "str | Path") -> str:
+    """Hex digest of a file: how a card names the exact halves it was written with."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -8,8 +8,9 @@ Embedding in an app or a server::
 
 The pieces: ``sources`` (OpenCV capture on a thread), ``sampling``,
 ``ring_buffer``, ``clip_assembler``, ``backends`` (``load_backend``,
-``BACKENDS``), ``scoring``, ``latency``, ``stream`` (``run_stream``),
-``overlay`` and ``cli`` (``vmf-stream``).
+``BACKENDS``), ``scoring``, ``latency`` (bounded statistics), ``stream``
+(``run_stream``), ``thread_plan``, ``stem_reuse`` (split artifacts), ``overlay``
+and ``cli`` (``vmf-stream``). Long runs: docs/streaming.md.
 """
 
 from .backends import BACKENDS, Backend, load_backend

@@ -77,8 +77,9 @@ class OpenVINOBackend(Backend):
             raise missing("openvino", "openvino", "the openvino backend") from None
         core = ov.Core()
         try:
-            # Pinned threads cannot make way for the stream's capture and loop threads.
-            compiled = compile_onnx(core, path, threads, **({} if spin else {"ENABLE_CPU_PINNING": False}))
+            # ``spin`` is not applied: OpenVINO's idle threads do not busy-wait, and unpinning
+            # them (ENABLE_CPU_PINNING off) made a 30 fps stream slower (docs/streaming.md).
+            compiled = compile_onnx(core, path, threads)
         except Exception as exc:  # OpenVINO raises RuntimeError and its own GeneralFailure, ...
             raise VmfError(f"{path.name} is not a loadable ONNX model for OpenVINO "
                            f"({_reason(exc)})") from None

@@ -23,7 +23,7 @@ import threading
 import time
 
 from vmf.model import VmfError
-from vmf.model.cli import Parser, run_main
+from vmf.model.cli import Parser, print_error, run_main
 
 from .backends import BACKENDS, DEVICES, load_backend
 from .clip_assembler import HOP
@@ -198,10 +198,12 @@ class _JsonLines:
 
 class _StopSignals:
     """SIGINT/SIGTERM set ``stop`` (the stream ends within a second, summary printed);
-    a second SIGINT exits at once."""
+    a second SIGINT exits at once. Before the stream runs (loading the model, opening
+    the source) they interrupt at once (KeyboardInterrupt)."""
 
     def __init__(self, stop: threading.Event):
         self.stop = stop
+        self.streaming = False
         self._previous = {}
 
     def __enter__(self):
@@ -211,6 +213,8 @@ class _StopSignals:
         return self
 
     def _handle(self, signum, frame) -> None:
+        if not self.streaming:
+            raise KeyboardInterrupt
         if self.stop.is_set() and signum == signal.SIGINT:
             sys.stderr.write("\ninterrupted again: exiting now\n")
             sys.stderr.flush()
@@ -223,6 +227,12 @@ class _StopSignals:
 
 
 def run(args: argparse.Namespace) -> StreamReport:
+    stop = threading.Event()
+    with _StopSignals(stop) as signals:
+        return _run(args, stop, signals)
+
+
+def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals") -> StreamReport:
     _quiet_opencv()
     keep = LIVE_KEEP_PREDICTIONS if args.jsonl else None
     options = StreamOptions(hop=args.hop, sample_every=args.sample_every,
@@ -256,13 +266,12 @@ def run(args: argparse.Namespace) -> StreamReport:
         source = open_source(args.source, realtime=args.realtime, max_frames=args.max_frames,
                              reconnect=args.reconnect, source_timeout=args.source_timeout,
                              on_event=on_event)
-    except VmfError:
+    except BaseException:  # VmfError, or Ctrl-C while a URL does not answer
         if lines is not None:
             lines.close()
         raise
     writer = OverlayWriter(args.output, source.fps) if args.output else None
     status = StatusLine()
-    stop = threading.Event()
 
     def on_frame(frame, prediction):
         status.update(prediction)
@@ -280,10 +289,9 @@ def run(args: argparse.Namespace) -> StreamReport:
         on_prediction = None if args.json else _print_prediction
     ok = False
     try:
-        with _StopSignals(stop):
-            report = run_stream(source, backend, options, on_frame=on_frame, stop=stop,
-                                on_prediction=on_prediction, thread_plan=plan,
-                                stem_reuse=stem_reuse)
+        signals.streaming = True
+        report = run_stream(source, backend, options, on_frame=on_frame, stop=stop,
+                            on_prediction=on_prediction, thread_plan=plan, stem_reuse=stem_reuse)
         ok = True
     finally:
         status.finish()
@@ -314,7 +322,11 @@ def main(argv=None) -> int:
 
 def _main(argv) -> int:
     args = build_parser().parse_args(argv)
-    report = run(args)
+    try:
+        report = run(args)
+    except KeyboardInterrupt:  # before the stream started (loading, opening the source)
+        print_error("interrupted before the stream started")
+        return 130
     if args.json:
         print(json.dumps(report.to_dict()), flush=True)
     elif args.jsonl == "-":

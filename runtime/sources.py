@@ -312,7 +312,7 @@ class VideoSource(FrameSource):
         if source_timeout is not None and not source_timeout > 0:
             raise VmfError(f"--source-timeout must be > 0 seconds, got {source_timeout}")
         self._timeout_s = source_timeout
-        capture = self._open()
+        capture = self._open_interruptibly() if kind == "url" else self._open()
         if not capture.isOpened():
             capture.release()
             raise VmfError(f"cannot open {self.description}")
@@ -342,6 +342,32 @@ class VideoSource(FrameSource):
                                     [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms,
                                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
         return cv2.VideoCapture(self.target)
+
+    def _open_interruptibly(self):
+        """Open on a helper thread, so Ctrl-C is not held up by a server that never answers.
+
+        The caller's thread waits in short steps and so receives KeyboardInterrupt at
+        once; the helper ends within the open timeout and releases what it opened.
+        """
+        result: list = []
+        abandoned = threading.Event()
+
+        def opener():
+            capture = self._open()
+            if abandoned.is_set():
+                capture.release()
+            else:
+                result.append(capture)
+
+        thread = threading.Thread(target=opener, name="vmf-open", daemon=True)
+        thread.start()
+        try:
+            while thread.is_alive():
+                thread.join(POLL_S)
+        except BaseException:
+            abandoned.set()
+            raise
+        return result[0]
 
     def _read(self):
         ok, image = self._capture_device.read()

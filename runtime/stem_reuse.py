@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.split_layout import read_stamp, stem_windows, window
+from vmf.export.split_layout import file_sha256, read_stamp, stem_windows, window
 from vmf.model import VmfError
 
-# Backends that can run the .onnx halves, and how (the same runtime as the full model).
-SPLIT_BACKENDS = ("onnxruntime", "openvino")
+# Backends that can run the halves (the same runtime as the full model: .onnx or .tflite).
+SPLIT_BACKENDS = ("onnxruntime", "openvino", "tflite")
 
 
 class StemReuse:
@@ -103,10 +103,27 @@ def _openvino_runner(path: Path, threads: int, spin: bool):
 
     from .backend_openvino import compile_onnx
 
-    compiled = compile_onnx(ov.Core(), path, threads, **({} if spin else {"ENABLE_CPU_PINNING": False}))
+    compiled = compile_onnx(ov.Core(), path, threads)
     request = compiled.create_infer_request()
     shape = [d.get_length() for d in compiled.inputs[0].get_partial_shape()]
     return lambda x: request.infer({0: x}, share_outputs=True)[0].copy(), [shape]
+
+
+def _litert_runner(path: Path, threads: int, spin: bool):
+    from .backend_litert import _interpreter_class
+
+    interpreter_class, _ = _interpreter_class()
+    interpreter = interpreter_class(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]
+    sink = interpreter.get_output_details()[0]["index"]
+
+    def run(x):
+        interpreter.set_tensor(source["index"], x)
+        interpreter.invoke()
+        return interpreter.get_tensor(sink).copy()
+
+    return run, [[int(d) for d in source["shape"]]]
 
 
 def open_stem_reuse(backend, *, threads: int | None = None, spin: bool | None = None) -> StemReuse | None:
@@ -128,15 +145,21 @@ def open_stem_reuse(backend, *, threads: int | None = None, spin: bool | None = 
             raise VmfError(f"the model card of {Path(backend.path).name} names a split {half} half "
                            f"{entry.get('file')!r} that is missing; re-export with --split, or "
                            "remove \"split\" from the card")
-        split_id, which = read_stamp(path)
-        if which != half or split_id != split.get("id"):
-            raise VmfError(f"{path.name} is not the {half} half of this export (its split id "
-                           f"{split_id} is not the card's {split.get('id')}): the halves come "
-                           "from different exports")
+        if path.suffix == ".onnx":
+            split_id, which = read_stamp(path)
+            mismatch = which != half or split_id != split.get("id")
+            found = f"its split id {split_id} is not the card's {split.get('id')}"
+        else:  # a .tflite carries no metadata of ours: the card names the exact file by hash
+            mismatch = file_sha256(path) != entry.get("sha256")
+            found = "its sha256 is not the one the card records"
+        if mismatch:
+            raise VmfError(f"{path.name} is not the {half} half of this export ({found}): the "
+                           "halves come from different exports")
         halves[half] = path
     threads = threads or getattr(backend, "threads", None) or 1
     spin = getattr(backend, "spin", True) if spin is None else spin
-    make = _onnxruntime_runner if backend.name == "onnxruntime" else _openvino_runner
+    make = {"onnxruntime": _onnxruntime_runner, "openvino": _openvino_runner,
+            "tflite": _litert_runner}[backend.name]
     # The stem half is one small conv (well under a millisecond a window): on one thread it
     # has no pool of its own, whose threads would otherwise spin against the body's pool
     # right after each stem call (measured: the body 40 % slower).

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vmf.export.sidecar import read_sidecar
+from vmf.model import VmfError
 from vmf.runtime import Classifier
 from vmf.runtime.backends import load_backend
 
@@ -63,3 +64,31 @@ def test_onnxruntime_litert_and_torch_agree(exports, tiny_models):
         rel = np.abs(logits[name] - reference).max() / scale
         assert rel <= threshold, f"{name}: max rel err {rel:.2e} > {threshold:.0e}"
     assert len({int(np.argmax(v)) for v in logits.values()}) == 1
+
+
+def test_tflite_split_halves_compose_to_the_full_model(exports, tiny_models, tmp_path):
+    """The TFLite split (THWC stem window, NCHW stem frames) is gated and used like the ONNX one."""
+    import shutil
+
+    from vmf.export.split import add_split
+    from vmf.runtime.stem_reuse import open_stem_reuse
+
+    target = tmp_path / exports["tflite"].name
+    shutil.copy(exports["tflite"], target)
+    shutil.copy(exports["tflite"].with_suffix(".json"), target.with_suffix(".json"))
+    split = add_split(target, tiny_models["model"], log=lambda *_: None)
+    assert split["layout"] == "THWC" and split["parity"]["passed"]
+    assert split["stem"]["input_shape"] == [8, TINY_RES, TINY_RES, 3]
+    backend = load_backend(target, threads=1)
+    with_split, without = Classifier(backend, hop=1), Classifier(load_backend(target, threads=1),
+                                                                 hop=1, stem_reuse=False)
+    assert with_split.stem_reuse is not None
+    rng = np.random.default_rng(8)
+    for _ in range(TINY_FRAMES + 2):
+        frame = rng.integers(0, 256, (36, 48, 3), dtype=np.uint8)
+        p, q = with_split.push(frame), without.push(frame)
+        if p is not None:
+            np.testing.assert_allclose(p.probabilities, q.probabilities, atol=1e-5)
+    (target.parent / split["body"]["file"]).write_bytes(b"not the body")
+    with pytest.raises(VmfError, match="different exports"):
+        open_stem_reuse(load_backend(target, threads=1))

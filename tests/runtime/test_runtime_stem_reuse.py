@@ -197,3 +197,18 @@ def test_a_split_from_other_weights_is_refused(split_exports, tmp_path):
     with pytest.raises(VmfError, match="do not reproduce tiny.onnx"):
         add_split(folder / "tiny.onnx", split_exports["other"], log=lambda *_: None)
     assert read_sidecar(folder / "tiny.onnx")["split"] == read_sidecar(split_exports["a"])["split"]
+
+
+def test_vmf_export_split_writes_both_halves_the_runtime_picks_up(tmp_path, capsys):
+    from vmf.export.cli import main
+
+    code = main(["--variant", "560M", "--target", "onnx", "--split", "--frames", "16",
+                 "--resolution", str(RES), "--num-classes", "5", "--out", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    artifact = tmp_path / "onnx" / f"vmf-560m_t16_r{RES}_fp32.onnx"
+    split = read_sidecar(artifact)["split"]
+    assert split["parity"]["passed"] and split["temporal_kernel"] == 8
+    reuse = open_stem_reuse(load_backend(artifact, threads=1))
+    assert reuse is not None and reuse.out_frames == 2
+    assert main(["--variant", "560M", "--target", "coreml", "--split", "--out", str(tmp_path / "t")]) == 1
+    assert "--split writes stem + body halves" in capsys.readouterr().err
