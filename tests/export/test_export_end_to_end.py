@@ -238,3 +238,18 @@ def test_baseline_and_naive_onnx(tmp_path):
 
     ops = {n.op_type for n in onnx.load(str(art.path)).graph.node}
     assert "Conv" in ops and read_sidecar(art.path)["form"] == "naive"
+
+
+def test_phone_artifacts_run_in_one_xnnpack_partition(real_export):
+    """Read back from the LiteRT interpreter, not from the exporter's card alone."""
+    from vmf.export.partitions import xnnpack_partitions
+
+    report, _, _, quantized = real_export
+    for art in [a for a in report.artifacts if a.target == "tflite"] + list(quantized):
+        card = read_sidecar(art.path)["partitions"]
+        assert card["xnnpack"]["partitions"] == 1 and card["within_budget"], art.path.name
+        assert art.lint["partitions"]["xnnpack"] == 1
+        count = xnnpack_partitions(art.path)
+        assert count.partitions == 1 and count.unsupported_ops == [], (art.path.name, count)
+    onnx = next(a for a in report.artifacts if a.target == "onnx")  # the server form: counted only
+    assert read_sidecar(onnx.path)["partitions"]["budget"] == {}
