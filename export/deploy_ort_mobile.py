@@ -8,7 +8,7 @@ ReduceMax/Exp/ReduceSum/Div, see ``DeployFormerToMobile``), and several of
 its ops are not in the EPs' tables: NNAPI has no LayerNormalization, Gelu,
 HardSigmoid (ONNX Runtime's HardSwish), ReduceMax or ReduceSum; Core ML
 MLProgram has no Flatten. ``make_deployable(..., ort_mobile=True)``
-swaps in the twins below (``ORT_MOBILE_TWINS``), which compute the same
+swaps in the twins below (``ort_mobile_twins()``), which compute the same
 logits with ops both EPs take (docs/mobile-accelerators.md):
 
 - the Former->Mobile softmax over the M tokens is one ``Softmax`` on the
