@@ -461,9 +461,15 @@ def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
             lint = (check_tflite(tmp) if gated else lint_tflite(tmp)).to_dict()
             counts = {"xnnpack": xnnpack_partitions(tmp), "gpu": gpu_partitions(tmp)}
             lint["partitions"] = {k: None if v is None else v.partitions for k, v in counts.items()}
-            # Only the deployable form is meant for phones; the naive one is rank 5 by design.
-            partitions = s.partitions(counts, "tflite" if gated else None,
-                                      s.final_path("tflite", precision, job.converter).name)
+            # The budget binds the deployable form through the default converter: the naive
+            # form is rank 5 by design, and onnx2tf's int8 graph still leaves ops XNNPACK has
+            # no int8 kernel for on the CPU (docs/mobile-accelerators.md); it is counted only.
+            name = s.final_path("tflite", precision, job.converter).name
+            phone = gated and job.converter == DEFAULT_CONVERTER
+            partitions = s.partitions(counts, "tflite" if phone else None, name)
+            if gated and not phone and counts["xnnpack"].partitions > 1:
+                s.warn(f"warning: {name}: XNNPACK takes it in {counts['xnnpack'].partitions} "
+                       f"partitions; --converter {DEFAULT_CONVERTER} makes one")
             parity = s.parity(tflite_predictor(tmp, "THWC"), "tflite", precision, tmp.name)
             return s.metadata(target="tflite", precision=precision, converter=job.converter,
                               input_name=input_name(tmp), layout="THWC", parity=parity, lint=lint,

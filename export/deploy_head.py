@@ -13,6 +13,7 @@ from vmf.model.blocks import Head
 
 from .deploy_context import DeployContext
 from .deploy_fold import conv3d_to_conv2d, linear_bn, make_linear
+from .deploy_ops import first_token
 
 
 class DeployHead(nn.Module):
@@ -42,5 +43,5 @@ class DeployHead(nn.Module):
     def forward(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
         pooled = F.adaptive_avg_pool2d(self.act(self.conv(x)), 1)  # [T', 6C, 1, 1]
         pooled = self.pool_act(pooled.mean(dim=0, keepdim=True).flatten(1))  # [1, 6C]
-        features = pooled if z is None else torch.cat([pooled, z[:, 0]], dim=1)  # Mobile3D: no token
+        features = pooled if z is None else torch.cat([pooled, first_token(z)], dim=1)  # Mobile3D: no token
         return self.classifier(self.fc_act(self.fc(features)))

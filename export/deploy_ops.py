@@ -24,6 +24,16 @@ def pad_frames(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
     return torch.cat(parts, dim=0) if len(parts) > 1 else x
 
 
+def first_token(z: torch.Tensor) -> torch.Tensor:
+    """``z[:, 0]`` (``[1, M, d]`` -> ``[1, d]``) as a Slice and a Squeeze, not a Gather.
+
+    Core ML MLProgram (through ONNX Runtime) and XNNPACK (onnx2tf writes a
+    GATHER) take no Gather, and every block reads z0, so a Gather cut each
+    phone graph once per block (docs/mobile-accelerators.md).
+    """
+    return z[:, :1].squeeze(1)
+
+
 def shift_frames(x: torch.Tensor, offset: int) -> torch.Tensor:
     """``y[t] = x[t - offset]`` for 0 < |offset| < T, zero frames where ``t - offset`` is outside."""
     if offset > 0:

@@ -7,15 +7,16 @@ for ONNX Runtime's desktop CPU kernels (a softmax over the M tokens as
 ReduceMax/Exp/ReduceSum/Div, see ``DeployFormerToMobile``), and several of
 its ops are not in the EPs' tables: NNAPI has no LayerNormalization, Gelu,
 HardSigmoid (ONNX Runtime's HardSwish), ReduceMax or ReduceSum; Core ML
-MLProgram has no Gather or Flatten. ``make_deployable(..., ort_mobile=True)``
-swaps in the twins below (``ORT_MOBILE_TWINS``), which compute the same
+MLProgram has no Flatten. ``make_deployable(..., ort_mobile=True)``
+swaps in the twins below (``ort_mobile_twins()``), which compute the same
 logits with ops both EPs take (docs/mobile-accelerators.md):
 
 - the Former->Mobile softmax over the M tokens is one ``Softmax`` on the
   last axis of ``[T', h, HW, M]`` scores;
 - sums over frames and heads are a ReduceMean times the count (frames) or
   one MatMul over the concatenated heads (heads);
-- ``z[:, 0]`` is a Slice and a Squeeze, ``flatten`` a Squeeze;
+- ``flatten`` is a Squeeze (``z[:, 0]`` is a Slice and a Squeeze in every form,
+  ``deploy_ops.first_token``);
 - LayerNorm is written out (mean, centred second moment, sqrt, divide: the
   same two-pass formula as PyTorch's kernel);
 - GELU is ``(x + |x| erf(|x| / sqrt 2)) / 2``, ``|x| = max(x, -x)``, with erf from Abramowitz &
@@ -36,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vmf.model.blocks import Head, VideoMobileFormerBlock
+from vmf.model.blocks import Head
 from vmf.model.bridges import Former, FormerToMobile, MobileToFormer
 from vmf.model.dyrelu import FrameDyReLU
 
@@ -44,7 +45,7 @@ from .deploy_attention import DeployFormer, DeployFormerToMobile, DeployMobileTo
 from .deploy_context import DeployContext
 from .deploy_head import DeployHead
 from .deploy_mobile import DeployFrameDyReLU
-from .deployable import DeployBlock
+from .deploy_ops import first_token
 
 # Abramowitz & Stegun 7.1.26: erf(x) = 1 - (a1 t + ... + a5 t^5) exp(-x^2), t = 1 / (1 + p x), x >= 0.
 _ERF_P = 0.3275911
@@ -96,11 +97,6 @@ class SpelledHardswish(nn.Module):
 
 def _spell_ffn(ffn: nn.Sequential) -> nn.Sequential:
     return nn.Sequential(*(SpelledGELU() if isinstance(m, nn.GELU) else m for m in ffn))
-
-
-def _first_token(z: torch.Tensor) -> torch.Tensor:
-    """``z[:, 0]`` as Slice + Squeeze (``[1, M, d]`` -> ``[1, d]``): Core ML MLProgram has no Gather."""
-    return z[:, :1].squeeze(1)
 
 
 class OrtMobileMobileToFormer(DeployMobileToFormer):
@@ -174,7 +170,7 @@ class OrtMobileFrameDyReLU(DeployFrameDyReLU):
 
 
 class OrtMobileHead(DeployHead):
-    """The head with Squeeze for Flatten, Slice + Squeeze for Gather and h_swish spelled out."""
+    """The head with Squeeze for Flatten and h_swish spelled out."""
 
     @classmethod
     def from_reference(cls, block: Head, ctx: DeployContext) -> "OrtMobileHead":
@@ -187,24 +183,13 @@ class OrtMobileHead(DeployHead):
         pooled = F.adaptive_avg_pool2d(self.act(self.conv(x)), 1)  # [T', 6C, 1, 1]
         pooled = pooled.mean(dim=0, keepdim=True)
         pooled = self.pool_act(pooled.squeeze(3).squeeze(2))  # [1, 6C]
-        features = pooled if z is None else torch.cat([pooled, _first_token(z)], dim=1)
+        features = pooled if z is None else torch.cat([pooled, first_token(z)], dim=1)
         return self.classifier(self.fc_act(self.fc(features)))
-
-
-class OrtMobileBlock(DeployBlock):
-    """One block, its FL-DyReLU fed ``z0`` by a Slice and a Squeeze."""
-
-    def forward(self, x: torch.Tensor, z: torch.Tensor | None):
-        z = self.bridge_m2f(x, z)
-        z = self.former(z)
-        y = self.mobile(x, None if z is None else _first_token(z))
-        return self.bridge_f2m(y, z), z
 
 
 def ort_mobile_twins() -> dict[type, type]:
     """Reference type -> ONNX Runtime Mobile twin, overriding the server ``TWINS`` entries."""
     return {
-        VideoMobileFormerBlock: OrtMobileBlock,
         MobileToFormer: OrtMobileMobileToFormer,
         Former: OrtMobileFormer,
         FormerToMobile: OrtMobileFormerToMobile,

@@ -42,6 +42,7 @@ from .deploy_attention import DeployFormer, DeployFormerToMobile, DeployMobileTo
 from .deploy_context import DeployContext, build_context
 from .deploy_head import DeployHead
 from .deploy_mobile import DeployFrameDyReLU, DeployMobileBlock, DeployReLU
+from .deploy_ops import first_token
 from .deploy_stem import DeployStem
 from .sidecar import LAYOUTS
 
@@ -98,7 +99,7 @@ class DeployBlock(nn.Module):
     def forward(self, x: torch.Tensor, z: torch.Tensor | None):
         z = self.bridge_m2f(x, z)
         z = self.former(z)
-        y = self.mobile(x, None if z is None else z[:, 0])
+        y = self.mobile(x, None if z is None else first_token(z))
         return self.bridge_f2m(y, z), z
 
 

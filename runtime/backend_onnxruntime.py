@@ -17,7 +17,7 @@ CPU_PROVIDER = "CPUExecutionProvider"
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
-    suffixes = (".onnx",)
+    suffixes = (".onnx", ".ort")  # .ort: ONNX Runtime Mobile's format (vmf-export --target ort)
 
     def __init__(self, path: Path, meta: dict, device: str, session):
         super().__init__(path, meta, device)

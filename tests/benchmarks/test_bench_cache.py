@@ -91,7 +91,8 @@ def test_choices_follow_the_exporter_and_runtime_registries():
 
     assert set(BACKEND_TARGETS) == set(BACKENDS)
     assert set(NO_CUDA) == set(BACKENDS) - set(CUDA_BACKENDS)  # every refusal says why
-    assert set(BACKEND_TARGETS.values()) - {"checkpoint"} == set(TARGETS)
+    # ort (ONNX Runtime Mobile) is timed on phones; its mobile .onnx runs on the onnxruntime row.
+    assert set(BACKEND_TARGETS.values()) - {"checkpoint"} == set(TARGETS) - {"ort"}
     assert PRECISIONS == EXPORT_PRECISIONS
 
 

@@ -32,7 +32,7 @@ from vmf.model import count_params, state_dict_sha256
 from vmf.export.coreml import spec_summary
 from vmf.export.lint import lint_tflite
 from vmf.export.onnx import onnx_predictor
-from vmf.export.tflite import FLOAT_OPS, load_interpreter, tflite_predictor
+from vmf.export.tflite import CPU_ONLY_INT8_OPS, FLOAT_OPS, load_interpreter, tflite_predictor
 
 HAS_COREML = importlib.util.find_spec("coremltools") is not None
 HAS_TFLITE = importlib.util.find_spec("litert_torch") is not None
@@ -204,16 +204,23 @@ def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
     assert int8.lint["op_counts"].get("QUANTIZE", 0) > 0 and int8.lint["passed"]
     # What computes in int8 and what stays float (export/tflite.py FLOAT_OPS), read back.
     interpreter = load_interpreter(int8.path)
-    dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
-    computes = {}
+    details = interpreter.get_tensor_details()
+    dtypes = {t["index"]: t["dtype"] for t in details}
+    names = {t["index"]: t["name"] for t in details}
+    computes, float_muls = {}, []
     for op in interpreter._get_ops_details():
         if op["inputs"].size and op["op_name"] != "DELEGATE":
             computes.setdefault(op["op_name"], set()).add(dtypes[op["inputs"][0]])
+            if op["op_name"] == "MUL" and dtypes[op["inputs"][0]] == np.float32:
+                float_muls.append(names[op["outputs"][0]])
     assert {"BATCH_MATMUL", "SOFTMAX"} <= computes.keys()
-    for name in FLOAT_OPS:  # DIV exists in onnx2tf's graphs only
+    for name in FLOAT_OPS + CPU_ONLY_INT8_OPS:  # DIV exists in onnx2tf's graphs only
         assert computes.get(name, {np.float32}) == {np.float32}, name
-    for name in ("CONV_2D", "DEPTHWISE_CONV_2D", "MUL", "MAXIMUM"):  # backbone and DY-ReLU
+    for name in ("CONV_2D", "DEPTHWISE_CONV_2D"):  # the backbone
         assert computes[name] == {np.int8}, name
+    # DY-ReLU's MULs are int8; float ones are the LayerNorms' (FLOAT_SCOPES), on the tokens.
+    assert np.int8 in computes["MUL"] and "MAXIMUM" not in computes
+    assert float_muls and all("LayerNorm" in name for name in float_muls), float_muls
     for art in (fp16, int8):  # float I/O: one input contract for every artifact
         interpreter = load_interpreter(art.path)
         assert interpreter.get_input_details()[0]["dtype"] == np.float32
@@ -258,3 +265,18 @@ def test_baseline_and_naive_onnx(tmp_path):
 
     ops = {n.op_type for n in onnx.load(str(art.path)).graph.node}
     assert "Conv" in ops and read_sidecar(art.path)["form"] == "naive"
+
+
+def test_phone_artifacts_run_in_one_xnnpack_partition(real_export):
+    """Read back from the LiteRT interpreter, not from the exporter's card alone."""
+    from vmf.export.partitions import xnnpack_partitions
+
+    report, _, _, quantized = real_export
+    for art in [a for a in report.artifacts if a.target == "tflite"] + list(quantized):
+        card = read_sidecar(art.path)["partitions"]
+        assert card["xnnpack"]["partitions"] == 1 and card["within_budget"], art.path.name
+        assert art.lint["partitions"]["xnnpack"] == 1
+        count = xnnpack_partitions(art.path)
+        assert count.partitions == 1 and count.unsupported_ops == [], (art.path.name, count)
+    onnx = next(a for a in report.artifacts if a.target == "onnx")  # the server form: counted only
+    assert read_sidecar(onnx.path)["partitions"]["budget"] == {}
