@@ -29,8 +29,17 @@ def cache_key(job: Job) -> CacheKey:
     """Everything the job's artifact depends on (the thread count and device do not)."""
     target = BACKEND_TARGETS[job.backend]
     precision = "fp32" if target == "checkpoint" else job.precision
-    return CacheKey(job.variant, job.baseline, job.form, job.frames, job.resolution, target,
-                    precision, job.converter or "-", project_version())
+    return CacheKey(
+        job.variant,
+        job.baseline,
+        job.form,
+        job.frames,
+        job.resolution,
+        target,
+        precision,
+        job.converter or "-",
+        project_version(),
+    )
 
 
 _KEPT_LOG = re.compile(r" \(converter output: (?P<path>[^()]+\.log)\)$")
@@ -46,7 +55,7 @@ def keep_conversion_log(exc: Exception, cache_root: Path) -> Exception:
     logs.mkdir(parents=True, exist_ok=True)
     kept = logs / Path(found["path"]).name
     shutil.move(found["path"], kept)
-    return VmfError(f"{str(exc)[:found.start()]} (converter output: {kept})")
+    return VmfError(f"{str(exc)[: found.start()]} (converter output: {kept})")
 
 
 def _export_producer(job: Job, tools: Tools, cache_root: Path) -> Callable[[Path], Path]:
@@ -57,10 +66,18 @@ def _export_producer(job: Job, tools: Tools, cache_root: Path) -> Callable[[Path
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 report = tools.exporter()(
-                    job.variant, targets=(target,), precisions=(job.precision,),
-                    converter=job.converter, out_dir=folder, baseline=job.baseline,
-                    frames=job.frames, resolution=job.resolution, verify=True, form=job.form,
-                    log=tools.log)
+                    job.variant,
+                    targets=(target,),
+                    precisions=(job.precision,),
+                    converter=job.converter,
+                    out_dir=folder,
+                    baseline=job.baseline,
+                    frames=job.frames,
+                    resolution=job.resolution,
+                    verify=True,
+                    form=job.form,
+                    log=tools.log,
+                )
         except VmfError as exc:
             raise keep_conversion_log(exc, cache_root) from None
         made = [a for a in report.artifacts if a.target == target and a.precision == job.precision]
@@ -79,8 +96,7 @@ def _checkpoint_producer(job: Job) -> Callable[[Path], Path]:
 
         from vmf.model import VideoMobileFormer, save_checkpoint
 
-        cfg = dataclasses.replace(VARIANTS[job.variant], frames=job.frames,
-                                  resolution=job.resolution)
+        cfg = dataclasses.replace(VARIANTS[job.variant], frames=job.frames, resolution=job.resolution)
         torch.manual_seed(0)
         model = VideoMobileFormer(cfg, baseline=job.baseline).eval()
         return save_checkpoint(model, folder / f"{job.model.lower()}.pt")
@@ -112,8 +128,10 @@ def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
         return found
     if key in tools.failed_exports:
         raise VmfError(tools.failed_exports[key])
-    tools.log(f"exporting {job.model} {job.form} {key.target} {key.precision} "
-              f"({job.frames}x{job.resolution}) into {cache.root}")
+    tools.log(
+        f"exporting {job.model} {job.form} {key.target} {key.precision} "
+        f"({job.frames}x{job.resolution}) into {cache.root}"
+    )
     start = time.perf_counter()
     try:
         path = cache.fetch(key, produce).path
@@ -165,17 +183,27 @@ def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
     precisions = tuple(job.precision for job in jobs)
     cache.root.mkdir(parents=True, exist_ok=True)
     batch = Path(tempfile.mkdtemp(prefix=".batch-", suffix=".tmp", dir=cache.root))
-    tools.log(f"exporting {first.model} {first.form} {target} {'+'.join(precisions)} "
-              f"({first.frames}x{first.resolution}) into {cache.root}")
+    tools.log(
+        f"exporting {first.model} {first.form} {target} {'+'.join(precisions)} "
+        f"({first.frames}x{first.resolution}) into {cache.root}"
+    )
     start, error, made = time.perf_counter(), None, {}
     try:
         try:
             with contextlib.redirect_stdout(sys.stderr):  # stdout is the table and the JSON
                 tools.exporter()(
-                    first.variant, targets=(target,), precisions=precisions,
-                    converter=first.converter, out_dir=batch, baseline=first.baseline,
-                    frames=first.frames, resolution=first.resolution, verify=True,
-                    form=first.form, log=tools.log)
+                    first.variant,
+                    targets=(target,),
+                    precisions=precisions,
+                    converter=first.converter,
+                    out_dir=batch,
+                    baseline=first.baseline,
+                    frames=first.frames,
+                    resolution=first.resolution,
+                    verify=True,
+                    form=first.form,
+                    log=tools.log,
+                )
         except Exception as exc:  # what finished before the failure is still kept below
             error = one_line(keep_conversion_log(exc, cache.root))
         made = _finished_artifacts(batch, target)
@@ -193,8 +221,10 @@ def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
                 tools.failed_exports[cache_key(job)] = f"export failed: {error}"
     finally:
         shutil.rmtree(batch, ignore_errors=True)
-    tools.log(f"exported {len(made)} of {len(jobs)} in {time.perf_counter() - start:.1f}s"
-              + (f" ({error})" if error else ""))
+    tools.log(
+        f"exported {len(made)} of {len(jobs)} in {time.perf_counter() - start:.1f}s"
+        + (f" ({error})" if error else "")
+    )
 
 
 def _finished_artifacts(folder: Path, target: str) -> dict[str, Path]:

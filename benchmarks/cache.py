@@ -46,9 +46,11 @@ def source_fingerprint() -> str:
     import vmf.export
     import vmf.model
 
-    files = [*Path(vmf.model.__file__).parent.glob("*.py"),
-             *Path(vmf.export.__file__).parent.glob("*.py"),
-             *Path(__file__).parent.glob("x3d*.py")]
+    files = [
+        *Path(vmf.model.__file__).parent.glob("*.py"),
+        *Path(vmf.export.__file__).parent.glob("*.py"),
+        *Path(__file__).parent.glob("x3d*.py"),
+    ]
     digest = hashlib.sha256()
     for path in sorted(files, key=lambda p: (p.parent.name, p.name)):
         digest.update(f"{path.parent.name}/{path.name}\0".encode())
@@ -80,8 +82,10 @@ class CacheKey:
 
     def folder(self) -> str:
         model = model_name(self.variant, self.baseline).lower()
-        return (f"{model}_{self.form}_{self.frames}x{self.resolution}_{self.target}_"
-                f"{self.precision}_{self.converter}").replace(os.sep, "-")
+        return (
+            f"{model}_{self.form}_{self.frames}x{self.resolution}_{self.target}_"
+            f"{self.precision}_{self.converter}"
+        ).replace(os.sep, "-")
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,9 @@ class ArtifactCache:
                 raise VmfError(f"the exporter wrote {artifact} outside the cache folder") from None
             if not artifact.exists():
                 raise VmfError(f"the exporter reported {artifact.name} but did not write it")
-            (tmp / MANIFEST).write_text(json.dumps(
-                {"key": _plain(key), "artifact": relative.as_posix()}, indent=2) + "\n")
+            (tmp / MANIFEST).write_text(
+                json.dumps({"key": _plain(key), "artifact": relative.as_posix()}, indent=2) + "\n"
+            )
             normalise_mode(tmp, directory=True)  # mkdtemp made it 0700
             if entry.exists():  # a stale or broken entry (lookup refused it): replace it
                 shutil.rmtree(entry)

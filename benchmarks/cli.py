@@ -26,8 +26,7 @@ from vmf.model.cli import Parser, run_main
 
 from .cache import ArtifactCache, default_cache_dir
 from .rows import format_table, to_csv, to_json, write_text_atomic
-from .jobs import (BACKEND_TARGETS, DEVICES, PRECISIONS, X3D_BACKENDS, X3D_NAME, Tools,
-                   plan_jobs)
+from .jobs import BACKEND_TARGETS, DEVICES, PRECISIONS, X3D_BACKENDS, X3D_NAME, Tools, plan_jobs
 from .runner import run_jobs, run_model_file
 from .timing import DEFAULT_MIN_TIME, DEFAULT_WARMUP, TimingOptions
 
@@ -73,64 +72,140 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="vmf-bench", formatter_class=_HelpFormatter,
-                description="Latency of Video Mobile-Former variants x backends x precisions x "
-                "threads, as a table, JSON, CSV, markdown and a plot.")
+    p = Parser(
+        prog="vmf-bench",
+        formatter_class=_HelpFormatter,
+        description="Latency of Video Mobile-Former variants x backends x precisions x "
+        "threads, as a table, JSON, CSV, markdown and a plot.",
+    )
     what = p.add_argument_group("what to time")
-    what.add_argument("--variant", nargs="+", choices=list(VARIANTS), default=["560M"],
-                      metavar="NAME", help=f"variants ({', '.join(VARIANTS)})")
-    what.add_argument("--backend", nargs="+", choices=list(BACKEND_TARGETS), default=None,
-                      metavar="NAME", help=f"backends ({', '.join(BACKEND_TARGETS)}); default "
-                      f"{' '.join(DEFAULT_BACKENDS)}, or the one a --model file's suffix implies")
-    what.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["fp32"],
-                      metavar="P", help=f"precisions ({', '.join(PRECISIONS)})")
-    what.add_argument("--threads", nargs="+", type=_positive_int, default=None, metavar="N",
-                      help="CPU thread counts to time (default: physical cores)")
-    what.add_argument("--baseline", action="store_true",
-                      help="also time each variant's Mobile3D baseline (paper Table 2)")
-    what.add_argument("--naive", action="store_true",
-                      help="also time the naive 5-D export (onnxruntime, tflite): what the "
-                      "rank-4 deployable form saves")
-    what.add_argument("--x3d", action="store_true",
-                      help=f"also time {X3D_NAME} on a 64x160 clip, exported naively to ONNX "
-                      f"({', '.join(X3D_BACKENDS)}), the paper's Table 12 comparison")
-    what.add_argument("--device", choices=DEVICES, default="cpu",
-                      help="cuda: ONNX Runtime's CUDA provider and PyTorch on CUDA")
-    what.add_argument("--model", metavar="PATH",
-                      help="time this exported model (its sidecar says what it is) instead")
-    what.add_argument("--stream", action="store_true",
-                      help="with --model: per-hop latency with stem reuse (the model's split "
-                      "artifact) beside the full-clip latency, alternating in one run")
-    what.add_argument("--hop", type=_positive_int, default=None,
-                      help="with --stream: frames between clips (default: the stem's temporal stride)")
-    what.add_argument("--converter", choices=CONVERTERS, default=None,
-                      help="TFLite converter to export with (default: the exporter's, "
-                      f"{DEFAULT_CONVERTER})")
-    what.add_argument("--frames", type=_positive_int, default=None,
-                      help="clip length instead of the variant's 64 frames (quick checks)")
-    what.add_argument("--resolution", type=_positive_int, default=None,
-                      help="input side instead of the variant's resolution (quick checks)")
+    what.add_argument(
+        "--variant",
+        nargs="+",
+        choices=list(VARIANTS),
+        default=["560M"],
+        metavar="NAME",
+        help=f"variants ({', '.join(VARIANTS)})",
+    )
+    what.add_argument(
+        "--backend",
+        nargs="+",
+        choices=list(BACKEND_TARGETS),
+        default=None,
+        metavar="NAME",
+        help=f"backends ({', '.join(BACKEND_TARGETS)}); default "
+        f"{' '.join(DEFAULT_BACKENDS)}, or the one a --model file's suffix implies",
+    )
+    what.add_argument(
+        "--precision",
+        nargs="+",
+        choices=PRECISIONS,
+        default=["fp32"],
+        metavar="P",
+        help=f"precisions ({', '.join(PRECISIONS)})",
+    )
+    what.add_argument(
+        "--threads",
+        nargs="+",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="CPU thread counts to time (default: physical cores)",
+    )
+    what.add_argument(
+        "--baseline", action="store_true", help="also time each variant's Mobile3D baseline (paper Table 2)"
+    )
+    what.add_argument(
+        "--naive",
+        action="store_true",
+        help="also time the naive 5-D export (onnxruntime, tflite): what the rank-4 deployable form saves",
+    )
+    what.add_argument(
+        "--x3d",
+        action="store_true",
+        help=f"also time {X3D_NAME} on a 64x160 clip, exported naively to ONNX "
+        f"({', '.join(X3D_BACKENDS)}), the paper's Table 12 comparison",
+    )
+    what.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="cpu",
+        help="cuda: ONNX Runtime's CUDA provider and PyTorch on CUDA",
+    )
+    what.add_argument(
+        "--model", metavar="PATH", help="time this exported model (its sidecar says what it is) instead"
+    )
+    what.add_argument(
+        "--stream",
+        action="store_true",
+        help="with --model: per-hop latency with stem reuse (the model's split "
+        "artifact) beside the full-clip latency, alternating in one run",
+    )
+    what.add_argument(
+        "--hop",
+        type=_positive_int,
+        default=None,
+        help="with --stream: frames between clips (default: the stem's temporal stride)",
+    )
+    what.add_argument(
+        "--converter",
+        choices=CONVERTERS,
+        default=None,
+        help=f"TFLite converter to export with (default: the exporter's, {DEFAULT_CONVERTER})",
+    )
+    what.add_argument(
+        "--frames",
+        type=_positive_int,
+        default=None,
+        help="clip length instead of the variant's 64 frames (quick checks)",
+    )
+    what.add_argument(
+        "--resolution",
+        type=_positive_int,
+        default=None,
+        help="input side instead of the variant's resolution (quick checks)",
+    )
     how = p.add_argument_group("how long")
-    how.add_argument("--runs", type=_positive_int, default=None,
-                     help="timed runs per row (default: as many as fit in --min-time)")
-    how.add_argument("--warmup", type=_non_negative_int, default=DEFAULT_WARMUP,
-                     help="untimed runs first")
-    how.add_argument("--min-time", type=_seconds, default=DEFAULT_MIN_TIME,
-                     help="seconds of timed runs per row when --runs is not given")
-    how.add_argument("--in-process", action="store_true",
-                     help="time every row in this process instead of a fresh one per row "
-                     "(faster; but rows then share threads and memory, and peak RSS includes "
-                     "the converters)")
-    how.add_argument("--cache", metavar="DIR", default=None,
-                     help=f"exported artifacts are kept here (default {default_cache_dir()})")
+    how.add_argument(
+        "--runs",
+        type=_positive_int,
+        default=None,
+        help="timed runs per row (default: as many as fit in --min-time)",
+    )
+    how.add_argument("--warmup", type=_non_negative_int, default=DEFAULT_WARMUP, help="untimed runs first")
+    how.add_argument(
+        "--min-time",
+        type=_seconds,
+        default=DEFAULT_MIN_TIME,
+        help="seconds of timed runs per row when --runs is not given",
+    )
+    how.add_argument(
+        "--in-process",
+        action="store_true",
+        help="time every row in this process instead of a fresh one per row "
+        "(faster; but rows then share threads and memory, and peak RSS includes "
+        "the converters)",
+    )
+    how.add_argument(
+        "--cache",
+        metavar="DIR",
+        default=None,
+        help=f"exported artifacts are kept here (default {default_cache_dir()})",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print one JSON object last")
     out.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
-    out.add_argument("--markdown", metavar="FILE",
-                     help="write a markdown section (docs/performance.md): machine, command, table, plot")
+    out.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="write a markdown section (docs/performance.md): machine, command, table, plot",
+    )
     out.add_argument("--plot", metavar="FILE.png", help="draw latency against MACs")
-    out.add_argument("--summary", action="store_true",
-                     help="print params and MACs against the paper's Tables 1-2; time nothing")
+    out.add_argument(
+        "--summary",
+        action="store_true",
+        help="print params and MACs against the paper's Tables 1-2; time nothing",
+    )
     return p
 
 
@@ -166,15 +241,25 @@ def _summary(as_json: bool) -> int:
     x3d = build_x3d()
     x3d_params, x3d_macs = count_params(x3d), count_macs(x3d, X3D_S.frames, X3D_S.resolution)
     print(format_summary(rows))
-    print(f"\n{X3D_NAME} (the latency comparison, --x3d): {x3d_params / 1e6:.3f}M params, "
-          f"{x3d_macs / 1e9:.3f} GMACs on a {X3D_S.frames}x{X3D_S.resolution} clip (published "
-          f"1.96 GMACs at 13 frames = {paper_macs_at(X3D_S.frames) / 1e9:.2f} G at "
-          f"{X3D_S.frames}).")
+    print(
+        f"\n{X3D_NAME} (the latency comparison, --x3d): {x3d_params / 1e6:.3f}M params, "
+        f"{x3d_macs / 1e9:.3f} GMACs on a {X3D_S.frames}x{X3D_S.resolution} clip (published "
+        f"1.96 GMACs at 13 frames = {paper_macs_at(X3D_S.frames) / 1e9:.2f} G at "
+        f"{X3D_S.frames})."
+    )
     if as_json:
         summary = [dataclasses.asdict(r) for r in rows]
-        summary.append({"model": X3D_NAME, "variant": X3D_NAME, "baseline": False,
-                        "params": x3d_params, "macs": x3d_macs, "paper_params": 0.0,
-                        "paper_macs": paper_macs_at(X3D_S.frames)})
+        summary.append(
+            {
+                "model": X3D_NAME,
+                "variant": X3D_NAME,
+                "baseline": False,
+                "params": x3d_params,
+                "macs": x3d_macs,
+                "paper_params": 0.0,
+                "paper_macs": paper_macs_at(X3D_S.frames),
+            }
+        )
         print(json.dumps({"summary": summary}))
     return 0
 
@@ -202,14 +287,14 @@ def _main(argv, tools: Tools) -> int:
         except ImportError:
             from vmf.model import MissingDependencyError
 
-            raise MissingDependencyError(
-                "--plot needs matplotlib: pip install 'vmf[plot]'") from None
+            raise MissingDependencyError("--plot needs matplotlib: pip install 'vmf[plot]'") from None
     if args.frames and not args.model:
         for name in args.variant:  # the stem's temporal stride must divide the clip (paper §3)
             stride = VARIANTS[name].temporal_stride
             if args.frames % stride:
-                raise VmfError(f"--frames {args.frames} is not a multiple of variant {name}'s "
-                               f"temporal stride {stride}")
+                raise VmfError(
+                    f"--frames {args.frames} is not a multiple of variant {name}'s temporal stride {stride}"
+                )
     if args.threads is None:
         from vmf.runtime.backends import default_threads
 
@@ -222,10 +307,19 @@ def _main(argv, tools: Tools) -> int:
     if args.model:
         rows = run_model_file(args.model, args.backend, args.threads, args.device, tools, timing)
     else:
-        jobs = plan_jobs(args.variant, args.backend or list(DEFAULT_BACKENDS), args.precision,
-                         args.threads, baseline=args.baseline, naive=args.naive, x3d=args.x3d,
-                         device=args.device, frames=args.frames, resolution=args.resolution,
-                         converter=args.converter)
+        jobs = plan_jobs(
+            args.variant,
+            args.backend or list(DEFAULT_BACKENDS),
+            args.precision,
+            args.threads,
+            baseline=args.baseline,
+            naive=args.naive,
+            x3d=args.x3d,
+            device=args.device,
+            frames=args.frames,
+            resolution=args.resolution,
+            converter=args.converter,
+        )
         cache = ArtifactCache(args.cache or default_cache_dir())
         rows = run_jobs(jobs, cache, tools, timing)
     return _report(rows, args, argv, tools)
@@ -236,9 +330,17 @@ def _stream(args) -> int:
 
     if not args.model:
         raise VmfError("--stream times an exported model with a split artifact: give --model PATH")
-    results = [bench_stream_hop(args.model, backend=(args.backend or [None])[0], threads=t,
-                                hop=args.hop, min_time=args.min_time,
-                                runs=args.runs) for t in args.threads]
+    results = [
+        bench_stream_hop(
+            args.model,
+            backend=(args.backend or [None])[0],
+            threads=t,
+            hop=args.hop,
+            min_time=args.min_time,
+            runs=args.runs,
+        )
+        for t in args.threads
+    ]
     for result in results:
         print(format_stream_hop(result))
     if args.json:
@@ -265,12 +367,22 @@ def _report(rows, args, argv, tools: Tools) -> int:
     if args.markdown:
         from .report import markdown_section
 
-        write_text_atomic(args.markdown, markdown_section(
-            rows, _command_line(argv), machine, args.plot if timed else None, args.markdown,
-            ratios))
+        write_text_atomic(
+            args.markdown,
+            markdown_section(
+                rows, _command_line(argv), machine, args.plot if timed else None, args.markdown, ratios
+            ),
+        )
     if args.json:  # one line, last: the caller parses the last line of stdout
-        print(to_json(rows, command=_command_line(argv), machine=machine,
-                      exports=tools.export_counts(), comparisons=ratios))
+        print(
+            to_json(
+                rows,
+                command=_command_line(argv),
+                machine=machine,
+                exports=tools.export_counts(),
+                comparisons=ratios,
+            )
+        )
     if not timed:
         first = next((r.reason for r in rows if r.reason), "no rows were requested")
         print(f"error: nothing was timed; first failure: {first}", file=sys.stderr)

@@ -25,9 +25,16 @@ def _speed(fast: Row, slow: Row) -> str:
 
 
 def _same(r: Row, **changes) -> tuple:
-    d = {"model": r.model, "form": r.form, "backend": r.backend, "precision": r.precision,
-         "threads": r.threads, "device": r.device, "frames": r.frames,
-         "resolution": r.resolution}
+    d = {
+        "model": r.model,
+        "form": r.form,
+        "backend": r.backend,
+        "precision": r.precision,
+        "threads": r.threads,
+        "device": r.device,
+        "frames": r.frames,
+        "resolution": r.resolution,
+    }
     d.update(changes)
     return tuple(sorted(d.items()))
 
@@ -41,38 +48,48 @@ def comparisons(rows: list[Row]) -> list[str]:
         if r.form == "deployable":
             naive = index.get(_same(r, form="naive"))
             if naive:
-                forms.append(f"{r.model} {where}: deployable {r.p50_ms:.1f} ms vs naive export "
-                             f"{naive.p50_ms:.1f} ms: {_speed(r, naive)}")
+                forms.append(
+                    f"{r.model} {where}: deployable {r.p50_ms:.1f} ms vs naive export "
+                    f"{naive.p50_ms:.1f} ms: {_speed(r, naive)}"
+                )
         if r.backend in ONNX_RUNTIME_PEERS:
             ort = index.get(_same(r, backend="onnxruntime"))
             if ort:
                 name = NAMES[r.backend]
-                backends.append(f"{r.model} {r.form} {r.precision} {r.threads}t: {name} "
-                             f"{r.p50_ms:.1f} ms vs ONNX Runtime {ort.p50_ms:.1f} ms: "
-                             f"{name} {_speed(r, ort)}")
+                backends.append(
+                    f"{r.model} {r.form} {r.precision} {r.threads}t: {name} "
+                    f"{r.p50_ms:.1f} ms vs ONNX Runtime {ort.p50_ms:.1f} ms: "
+                    f"{name} {_speed(r, ort)}"
+                )
         if r.precision == "int8":
             fp32 = index.get(_same(r, precision="fp32"))
             if fp32:
                 agreement = f" (int8 parity: {r.parity})" if r.parity else ""
-                precisions.append(f"{r.model} {r.form} {r.backend} {r.threads}t: int8 "
-                             f"{r.p50_ms:.1f} ms vs fp32 {fp32.p50_ms:.1f} ms: int8 "
-                             f"{_speed(r, fp32)}{agreement}")
+                precisions.append(
+                    f"{r.model} {r.form} {r.backend} {r.threads}t: int8 "
+                    f"{r.p50_ms:.1f} ms vs fp32 {fp32.p50_ms:.1f} ms: int8 "
+                    f"{_speed(r, fp32)}{agreement}"
+                )
         if r.baseline:
             vmf = index.get(_same(r, model=f"VMF-{r.variant}"))
             if vmf:
-                baselines.append(f"VMF-{r.variant} vs Mobile3D-{r.variant} {r.form} {where}: "
-                             f"{vmf.p50_ms:.1f} vs {r.p50_ms:.1f} ms: the Former and bridges add "
-                             f"{(vmf.p50_ms / r.p50_ms - 1) * 100:+.0f}%")
+                baselines.append(
+                    f"VMF-{r.variant} vs Mobile3D-{r.variant} {r.form} {where}: "
+                    f"{vmf.p50_ms:.1f} vs {r.p50_ms:.1f} ms: the Former and bridges add "
+                    f"{(vmf.p50_ms / r.p50_ms - 1) * 100:+.0f}%"
+                )
     # Fastest against fastest: X3D-S is timed on the same backends and threads as VMF.
     for threads in dict.fromkeys(r.threads for r in timed if r.model == "X3D-S"):
-        x3d = min((r for r in timed if r.model == "X3D-S" and r.threads == threads),
-                  key=lambda r: r.p50_ms)
-        peers = [r for r in timed if r.model.startswith("VMF-") and r.threads == threads
-                 and r.device == x3d.device]
+        x3d = min((r for r in timed if r.model == "X3D-S" and r.threads == threads), key=lambda r: r.p50_ms)
+        peers = [
+            r for r in timed if r.model.startswith("VMF-") and r.threads == threads and r.device == x3d.device
+        ]
         for model in dict.fromkeys(r.model for r in peers):
             best = min((r for r in peers if r.model == model), key=lambda r: r.p50_ms)
-            lines.append(f"{model} fastest ({best.backend} {best.form} {best.precision}, "
-                         f"{best.p50_ms:.1f} ms, {best.frames}x{best.resolution}) vs X3D-S "
-                         f"fastest ({x3d.backend} {x3d.form}, {x3d.p50_ms:.1f} ms, "
-                         f"{x3d.frames}x{x3d.resolution}), {threads}t: {_speed(best, x3d)}")
+            lines.append(
+                f"{model} fastest ({best.backend} {best.form} {best.precision}, "
+                f"{best.p50_ms:.1f} ms, {best.frames}x{best.resolution}) vs X3D-S "
+                f"fastest ({x3d.backend} {x3d.form}, {x3d.p50_ms:.1f} ms, "
+                f"{x3d.frames}x{x3d.resolution}), {threads}t: {_speed(best, x3d)}"
+            )
     return forms + backends + precisions + baselines + lines

@@ -18,14 +18,23 @@ from .reference import model_name
 
 # What each backend times, and the artifact it needs: ``--backend`` choices.
 # OpenVINO runs the same .onnx files as ONNX Runtime (one cached export serves both).
-BACKEND_TARGETS = {"onnxruntime": "onnx", "tflite": "tflite", "torch": "checkpoint",
-                   "coreml": "coreml", "openvino": "onnx", "executorch": "executorch"}
+BACKEND_TARGETS = {
+    "onnxruntime": "onnx",
+    "tflite": "tflite",
+    "torch": "checkpoint",
+    "coreml": "coreml",
+    "openvino": "onnx",
+    "executorch": "executorch",
+}
 PRECISIONS = ("fp32", "fp16", "int8")
 DEVICES = ("cpu", "cuda")
 CUDA_BACKENDS = ("onnxruntime", "torch")
-NO_CUDA = {"tflite": "its GPU delegate runs on phones", "coreml": "it runs on Apple devices",
-           "openvino": "its GPU plugin is for Intel GPUs",
-           "executorch": "its Python runtime runs .pte models on the CPU"}
+NO_CUDA = {
+    "tflite": "its GPU delegate runs on phones",
+    "coreml": "it runs on Apple devices",
+    "openvino": "its GPU plugin is for Intel GPUs",
+    "executorch": "its Python runtime runs .pte models on the CPU",
+}
 NAIVE_BACKENDS = ("onnxruntime", "tflite", "openvino")  # the exporter's naive form has these targets
 X3D_NAME = "X3D-S"
 X3D_BACKENDS = ("onnxruntime", "openvino")  # exported naively to ONNX here (benchmarks/x3d.py)
@@ -97,9 +106,20 @@ class Tools:
         return self.load_backend
 
 
-def plan_jobs(variants, backends, precisions, threads, *, baseline=False, naive=False,
-              x3d=False, device="cpu", frames=None, resolution=None,
-              converter=None) -> list[Job]:
+def plan_jobs(
+    variants,
+    backends,
+    precisions,
+    threads,
+    *,
+    baseline=False,
+    naive=False,
+    x3d=False,
+    device="cpu",
+    frames=None,
+    resolution=None,
+    converter=None,
+) -> list[Job]:
     """Every row the options ask for, in table order: model, form, backend, precision, threads."""
     from vmf.export.api import DEFAULT_CONVERTER
 
@@ -110,15 +130,17 @@ def plan_jobs(variants, backends, precisions, threads, *, baseline=False, naive=
         cfg = VARIANTS[variant]
         clip = (frames or cfg.frames, resolution or cfg.resolution)
         for backend in backends:
-            forms = ([REFERENCE] if backend == "torch"
-                     else [DEPLOYABLE] + ([NAIVE] if naive and backend in NAIVE_BACKENDS else []))
+            forms = (
+                [REFERENCE]
+                if backend == "torch"
+                else [DEPLOYABLE] + ([NAIVE] if naive and backend in NAIVE_BACKENDS else [])
+            )
             for form in forms:
                 # The exporter converts the naive (rank-5) form to TFLite through onnx2tf only.
                 conv = None if backend != "tflite" else "onnx2tf" if form == NAIVE else converter
                 for precision in precisions:
                     for t in threads:
-                        jobs.append(Job(variant, base, backend, precision, form, t, device, *clip,
-                                        conv))
+                        jobs.append(Job(variant, base, backend, precision, form, t, device, *clip, conv))
     if x3d:
         from .x3d import X3D_S
 

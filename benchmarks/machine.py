@@ -7,8 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-PACKAGES = ("vmf", "torch", "onnxruntime", "openvino", "ai-edge-litert", "tensorflow",
-            "coremltools")
+PACKAGES = ("vmf", "torch", "onnxruntime", "openvino", "ai-edge-litert", "tensorflow", "coremltools")
 
 
 def cpu_model() -> str:
@@ -45,5 +44,7 @@ def machine_info() -> dict:
 def describe(info: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     cores = info["usable_cores"] or info["logical_cores"]
-    return (f"{info['cpu']}, {cores} usable cores ({info['physical_cores']} physical), "
-            f"{info['memory_gb']} GB RAM, {info['os']}, Python {info['python']}; {versions}")
+    return (
+        f"{info['cpu']}, {cores} usable cores ({info['physical_cores']} physical), "
+        f"{info['memory_gb']} GB RAM, {info['os']}, Python {info['python']}; {versions}"
+    )

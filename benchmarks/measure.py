@@ -51,9 +51,16 @@ def _sync_for(description: str) -> Callable[[], None] | None:
     return torch.cuda.synchronize if torch.cuda.is_available() else None
 
 
-def measure(path: "str | Path", backend: str | None, threads: int | None, device: str,
-            timing: TimingOptions, *, load_backend: Callable | None = None,
-            clock: Callable[[], float] = time.perf_counter) -> Measurement:
+def measure(
+    path: "str | Path",
+    backend: str | None,
+    threads: int | None,
+    device: str,
+    timing: TimingOptions,
+    *,
+    load_backend: Callable | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Measurement:
     """Load ``path`` and time ``run`` on one random clip of its input shape (raises on failure)."""
     if load_backend is None:
         from vmf.runtime.backends import load_backend
@@ -65,21 +72,42 @@ def measure(path: "str | Path", backend: str | None, threads: int | None, device
     # The same clip for every run of this artifact: seeded by its path.
     seed = int.from_bytes(hashlib.sha256(str(path).encode()).digest()[:4], "little")
     clip = np.random.default_rng(seed).standard_normal(loaded.input_shape, dtype=np.float32)
-    samples = time_calls(lambda: loaded.run(clip), warmup=timing.warmup, runs=timing.runs,
-                         min_time=timing.min_time, sync=_sync_for(description), clock=clock)
-    return Measurement(samples=samples, device=description,
-                       backend=getattr(loaded, "name", None) or backend or "",
-                       form=getattr(loaded, "form", None), converter=meta.get("converter"),
-                       parity=meta.get("parity"), peak_rss_mb=peak_rss_mb())
+    samples = time_calls(
+        lambda: loaded.run(clip),
+        warmup=timing.warmup,
+        runs=timing.runs,
+        min_time=timing.min_time,
+        sync=_sync_for(description),
+        clock=clock,
+    )
+    return Measurement(
+        samples=samples,
+        device=description,
+        backend=getattr(loaded, "name", None) or backend or "",
+        form=getattr(loaded, "form", None),
+        converter=meta.get("converter"),
+        parity=meta.get("parity"),
+        peak_rss_mb=peak_rss_mb(),
+    )
 
 
-def measure_isolated(path: "str | Path", backend: str | None, threads: int | None, device: str,
-                     timing: TimingOptions) -> Measurement:
+def measure_isolated(
+    path: "str | Path", backend: str | None, threads: int | None, device: str, timing: TimingOptions
+) -> Measurement:
     """``measure`` in a fresh Python process; its errors come back as one-line ``VmfError``s."""
-    spec = {"path": str(path), "backend": backend, "threads": threads, "device": device,
-            "timing": asdict(timing)}
-    proc = subprocess.run([sys.executable, "-m", "vmf.benchmarks.measure", json.dumps(spec)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    spec = {
+        "path": str(path),
+        "backend": backend,
+        "threads": threads,
+        "device": device,
+        "timing": asdict(timing),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "vmf.benchmarks.measure", json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = proc.stdout.strip().splitlines()
     try:
         answer = json.loads(lines[-1])
@@ -89,8 +117,10 @@ def measure_isolated(path: "str | Path", backend: str | None, threads: int | Non
         raise VmfError(answer["error"])
     if proc.returncode != 0 or not isinstance(answer, dict):
         said = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        raise VmfError(f"the timing process {_exit(proc.returncode)}"
-                       + (f"; it said: {said[-1].strip()[:160]}" if said else ""))
+        raise VmfError(
+            f"the timing process {_exit(proc.returncode)}"
+            + (f"; it said: {said[-1].strip()[:160]}" if said else "")
+        )
     return Measurement(**answer)
 
 
@@ -100,7 +130,7 @@ def one_line(exc: BaseException, limit: int = 400) -> str:
     line = text.splitlines()[0] if text else ""
     if not isinstance(exc, VmfError):  # an unexpected failure: say what kind it was
         line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _exit(code: int) -> str:
@@ -116,8 +146,15 @@ def _worker(argv: list[str]) -> int:
     """``python -m vmf.benchmarks.measure SPEC``: one JSON line on stdout, result or error."""
     spec = json.loads(argv[0])
     try:
-        result = asdict(measure(spec["path"], spec["backend"], spec["threads"], spec["device"],
-                                TimingOptions(**spec["timing"])))
+        result = asdict(
+            measure(
+                spec["path"],
+                spec["backend"],
+                spec["threads"],
+                spec["device"],
+                TimingOptions(**spec["timing"]),
+            )
+        )
     except Exception as exc:  # reported to the parent, which makes it the row's reason
         result = {"error": one_line(exc)}
     sys.stdout.write("\n" + json.dumps(result) + "\n")

@@ -37,6 +37,7 @@ def peak_rss_mb() -> float:
         import resource
     except ImportError:  # Windows
         import psutil
+
         return psutil.Process().memory_info().peak_wset / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0  # bytes on macOS, else kB

@@ -34,11 +34,11 @@ def plot_latency(rows: list[Row], path: "str | os.PathLike", title: str = "") ->
     """Draw p50 latency against MACs for the rows that were timed; write a PNG atomically."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")  # files only; never needs a display
         import matplotlib.pyplot as plt
     except ImportError:
-        raise MissingDependencyError(
-            "--plot needs matplotlib: pip install 'vmf[plot]'") from None
+        raise MissingDependencyError("--plot needs matplotlib: pip install 'vmf[plot]'") from None
     timed = [r for r in rows if r.ok and r.macs and r.p50_ms]
     if not timed:
         raise VmfError("nothing was timed, so there is nothing to plot")
@@ -50,32 +50,50 @@ def plot_latency(rows: list[Row], path: "str | os.PathLike", title: str = "") ->
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, members) in enumerate(sorted(series.items())):
         colour = colours[i % len(colours)]
-        groups = (("VMF", [r for r in members if r.model.startswith("VMF")], "o", "-", colour),
-                  ("Mobile3D", [r for r in members if r.baseline], "o", "--", "none"),
-                  ("X3D", [r for r in members if r.model.startswith("X3D")], "*", "", colour))
+        groups = (
+            ("VMF", [r for r in members if r.model.startswith("VMF")], "o", "-", colour),
+            ("Mobile3D", [r for r in members if r.baseline], "o", "--", "none"),
+            ("X3D", [r for r in members if r.model.startswith("X3D")], "*", "", colour),
+        )
         label = name  # one legend entry per series, on its first group
         for kind, group, marker, style, face in groups:
             if not group:
                 continue
             group.sort(key=lambda r: r.macs)
-            ax.plot([r.macs / 1e9 for r in group], [r.p50_ms for r in group], marker=marker,
-                    linestyle=style or "none", color=colour, markerfacecolor=face,
-                    markersize=11 if marker == "*" else 7, label=label)
+            ax.plot(
+                [r.macs / 1e9 for r in group],
+                [r.p50_ms for r in group],
+                marker=marker,
+                linestyle=style or "none",
+                color=colour,
+                markerfacecolor=face,
+                markersize=11 if marker == "*" else 7,
+                label=label,
+            )
             label = None
             for r in group:
                 # Mobile3D sits just left of its VMF twin: label it below-left, VMF above-right.
                 below = kind == "Mobile3D"
                 tag = f"M3D-{r.variant}" if below else (r.variant if kind == "VMF" else r.model)
-                ax.annotate(tag, (r.macs / 1e9, r.p50_ms), textcoords="offset points",
-                            xytext=(-5, -11) if below else (5, 4), ha="right" if below else "left",
-                            fontsize=7 if below else 8, color=colour)
+                ax.annotate(
+                    tag,
+                    (r.macs / 1e9, r.p50_ms),
+                    textcoords="offset points",
+                    xytext=(-5, -11) if below else (5, 4),
+                    ha="right" if below else "left",
+                    fontsize=7 if below else 8,
+                    color=colour,
+                )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.margins(x=0.12, y=0.08)  # room for the labels of the outermost points
     ax.set_xlabel("GMACs per clip (log)")
     ax.set_ylabel("p50 latency per clip, ms (log)")
-    ax.set_title(title or "p50 latency per clip vs MACs\n"
-                 "filled/solid: VMF, hollow/dashed: Mobile3D baseline, star: X3D-S", fontsize=10)
+    ax.set_title(
+        title
+        or "p50 latency per clip vs MACs\nfilled/solid: VMF, hollow/dashed: Mobile3D baseline, star: X3D-S",
+        fontsize=10,
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()

@@ -21,13 +21,18 @@ LEGEND = (
     "'paper' columns are Table 12 (V100 GPU / Xeon 8168 CPU, 64 frames), for reference only. "
     "Forms: deployable = the rank-4 rewrite (exported, or run eagerly by the torch backend), "
     "naive = the reference 5-D graph exported as is, reference = PyTorch running the reference "
-    "model eagerly.")
+    "model eagerly."
+)
 
 
-def markdown_section(rows: list[Row], command: str, machine: dict,
-                     plot: "str | os.PathLike | None" = None,
-                     markdown_path: "str | os.PathLike | None" = None,
-                     comparisons: list[str] = ()) -> str:
+def markdown_section(
+    rows: list[Row],
+    command: str,
+    machine: dict,
+    plot: "str | os.PathLike | None" = None,
+    markdown_path: "str | os.PathLike | None" = None,
+    comparisons: list[str] = (),
+) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"**Machine:** {describe(machine)}.",
@@ -50,6 +55,13 @@ def markdown_section(rows: list[Row], command: str, machine: dict,
             here = Path(markdown_path).resolve().parent
             target = Path(os.path.relpath(Path(plot).resolve(), here))
         lines += ["", f"![latency per clip against MACs]({target.as_posix()})"]
-    lines += ["", "<details><summary>All columns (same rows as --json / --csv)</summary>", "",
-              format_markdown_full(rows), "", "</details>", ""]
+    lines += [
+        "",
+        "<details><summary>All columns (same rows as --json / --csv)</summary>",
+        "",
+        format_markdown_full(rows),
+        "",
+        "</details>",
+        "",
+    ]
     return "\n".join(lines)

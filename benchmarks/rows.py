@@ -19,9 +19,27 @@ from pathlib import Path
 from vmf.model.files import write_text
 
 ISSUE_COLUMNS = (
-    "variant", "baseline", "backend", "precision", "converter", "threads", "device", "frames",
-    "resolution", "macs", "params", "size_mb", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms",
-    "clips_per_s", "gmacs_per_s", "peak_rss_mb", "status",
+    "variant",
+    "baseline",
+    "backend",
+    "precision",
+    "converter",
+    "threads",
+    "device",
+    "frames",
+    "resolution",
+    "macs",
+    "params",
+    "size_mb",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "mean_ms",
+    "std_ms",
+    "clips_per_s",
+    "gmacs_per_s",
+    "peak_rss_mb",
+    "status",
 )
 EXTRA_COLUMNS = ("model", "form", "runs", "parity", "paper_gpu_ms", "paper_cpu_ms", "reason")
 COLUMNS = ISSUE_COLUMNS + EXTRA_COLUMNS
@@ -83,8 +101,7 @@ _TABLE = (
     ("form", lambda r: r.form),
     ("backend", lambda r: r.backend),
     # The converter matters for TFLite only (two of them); ONNX and torch have one way.
-    ("prec", lambda r: r.precision + (f"/{r.converter}" if r.converter and r.backend == "tflite"
-                                      else "")),
+    ("prec", lambda r: r.precision + (f"/{r.converter}" if r.converter and r.backend == "tflite" else "")),
     ("thr", lambda r: "-" if r.threads is None else str(r.threads)),
     ("device", lambda r: r.device),
     ("clip", lambda r: f"{r.frames}x{r.resolution}"),
@@ -116,12 +133,14 @@ def format_table(rows: list[Row]) -> str:
     """Aligned text table; numbers right-aligned, the status (with any reason) last."""
     header, body = _cells(rows)
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
-    numeric = {i for i, h in enumerate(header) if h not in ("model", "form", "backend", "prec",
-                                                             "device", "status")}
+    numeric = {
+        i for i, h in enumerate(header) if h not in ("model", "form", "backend", "prec", "device", "status")
+    }
 
     def line(cells):
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, body)])
 
@@ -129,9 +148,14 @@ def format_table(rows: list[Row]) -> str:
 def format_markdown(rows: list[Row]) -> str:
     """A GitHub table of the readable columns (the full schema is in the CSV/JSON)."""
     header, body = _cells(rows)
-    out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---" if h in ("model", "form", "backend", "prec", "device", "status")
-                          else "---:" for h in header) + "|"]
+    out = [
+        "| " + " | ".join(header) + " |",
+        "|"
+        + "|".join(
+            "---" if h in ("model", "form", "backend", "prec", "device", "status") else "---:" for h in header
+        )
+        + "|",
+    ]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for cells in body]
     return "\n".join(out)
 
@@ -164,8 +188,9 @@ def to_csv(rows: list[Row]) -> str:
 
 def to_json(rows: list[Row], indent: int | None = None, **extra) -> str:
     """The one summary object ``--json`` prints last: ``{..., "results": [row, ...]}``."""
-    return json.dumps({**extra, "columns": list(COLUMNS), "results": [r.as_dict() for r in rows]},
-                      indent=indent)
+    return json.dumps(
+        {**extra, "columns": list(COLUMNS), "results": [r.as_dict() for r in rows]}, indent=indent
+    )
 
 
 def write_text_atomic(path: "str | os.PathLike", text: str) -> Path:

@@ -30,6 +30,7 @@ from .timing import LatencyStats, TimingOptions
 
 # --- model facts: counted once on the reference model, so GMAC/s compares forms fairly -------
 
+
 @functools.lru_cache(maxsize=None)
 def model_facts(variant: str, baseline: bool, frames: int, resolution: int) -> tuple[int, int]:
     """(MACs, params) of the reference network on one ``frames x resolution`` clip."""
@@ -45,6 +46,7 @@ def model_facts(variant: str, baseline: bool, frames: int, resolution: int) -> t
 
 
 # --- timing one job ----------------------------------------------------------------------------
+
 
 def size_mb(path: Path) -> float:
     if path.is_dir():  # .mlpackage
@@ -74,8 +76,10 @@ def delegation_note(path: Path) -> str | None:
         return None
     if "partitions" not in lint:
         return None
-    return (f"{lint['partitions']} {lint['delegate']} partition(s), "
-            f"{lint['delegated_ops']}/{lint['ops']} ops delegated")
+    return (
+        f"{lint['partitions']} {lint['delegate']} partition(s), "
+        f"{lint['delegated_ops']}/{lint['ops']} ops delegated"
+    )
 
 
 def format_parity(parity) -> str | None:
@@ -106,12 +110,21 @@ def format_parity(parity) -> str | None:
 
 def base_row(job: Job) -> Row:
     paper = paper_latency(job.model, job.frames)
-    return Row(variant=job.variant, baseline=job.baseline, backend=job.backend,
-               precision=job.precision, converter=job.converter, threads=job.threads,
-               device=job.device, frames=job.frames, resolution=job.resolution,
-               model=job.model, form=job.form,
-               paper_gpu_ms=paper.gpu_ms if paper else None,
-               paper_cpu_ms=paper.cpu_ms if paper else None)
+    return Row(
+        variant=job.variant,
+        baseline=job.baseline,
+        backend=job.backend,
+        precision=job.precision,
+        converter=job.converter,
+        threads=job.threads,
+        device=job.device,
+        frames=job.frames,
+        resolution=job.resolution,
+        model=job.model,
+        form=job.form,
+        paper_gpu_ms=paper.gpu_ms if paper else None,
+        paper_cpu_ms=paper.cpu_ms if paper else None,
+    )
 
 
 def prepare_job(job: Job, cache: ArtifactCache, tools: Tools) -> tuple[Row, Path | None]:
@@ -146,14 +159,20 @@ def _failed(row: Row, exc: BaseException, tools: Tools) -> Row:
     return row
 
 
-def time_artifact(path: Path, row: Row, tools: Tools, timing: TimingOptions,
-                  backend: str | None, threads: int | None, device: str) -> Row:
+def time_artifact(
+    path: Path,
+    row: Row,
+    tools: Tools,
+    timing: TimingOptions,
+    backend: str | None,
+    threads: int | None,
+    device: str,
+) -> Row:
     """Load ``path`` on ``backend`` and time it into ``row`` (raises on failure)."""
     if tools.isolate:
         m = measure_isolated(path, backend, threads, device, timing)
     else:
-        m = measure(path, backend, threads, device, timing, load_backend=tools.loader(),
-                    clock=tools.clock)
+        m = measure(path, backend, threads, device, timing, load_backend=tools.loader(), clock=tools.clock)
     stats = LatencyStats.from_seconds(m.samples)
     row.backend = m.backend or row.backend
     row.form = m.form or row.form  # the torch backend says which module it ran
@@ -174,22 +193,31 @@ def time_artifact(path: Path, row: Row, tools: Tools, timing: TimingOptions,
     # form shows as a higher rate, not as "fewer MACs".
     row.gmacs_per_s = row.macs * row.clips_per_s / 1e9 if row.macs else None
     row.status = OK
-    tools.log(f"{row.model} {row.form} {row.backend} {row.precision} {threads}t: "
-              f"p50 {row.p50_ms:.2f} ms over {row.runs} runs on {m.device}")
+    tools.log(
+        f"{row.model} {row.form} {row.backend} {row.precision} {threads}t: "
+        f"p50 {row.p50_ms:.2f} ms over {row.runs} runs on {m.device}"
+    )
     return row
 
 
-def run_jobs(jobs: list[Job], cache: ArtifactCache, tools: Tools,
-             timing: TimingOptions) -> list[Row]:
+def run_jobs(jobs: list[Job], cache: ArtifactCache, tools: Tools, timing: TimingOptions) -> list[Row]:
     """Every export first, then every timing, so no converter work overlaps a timed run."""
     export_ahead(jobs, cache, tools)
     prepared = [prepare_job(job, cache, tools) for job in jobs]
-    return [measure_job(job, row, path, tools, timing) if path is not None else row
-            for job, (row, path) in zip(jobs, prepared)]
+    return [
+        measure_job(job, row, path, tools, timing) if path is not None else row
+        for job, (row, path) in zip(jobs, prepared)
+    ]
 
 
-def run_model_file(path: "str | os.PathLike", backends: list[str] | None, threads: list[int],
-                   device: str, tools: Tools, timing: TimingOptions) -> list[Row]:
+def run_model_file(
+    path: "str | os.PathLike",
+    backends: list[str] | None,
+    threads: list[int],
+    device: str,
+    tools: Tools,
+    timing: TimingOptions,
+) -> list[Row]:
     """Rows for a given ``--model``: its sidecar says what it is. A load error is the user's."""
     from vmf.export.sidecar import read_sidecar
 
@@ -203,12 +231,23 @@ def run_model_file(path: "str | os.PathLike", backends: list[str] | None, thread
             variant, baseline = str(meta.get("variant", "?")), bool(meta.get("baseline", False))
             frames, res = int(meta["frames"]), int(meta["resolution"])
             paper = paper_latency(model_name(variant, baseline), frames)
-            row = Row(variant=variant, baseline=baseline, backend=backend or "", device=device,
-                      precision=str(meta.get("precision", "fp32")), converter=meta.get("converter"),
-                      threads=t, frames=frames, resolution=res, macs=meta.get("macs"),
-                      params=meta.get("params"), model=model_name(variant, baseline),
-                      form=str(meta.get("form", "")), paper_gpu_ms=paper.gpu_ms if paper else None,
-                      paper_cpu_ms=paper.cpu_ms if paper else None)
+            row = Row(
+                variant=variant,
+                baseline=baseline,
+                backend=backend or "",
+                device=device,
+                precision=str(meta.get("precision", "fp32")),
+                converter=meta.get("converter"),
+                threads=t,
+                frames=frames,
+                resolution=res,
+                macs=meta.get("macs"),
+                params=meta.get("params"),
+                model=model_name(variant, baseline),
+                form=str(meta.get("form", "")),
+                paper_gpu_ms=paper.gpu_ms if paper else None,
+                paper_cpu_ms=paper.cpu_ms if paper else None,
+            )
             rows.append(time_artifact(path, row, tools, timing, backend, t, device))
     return rows
 
@@ -218,6 +257,13 @@ def _checkpoint_meta(path: Path) -> dict:
 
     model = load_checkpoint(path)
     cfg = model.cfg
-    return {"variant": cfg.name, "baseline": model.baseline, "frames": cfg.frames,
-            "resolution": cfg.resolution, "precision": "fp32", "form": REFERENCE,
-            "macs": count_macs(model), "params": count_params(model)}
+    return {
+        "variant": cfg.name,
+        "baseline": model.baseline,
+        "frames": cfg.frames,
+        "resolution": cfg.resolution,
+        "precision": "fp32",
+        "form": REFERENCE,
+        "macs": count_macs(model),
+        "params": count_params(model),
+    }

@@ -25,14 +25,24 @@ WARMUP_BLOCKS = 1
 
 def _stats(samples_s: list[float]) -> dict:
     ms = np.asarray(samples_s) * 1e3
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 3),
-            "p90_ms": round(float(np.percentile(ms, 90)), 3),
-            "mean_ms": round(float(ms.mean()), 3), "runs": int(ms.size)}
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p90_ms": round(float(np.percentile(ms, 90)), 3),
+        "mean_ms": round(float(ms.mean()), 3),
+        "runs": int(ms.size),
+    }
 
 
-def bench_stream_hop(model_path, *, backend: str | None = None, threads: int, hop: int | None = None,
-                     warmup: int = WARMUP_BLOCKS, min_time: float = DEFAULT_MIN_TIME,
-                     runs: int | None = None) -> dict:
+def bench_stream_hop(
+    model_path,
+    *,
+    backend: str | None = None,
+    threads: int,
+    hop: int | None = None,
+    warmup: int = WARMUP_BLOCKS,
+    min_time: float = DEFAULT_MIN_TIME,
+    runs: int | None = None,
+) -> dict:
     """Per-hop (stem reuse) and full-clip latency of one exported model with a split artifact."""
     from vmf.runtime.backends import load_backend
     from vmf.runtime.stem_reuse import open_stem_reuse
@@ -40,9 +50,11 @@ def bench_stream_hop(model_path, *, backend: str | None = None, threads: int, ho
     full = load_backend(model_path, backend=backend, threads=threads)
     reuse = open_stem_reuse(full)
     if reuse is None:
-        raise VmfError(f"{full.path.name} has no split artifact for {full.name} (its model card "
-                       "has no \"split\"): export with vmf-export --split, or python -m "
-                       "vmf.export.split on the .onnx")
+        raise VmfError(
+            f"{full.path.name} has no split artifact for {full.name} (its model card "
+            'has no "split"): export with vmf-export --split, or python -m '
+            "vmf.export.split on the .onnx"
+        )
     frames = int(full.meta["frames"])
     hop = int(hop or reuse.stride)
     if not 1 <= hop <= frames:
@@ -52,6 +64,7 @@ def bench_stream_hop(model_path, *, backend: str | None = None, threads: int, ho
     pool = rng.standard_normal((frames + 8 * hop, *shape)).astype(np.float32)
     # A long "video" made of the pool repeated: frame n is pool[n % len(pool)].
     length = len(pool)
+
     def clip_at(start: int) -> np.ndarray:
         return np.take(pool, np.arange(start, start + frames) % length, axis=0)
 
@@ -85,18 +98,29 @@ def bench_stream_hop(model_path, *, backend: str | None = None, threads: int, ho
         elif len(hop_s) >= 5 and time.perf_counter() - began >= 2 * min_time:
             break
     per_hop, whole = _stats(hop_s), _stats(full_s)
-    return {"model": full.path.name, "backend": full.name, "device": full.device, "threads": threads,
-            "hop": hop, "frames": frames, "per_hop": per_hop, "full_clip": whole,
-            "ratio_p50": round(per_hop["p50_ms"] / whole["p50_ms"], 3),
-            "stem_frames_computed": reuse.computed, "stem_frames_reused": reuse.reused,
-            "max_rel_err": worst}
+    return {
+        "model": full.path.name,
+        "backend": full.name,
+        "device": full.device,
+        "threads": threads,
+        "hop": hop,
+        "frames": frames,
+        "per_hop": per_hop,
+        "full_clip": whole,
+        "ratio_p50": round(per_hop["p50_ms"] / whole["p50_ms"], 3),
+        "stem_frames_computed": reuse.computed,
+        "stem_frames_reused": reuse.reused,
+        "max_rel_err": worst,
+    }
 
 
 def format_stream_hop(result: dict) -> str:
     h, f = result["per_hop"], result["full_clip"]
-    return (f"{result['model']} | {result['device']} | hop {result['hop']} of {result['frames']} frames\n"
-            f"  full clip           p50 {f['p50_ms']:8.2f} ms  p90 {f['p90_ms']:8.2f} ms  ({f['runs']} runs)\n"
-            f"  per hop (stem reuse) p50 {h['p50_ms']:7.2f} ms  p90 {h['p90_ms']:8.2f} ms  ({h['runs']} runs)\n"
-            f"  per hop / full clip: {result['ratio_p50']:.3f} (p50); stem frames computed "
-            f"{result['stem_frames_computed']}, reused {result['stem_frames_reused']}; "
-            f"composed vs full max rel err {result['max_rel_err']:.1e}")
+    return (
+        f"{result['model']} | {result['device']} | hop {result['hop']} of {result['frames']} frames\n"
+        f"  full clip           p50 {f['p50_ms']:8.2f} ms  p90 {f['p90_ms']:8.2f} ms  ({f['runs']} runs)\n"
+        f"  per hop (stem reuse) p50 {h['p50_ms']:7.2f} ms  p90 {h['p90_ms']:8.2f} ms  ({h['runs']} runs)\n"
+        f"  per hop / full clip: {result['ratio_p50']:.3f} (p50); stem frames computed "
+        f"{result['stem_frames_computed']}, reused {result['stem_frames_reused']}; "
+        f"composed vs full max rel err {result['max_rel_err']:.1e}"
+    )

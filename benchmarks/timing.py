@@ -58,14 +58,27 @@ class LatencyStats:
             raise ValueError("no timed runs")
         # Linear interpolation between order statistics (numpy's default).
         p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-        return cls(runs=int(ms.size), p50_ms=float(p50), p90_ms=float(p90), p99_ms=float(p99),
-                   mean_ms=float(ms.mean()), std_ms=float(ms.std()))
+        return cls(
+            runs=int(ms.size),
+            p50_ms=float(p50),
+            p90_ms=float(p90),
+            p99_ms=float(p99),
+            mean_ms=float(ms.mean()),
+            std_ms=float(ms.std()),
+        )
 
 
-def time_calls(call: Callable[[], Any], *, warmup: int = DEFAULT_WARMUP, runs: int | None = None,
-               min_time: float = DEFAULT_MIN_TIME, min_runs: int = MIN_RUNS,
-               max_runs: int = MAX_RUNS, sync: Callable[[], Any] | None = None,
-               clock: Callable[[], float] = time.perf_counter) -> list[float]:
+def time_calls(
+    call: Callable[[], Any],
+    *,
+    warmup: int = DEFAULT_WARMUP,
+    runs: int | None = None,
+    min_time: float = DEFAULT_MIN_TIME,
+    min_runs: int = MIN_RUNS,
+    max_runs: int = MAX_RUNS,
+    sync: Callable[[], Any] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[float]:
     """Call ``call()`` ``warmup`` times untimed, then time it; return seconds per call.
 
     With ``runs`` set, exactly that many calls are timed. Otherwise calls are

@@ -66,8 +66,15 @@ class X3DStem(nn.Module):
     def __init__(self, channels: int, temporal_kernel: int):
         super().__init__()
         self.conv_xy = nn.Conv3d(3, channels, (1, 3, 3), (1, 2, 2), (0, 1, 1), bias=False)
-        self.conv_t = nn.Conv3d(channels, channels, (temporal_kernel, 1, 1), 1,
-                                (temporal_kernel // 2, 0, 0), groups=channels, bias=False)
+        self.conv_t = nn.Conv3d(
+            channels,
+            channels,
+            (temporal_kernel, 1, 1),
+            1,
+            (temporal_kernel // 2, 0, 0),
+            groups=channels,
+            bias=False,
+        )
         self.norm = nn.BatchNorm3d(channels)
         self.act = nn.ReLU(inplace=True)
 
@@ -84,17 +91,20 @@ class X3DBlock(nn.Module):
         self.conv_a = nn.Conv3d(in_ch, hidden, 1, bias=False)
         self.norm_a = nn.BatchNorm3d(hidden)
         self.act_a = nn.ReLU(inplace=True)
-        self.conv_b = nn.Conv3d(hidden, hidden, 3, (1, stride, stride), 1, groups=hidden,
-                                bias=False)
+        self.conv_b = nn.Conv3d(hidden, hidden, 3, (1, stride, stride), 1, groups=hidden, bias=False)
         self.norm_b = nn.BatchNorm3d(hidden)
         self.se = SqueezeExcite3d(hidden, se_channels) if se_channels else nn.Identity()
         self.act_b = nn.SiLU()
         self.conv_c = nn.Conv3d(hidden, out_ch, 1, bias=False)
         self.norm_c = nn.BatchNorm3d(out_ch)
         needs_projection = stride != 1 or in_ch != out_ch
-        self.shortcut = (nn.Sequential(nn.Conv3d(in_ch, out_ch, 1, (1, stride, stride), bias=False),
-                                       nn.BatchNorm3d(out_ch))
-                         if needs_projection else nn.Identity())
+        self.shortcut = (
+            nn.Sequential(
+                nn.Conv3d(in_ch, out_ch, 1, (1, stride, stride), bias=False), nn.BatchNorm3d(out_ch)
+            )
+            if needs_projection
+            else nn.Identity()
+        )
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,12 +146,12 @@ class X3D(nn.Module):
             se_channels = round_width(hidden * cfg.se_ratio)
             for i in range(depth):
                 # SE on the 1st, 3rd, 5th ... block of each stage (X3D "every other block").
-                blocks.append(X3DBlock(in_ch, out_ch, hidden, 2 if i == 0 else 1,
-                                       se_channels if i % 2 == 0 else 0))
+                blocks.append(
+                    X3DBlock(in_ch, out_ch, hidden, 2 if i == 0 else 1, se_channels if i % 2 == 0 else 0)
+                )
                 in_ch = out_ch
         self.blocks = nn.Sequential(*blocks)
-        self.head = X3DHead(in_ch, int(cfg.bottleneck_factor * in_ch), cfg.head_hidden,
-                            cfg.num_classes)
+        self.head = X3DHead(in_ch, int(cfg.bottleneck_factor * in_ch), cfg.head_hidden, cfg.num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv3d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

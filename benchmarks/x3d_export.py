@@ -34,8 +34,9 @@ def _version(package: str) -> str | None:
         return None
 
 
-def export_x3d_onnx(folder: "str | os.PathLike", frames: int = X3D_S.frames,
-                    resolution: int = X3D_S.resolution, seed: int = 0) -> Path:
+def export_x3d_onnx(
+    folder: "str | os.PathLike", frames: int = X3D_S.frames, resolution: int = X3D_S.resolution, seed: int = 0
+) -> Path:
     """Write ``x3d-s_naive_fp32.onnx`` and its sidecar into ``folder``; return the model path."""
     import onnxruntime as ort
     import torch
@@ -46,8 +47,7 @@ def export_x3d_onnx(folder: "str | os.PathLike", frames: int = X3D_S.frames,
     cfg = dataclasses.replace(X3D_S, frames=frames, resolution=resolution)
     net = build_x3d(cfg, seed=seed)
     wrapped = X3DClip(net).eval()
-    example = torch.randn(frames, 3, resolution, resolution,
-                          generator=torch.Generator().manual_seed(seed))
+    example = torch.randn(frames, 3, resolution, resolution, generator=torch.Generator().manual_seed(seed))
     path = folder / "x3d-s_naive_fp32.onnx"
     tmp = scratch_path(path)
     try:
@@ -60,15 +60,30 @@ def export_x3d_onnx(folder: "str | os.PathLike", frames: int = X3D_S.frames,
         parity = gate(compare(np.reshape(got, (1, -1)), np.reshape(want, (1, -1))), "onnx", "fp32")
         parity["checked"] = True
         if not parity["passed"]:
-            raise VmfError(f"X3D-S ONNX export differs from PyTorch: max rel err "
-                           f"{parity['max_rel_err']:.2e} > {parity['threshold']:.0e}")
+            raise VmfError(
+                f"X3D-S ONNX export differs from PyTorch: max rel err "
+                f"{parity['max_rel_err']:.2e} > {parity['threshold']:.0e}"
+            )
         card = make_card(
-            variant=cfg.name, baseline=False, frames=frames, resolution=resolution, temporal_stride=1,
-            input_name=INPUT_NAME, layout="TCHW", labels=[f"class_{i}" for i in range(cfg.num_classes)],
-            precision="fp32", converter="torch.onnx", weights_sha256=state_dict_sha256(net.state_dict()),
-            untrained=True, parity=parity, macs=count_macs(net, frames, resolution),
-            params=count_params(net), target="onnx", form="naive",
-            versions={name: _version(name) for name in ("torch", "onnx", "onnxruntime")})
+            variant=cfg.name,
+            baseline=False,
+            frames=frames,
+            resolution=resolution,
+            temporal_stride=1,
+            input_name=INPUT_NAME,
+            layout="TCHW",
+            labels=[f"class_{i}" for i in range(cfg.num_classes)],
+            precision="fp32",
+            converter="torch.onnx",
+            weights_sha256=state_dict_sha256(net.state_dict()),
+            untrained=True,
+            parity=parity,
+            macs=count_macs(net, frames, resolution),
+            params=count_params(net),
+            target="onnx",
+            form="naive",
+            versions={name: _version(name) for name in ("torch", "onnx", "onnxruntime")},
+        )
         publish_with_card(tmp, path, card)  # the card lands first
     finally:
         remove(tmp)

@@ -45,19 +45,33 @@ CONVERTERS = ("onnx2tf", "litert-torch")
 # subprocess, and is the path Google maintains (onnx2tf's README points to it).
 DEFAULT_CONVERTER = "litert-torch"
 PRECISIONS = ("fp32", "fp16", "int8")
-SUPPORTED_PRECISIONS = {"onnx": ("fp32", "int8"), "tflite": ("fp32", "fp16", "int8"),
-                        "coreml": ("fp16", "fp32"), "ort": ("fp32",),
-                        "executorch": ("fp32", "int8", "fp16")}
-DEFAULT_PRECISIONS = {"onnx": ("fp32",), "tflite": ("fp32",), "coreml": ("fp16",), "ort": ("fp32",),
-                      "executorch": ("fp32",)}
+SUPPORTED_PRECISIONS = {
+    "onnx": ("fp32", "int8"),
+    "tflite": ("fp32", "fp16", "int8"),
+    "coreml": ("fp16", "fp32"),
+    "ort": ("fp32",),
+    "executorch": ("fp32", "int8", "fp16"),
+}
+DEFAULT_PRECISIONS = {
+    "onnx": ("fp32",),
+    "tflite": ("fp32",),
+    "coreml": ("fp16",),
+    "ort": ("fp32",),
+    "executorch": ("fp32",),
+}
 # ExecuTorch delegates: what each takes (the Core ML delegate computes in fp16 or fp32).
 DELEGATES = ("xnnpack", "coreml")
 DELEGATE_PRECISIONS = {"xnnpack": ("fp32", "int8"), "coreml": ("fp16", "fp32")}
 FORMS = ("deployable", "naive")
 SEED = 0  # seeded random weights when no --weights is given
 ORT_AGREEMENT_ATOL = 1e-5  # .ort vs the mobile .onnx it comes from: the same kernels, same graph
-EXTENSIONS = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage", "ort": ".ort",
-              "executorch": ".pte"}
+EXTENSIONS = {
+    "onnx": ".onnx",
+    "tflite": ".tflite",
+    "coreml": ".mlpackage",
+    "ort": ".ort",
+    "executorch": ".pte",
+}
 
 
 @dataclass
@@ -77,11 +91,19 @@ class ExportReport:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"variant": self.variant, "baseline": self.baseline, "frames": self.frames,
-                "resolution": self.resolution, "out_dir": str(self.out_dir),
-                "untrained": self.untrained, "weights_sha256": self.weights_sha256,
-                "macs": self.macs, "params": self.params, "seconds": round(self.seconds, 2),
-                "artifacts": [a.to_dict() for a in self.artifacts]}
+        return {
+            "variant": self.variant,
+            "baseline": self.baseline,
+            "frames": self.frames,
+            "resolution": self.resolution,
+            "out_dir": str(self.out_dir),
+            "untrained": self.untrained,
+            "weights_sha256": self.weights_sha256,
+            "macs": self.macs,
+            "params": self.params,
+            "seconds": round(self.seconds, 2),
+            "artifacts": [a.to_dict() for a in self.artifacts],
+        }
 
 
 def did_you_mean(value: str, choices: Iterable[str], what: str) -> VmfError:
@@ -93,8 +115,17 @@ def did_you_mean(value: str, choices: Iterable[str], what: str) -> VmfError:
     return VmfError(f"unknown {what} {value!r}{hint} (valid: {', '.join(choices)})")
 
 
-def artifact_name(cfg: VariantConfig, *, baseline: bool, frames: int, resolution: int,
-                  target: str, precision: str, converter: str | None, form: str) -> str:
+def artifact_name(
+    cfg: VariantConfig,
+    *,
+    baseline: bool,
+    frames: int,
+    resolution: int,
+    target: str,
+    precision: str,
+    converter: str | None,
+    form: str,
+) -> str:
     """``vmf-560m_fp32.tflite``; ``mobile3d-1g_...`` for baselines.
 
     Artifacts are written to ``<out>/<target>/<name>`` with ``<stem>.json``
@@ -154,11 +185,11 @@ def plan(targets, precisions, converter, form, calibration, delegate=None) -> li
     if converter is not None and "tflite" not in targets:
         raise VmfError("--converter applies to --target tflite only")
     if form == "naive" and "coreml" in targets and not lenient:
-        raise VmfError("the naive form exports to onnx and tflite only (Core ML takes the "
-                       "deployable form)")
+        raise VmfError("the naive form exports to onnx and tflite only (Core ML takes the deployable form)")
     if form == "naive" and "ort" in targets:
-        raise VmfError("the naive form exports to onnx and tflite only (ONNX Runtime Mobile "
-                       "takes the deployable form)")
+        raise VmfError(
+            "the naive form exports to onnx and tflite only (ONNX Runtime Mobile takes the deployable form)"
+        )
     if form == "naive" and converter == "litert-torch":
         raise VmfError("the naive form converts to TFLite through onnx2tf only")
     if delegate is not None and delegate not in DELEGATES:
@@ -166,26 +197,32 @@ def plan(targets, precisions, converter, form, calibration, delegate=None) -> li
     if delegate is not None and "executorch" not in targets:
         raise VmfError("--delegate applies to --target executorch only")
     if form == "naive" and "executorch" in targets and not lenient:
-        raise VmfError("the naive form exports to onnx and tflite only (ExecuTorch takes the "
-                       "deployable form)")
+        raise VmfError(
+            "the naive form exports to onnx and tflite only (ExecuTorch takes the deployable form)"
+        )
     delegate = delegate or "xnnpack"
     jobs = []
     for t in targets:
         if form == "naive" and t in ("coreml", "executorch"):
             continue
         supported = DELEGATE_PRECISIONS[delegate] if t == "executorch" else SUPPORTED_PRECISIONS[t]
-        default = ((DELEGATE_PRECISIONS[delegate][0],) if t == "executorch"
-                   else DEFAULT_PRECISIONS[t])
+        default = (DELEGATE_PRECISIONS[delegate][0],) if t == "executorch" else DEFAULT_PRECISIONS[t]
         wanted = default if precisions is None else tuple(dict.fromkeys(precisions))
         ok = tuple(p for p in wanted if p in supported)
         refused = [p for p in wanted if p not in supported]
         if refused and not lenient:
             which = f"--target {t}" + (f" --delegate {delegate}" if t == "executorch" else "")
-            raise VmfError(f"{which} does not support --precision {refused[0]} "
-                           f"(supported: {', '.join(supported)})")
+            raise VmfError(
+                f"{which} does not support --precision {refused[0]} (supported: {', '.join(supported)})"
+            )
         if ok:
-            conv = (converter or ("onnx2tf" if form == "naive" else DEFAULT_CONVERTER)
-                    if t == "tflite" else delegate if t == "executorch" else None)
+            conv = (
+                converter or ("onnx2tf" if form == "naive" else DEFAULT_CONVERTER)
+                if t == "tflite"
+                else delegate
+                if t == "executorch"
+                else None
+            )
             jobs.append(Job(t, ok, conv))
     if not jobs:
         raise VmfError(f"no target supports --precision {', '.join(precisions or ())}")
@@ -219,8 +256,7 @@ def checkpoint_config(weights) -> "VariantConfig | None":
         raise CheckpointError(f"{weights} has a malformed config ({exc})") from None
 
 
-def load_model(variant: str, weights, baseline: bool, num_classes: int | None,
-               warn: Callable[[str], None]):
+def load_model(variant: str, weights, baseline: bool, num_classes: int | None, warn: Callable[[str], None]):
     """(reference model in eval mode, untrained?)."""
     import torch
 
@@ -230,8 +266,10 @@ def load_model(variant: str, weights, baseline: bool, num_classes: int | None,
     if weights is not None:
         model = load_weights(weights, cfg, baseline=True if baseline else None, num_classes=num_classes)
         return model.eval(), False
-    warn(f"warning: no --weights given; exporting seeded random weights (seed {SEED}): "
-         "the model runs but its predictions mean nothing")
+    warn(
+        f"warning: no --weights given; exporting seeded random weights (seed {SEED}): "
+        "the model runs but its predictions mean nothing"
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SEED)
         model = build_model(cfg, baseline=baseline, num_classes=num_classes or 400)
@@ -262,9 +300,26 @@ def _run_all(predict, clips, name: str) -> "np.ndarray":
 class ExportSession:
     """State shared by the steps of one ``export`` call (model, clips, references, scratch)."""
 
-    def __init__(self, *, model, untrained, cfg, baseline, frames, resolution, labels, out,
-                 scratch, verify, form, calibration, log, warn, allow_partitions=False,
-                 allow_portable=False):
+    def __init__(
+        self,
+        *,
+        model,
+        untrained,
+        cfg,
+        baseline,
+        frames,
+        resolution,
+        labels,
+        out,
+        scratch,
+        verify,
+        form,
+        calibration,
+        log,
+        warn,
+        allow_partitions=False,
+        allow_portable=False,
+    ):
         self.model, self.untrained, self.cfg = model, untrained, cfg
         self.baseline, self.frames, self.resolution = baseline, frames, resolution
         self.labels, self.out, self.scratch = labels, out, scratch
@@ -291,8 +346,9 @@ class ExportSession:
         import torch
 
         with torch.no_grad():
-            return np.concatenate([
-                self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
+            return np.concatenate(
+                [self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips]
+            )
 
     def module(self, layout: str, spelling: str = "default", *, ort_mobile: bool = False):
         """The form being exported, taking one ``layout`` clip (built once per layout and spelling)."""
@@ -309,9 +365,13 @@ class ExportSession:
             else:
                 from .deployable import make_deployable
 
-                self._modules[key] = make_deployable(self.model, frames=self.frames,
-                                                     layout=layout, resolution=self.resolution,
-                                                     spelling=spelling)
+                self._modules[key] = make_deployable(
+                    self.model,
+                    frames=self.frames,
+                    layout=layout,
+                    resolution=self.resolution,
+                    spelling=spelling,
+                )
         return self._modules[key]
 
     def example(self, layout: str):
@@ -326,10 +386,12 @@ class ExportSession:
         if self._calibration is None:
             from .calibration import calibration_sets
 
-            sets = calibration_sets(self.frames, self.resolution, self.calibration_dir,
-                                    labels=self.labels, warn=self.warn)
-            self._calibration = Calibration(sets.calib, sets.held, self.reference_logits(sets.held),
-                                            sets.source, sets.held_labels)
+            sets = calibration_sets(
+                self.frames, self.resolution, self.calibration_dir, labels=self.labels, warn=self.warn
+            )
+            self._calibration = Calibration(
+                sets.calib, sets.held, self.reference_logits(sets.held), sets.source, sets.held_labels
+            )
         return self._calibration
 
     # -- checks and metadata ------------------------------------------------------------
@@ -349,27 +411,46 @@ class ExportSession:
         figures = gate(figures, target, precision)
         figures["checked"] = True
         if not figures["passed"]:
-            miss = (f"cosine median {figures['cosine_median']:.4f} (>= {figures['threshold']}), "
-                    f"min {figures['cosine_min']:.4f} (>= {figures['floor']})"
-                    if figures["metric"] == "cosine_median"
-                    else f"max rel err {figures['max_rel_err']:.2e} > {figures['threshold']:.0e}")
+            miss = (
+                f"cosine median {figures['cosine_median']:.4f} (>= {figures['threshold']}), "
+                f"min {figures['cosine_min']:.4f} (>= {figures['floor']})"
+                if figures["metric"] == "cosine_median"
+                else f"max rel err {figures['max_rel_err']:.2e} > {figures['threshold']:.0e}"
+            )
             if self.verify:
-                raise VmfError(f"parity check failed for {name}: {miss}; nothing was written "
-                               "(--no-verify keeps it)")
+                raise VmfError(
+                    f"parity check failed for {name}: {miss}; nothing was written (--no-verify keeps it)"
+                )
             self.warn(f"warning: parity check failed for {name}: {miss} (kept: --no-verify)")
         return figures
 
-    def metadata(self, *, target, precision, converter, input_name, layout, parity, lint=None,
-                 partitions=None):
+    def metadata(
+        self, *, target, precision, converter, input_name, layout, parity, lint=None, partitions=None
+    ):
         from .metadata import build_metadata
 
         return build_metadata(
-            cfg=self.cfg, baseline=self.baseline, frames=self.frames, resolution=self.resolution,
-            num_classes=self.num_classes, target=target, form=self.form, precision=precision,
-            converter=converter, input_name=input_name, layout=layout, labels=self.labels,
-            weights_sha256=self.sha, untrained=self.untrained, parity=parity, macs=self.macs,
-            params=self.params, lint=lint, sample_fps=getattr(self.model, "sample_fps", None),
-            partitions=partitions)
+            cfg=self.cfg,
+            baseline=self.baseline,
+            frames=self.frames,
+            resolution=self.resolution,
+            num_classes=self.num_classes,
+            target=target,
+            form=self.form,
+            precision=precision,
+            converter=converter,
+            input_name=input_name,
+            layout=layout,
+            labels=self.labels,
+            weights_sha256=self.sha,
+            untrained=self.untrained,
+            parity=parity,
+            macs=self.macs,
+            params=self.params,
+            lint=lint,
+            sample_fps=getattr(self.model, "sample_fps", None),
+            partitions=partitions,
+        )
 
     def partitions(self, counts: dict, form: str | None, name: str) -> dict:
         """The card's ``partitions`` object; a phone ``form`` over its budget fails unless allowed."""
@@ -385,15 +466,34 @@ class ExportSession:
 
     def final_path(self, target: str, precision: str, converter: str | None) -> Path:
         # One folder per target: the sidecar of x.onnx and of x.tflite would both be x.json.
-        return self.out / target / artifact_name(self.cfg, baseline=self.baseline, frames=self.frames,
-                                        resolution=self.resolution, target=target,
-                                        precision=precision, converter=converter, form=self.form)
+        return (
+            self.out
+            / target
+            / artifact_name(
+                self.cfg,
+                baseline=self.baseline,
+                frames=self.frames,
+                resolution=self.resolution,
+                target=target,
+                precision=precision,
+                converter=converter,
+                form=self.form,
+            )
+        )
 
     def step(self, target, precision, converter, build, final: Path | None = None) -> Artifact:
         what = f"{target} {precision}" + (f" ({converter})" if converter else "")
         final = final or self.final_path(target, precision, converter)
-        return run_step(what, final, build, log=self.log,
-                        target=target, precision=precision, converter=converter, form=self.form)
+        return run_step(
+            what,
+            final,
+            build,
+            log=self.log,
+            target=target,
+            precision=precision,
+            converter=converter,
+            form=self.form,
+        )
 
 
 # -- one function per target, found by name ---------------------------------------------
@@ -416,11 +516,17 @@ def export_onnx(s: ExportSession, job: Job) -> list[Artifact]:
                 converter = "torch.onnx"
             parity = s.parity(onnx_predictor(tmp), "onnx", precision, tmp.name)
             # The server form: counted for the record, no phone budget (--target ort is that).
-            partitions = s.partitions(ort_partitions(tmp), None,
-                                      s.final_path("onnx", precision, None).name)
-            return s.metadata(target="onnx", precision=precision, converter=converter,
-                              input_name=INPUT_NAME, layout="TCHW", parity=parity,
-                              partitions=partitions)
+            partitions = s.partitions(ort_partitions(tmp), None, s.final_path("onnx", precision, None).name)
+            return s.metadata(
+                target="onnx",
+                precision=precision,
+                converter=converter,
+                input_name=INPUT_NAME,
+                layout="TCHW",
+                parity=parity,
+                partitions=partitions,
+            )
+
         return build
 
     return [s.step("onnx", p, None, build_for(p)) for p in job.precisions]
@@ -446,9 +552,11 @@ def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
             # Measured: onnx2tf's layout inference breaks on the 5-D bridges' MatMul,
             # and litert-torch crashes on a grouped Conv3d.
             reason = str(exc).split("; try")[0]
-            raise VmfError(f"{reason}: onnx2tf cannot convert the naive 5-D {s.cfg.name}; that is "
-                           "what the deployable form fixes. The naive Mobile3D baseline converts "
-                           "(--baseline)") from None
+            raise VmfError(
+                f"{reason}: onnx2tf cannot convert the naive 5-D {s.cfg.name}; that is "
+                "what the deployable form fixes. The naive Mobile3D baseline converts "
+                "(--baseline)"
+            ) from None
     else:
         torch2tflite(s.module("THWC"), s.example("THWC"), fp32)
     s.log(f"tflite: {job.converter} converted in {time.perf_counter() - start:.1f} s")
@@ -468,12 +576,22 @@ def export_tflite(s: ExportSession, job: Job) -> list[Artifact]:
             phone = gated and job.converter == DEFAULT_CONVERTER
             partitions = s.partitions(counts, "tflite" if phone else None, name)
             if gated and not phone and counts["xnnpack"].partitions > 1:
-                s.warn(f"warning: {name}: XNNPACK takes it in {counts['xnnpack'].partitions} "
-                       f"partitions; --converter {DEFAULT_CONVERTER} makes one")
+                s.warn(
+                    f"warning: {name}: XNNPACK takes it in {counts['xnnpack'].partitions} "
+                    f"partitions; --converter {DEFAULT_CONVERTER} makes one"
+                )
             parity = s.parity(tflite_predictor(tmp, "THWC"), "tflite", precision, tmp.name)
-            return s.metadata(target="tflite", precision=precision, converter=job.converter,
-                              input_name=input_name(tmp), layout="THWC", parity=parity, lint=lint,
-                              partitions=partitions)
+            return s.metadata(
+                target="tflite",
+                precision=precision,
+                converter=job.converter,
+                input_name=input_name(tmp),
+                layout="THWC",
+                parity=parity,
+                lint=lint,
+                partitions=partitions,
+            )
+
         return build
 
     return [s.step("tflite", p, job.converter, build_for(p)) for p in job.precisions]
@@ -484,18 +602,39 @@ def export_coreml(s: ExportSession, job: Job) -> list[Artifact]:
 
     def build_for(precision: str):
         def build(tmp: Path) -> dict:
-            torch2coreml(s.module("TCHW"), s.example("TCHW"), tmp, precision=precision,
-                         labels=s.labels, description=f"{s.cfg.name} video classifier (vmf)")
+            torch2coreml(
+                s.module("TCHW"),
+                s.example("TCHW"),
+                tmp,
+                precision=precision,
+                labels=s.labels,
+                description=f"{s.cfg.name} video classifier (vmf)",
+            )
             spec = check_spec(tmp, [s.frames, 3, s.resolution, s.resolution], s.num_classes)
             if sys.platform == "darwin":
                 parity = s.parity(coreml_predictor(tmp), "coreml", precision, tmp.name)
             else:
-                parity = {"checked": False, "reason": "Core ML runs on macOS only; "
-                          "the spec (input/output names and shapes, rank <= 4) was checked"}
-            lint = {"passed": True, "ops": sum(spec["op_counts"].values()),
-                    "op_counts": spec["op_counts"], "max_rank": spec["max_rank"]}
-            return s.metadata(target="coreml", precision=precision, converter="coremltools",
-                              input_name=INPUT_NAME, layout="TCHW", parity=parity, lint=lint)
+                parity = {
+                    "checked": False,
+                    "reason": "Core ML runs on macOS only; "
+                    "the spec (input/output names and shapes, rank <= 4) was checked",
+                }
+            lint = {
+                "passed": True,
+                "ops": sum(spec["op_counts"].values()),
+                "op_counts": spec["op_counts"],
+                "max_rank": spec["max_rank"],
+            }
+            return s.metadata(
+                target="coreml",
+                precision=precision,
+                converter="coremltools",
+                input_name=INPUT_NAME,
+                layout="TCHW",
+                parity=parity,
+                lint=lint,
+            )
+
         return build
 
     return [s.step("coreml", p, None, build_for(p)) for p in job.precisions]
@@ -511,6 +650,8 @@ def export_ort(s: ExportSession, job: Job) -> list[Artifact]:
     config's header). Fails when ONNX Runtime's checker finds more partitions
     than ``partitions.PHONE_BUDGETS["ort"]`` allows, unless allow_partitions.
     """
+    from vmf.model.files import write_text
+
     from .metadata import embed
     from .onnx import INPUT_NAME, onnx_predictor, torch2onnx
     from .ort_format import config_path, onnx_to_ort
@@ -522,58 +663,73 @@ def export_ort(s: ExportSession, job: Job) -> list[Artifact]:
     start = time.perf_counter()
     torch2onnx(s.module("TCHW", ort_mobile=True), s.example("TCHW"), mobile)
     s.log(f"ort: torch.onnx exported the mobile graph in {time.perf_counter() - start:.1f} s")
-    artifacts = []
-    for precision in job.precisions:
-        ort_final = s.final_path("ort", precision, None)
-        onnx_final = ort_final.with_name(ort_final.stem + "_mobile.onnx")
-        counts = ort_partitions(mobile)
-        partitions = s.partitions(counts, "ort", ort_final.name)
+    (precision,) = job.precisions  # fp32 only (SUPPORTED_PRECISIONS["ort"])
+    ort_final = s.final_path("ort", precision, None)
+    onnx_final = ort_final.with_name(ort_final.stem + "_mobile.onnx")
+    counts = ort_partitions(mobile)
+    partitions = s.partitions(counts, "ort", ort_final.name)
 
-        def build_onnx(tmp: Path) -> dict:
-            shutil.copyfile(mobile, tmp)
-            parity = s.parity(onnx_predictor(tmp), "ort", precision, tmp.name)
-            return s.metadata(target="ort", precision=precision, converter="torch.onnx",
-                              input_name=INPUT_NAME, layout="TCHW", parity=parity,
-                              partitions=partitions)
+    def build_onnx(tmp: Path) -> dict:
+        shutil.copyfile(mobile, tmp)
+        parity = s.parity(onnx_predictor(tmp), "ort", precision, tmp.name)
+        return s.metadata(
+            target="ort",
+            precision=precision,
+            converter="torch.onnx",
+            input_name=INPUT_NAME,
+            layout="TCHW",
+            parity=parity,
+            partitions=partitions,
+        )
 
-        artifacts.append(s.step("ort", precision, None, build_onnx, final=onnx_final))
+    def build_ort(tmp: Path) -> dict:
+        config = config_path(ort_final)
+        header = [
+            f"Operators ONNX Runtime needs to run {ort_final.name} ({s.cfg.name}, "
+            f"model card {sidecar_path(ort_final).name}).",
+            "Build a minimal ONNX Runtime with: ./build.sh --minimal_build extended "
+            f"--include_ops_by_config {config.name} --use_nnapi | --use_coreml",
+            "(docs/mobile-accelerators.md).",
+        ]
+        trial = s.scratch / "trial.ort"
+        onnx_to_ort(mobile, trial, s.scratch / config.name, header=header)
+        agreement = compare(
+            _run_all(onnx_predictor(trial), s.clips, tmp.name),
+            _run_all(onnx_predictor(mobile), s.clips, onnx_final.name),
+        )
+        if agreement["max_abs_err"] > ORT_AGREEMENT_ATOL:
+            raise VmfError(
+                f"{tmp.name} disagrees with {onnx_final.name} "
+                f"(max abs {agreement['max_abs_err']:.1e}); nothing was kept"
+            )
+        parity = s.parity(onnx_predictor(trial), "ort", precision, tmp.name)
+        parity["ort_vs_onnx_max_abs_err"] = agreement["max_abs_err"]
+        meta = s.metadata(
+            target="ort",
+            precision=precision,
+            converter="onnxruntime.tools",
+            input_name=INPUT_NAME,
+            layout="TCHW",
+            parity=parity,
+            partitions=partitions,
+        )
+        meta["ort_config"] = config.name
+        # A .ort cannot be edited: convert again from an ONNX that carries the final card.
+        carded = s.scratch / "carded.onnx"
+        shutil.copyfile(mobile, carded)
+        embed(carded, meta)
+        onnx_to_ort(carded, tmp, s.scratch / config.name, header=header)
+        return meta
 
-        def build_ort(tmp: Path) -> dict:
-            config = config_path(ort_final)
-            header = [f"Operators ONNX Runtime needs to run {ort_final.name} ({s.cfg.name}, "
-                      f"model card {sidecar_path(ort_final).name}).",
-                      "Build a minimal ONNX Runtime with: ./build.sh --minimal_build extended "
-                      f"--include_ops_by_config {config.name} --use_nnapi | --use_coreml",
-                      "(docs/mobile-accelerators.md)."]
-            trial = s.scratch / "trial.ort"
-            onnx_to_ort(mobile, trial, s.scratch / config.name, header=header)
-            agreement = compare(_run_all(onnx_predictor(trial), s.clips, tmp.name),
-                                _run_all(onnx_predictor(mobile), s.clips, onnx_final.name))
-            if agreement["max_abs_err"] > ORT_AGREEMENT_ATOL:
-                raise VmfError(f"{tmp.name} disagrees with {onnx_final.name} "
-                               f"(max abs {agreement['max_abs_err']:.1e}); nothing was kept")
-            parity = s.parity(onnx_predictor(trial), "ort", precision, tmp.name)
-            parity["ort_vs_onnx_max_abs_err"] = agreement["max_abs_err"]
-            meta = s.metadata(target="ort", precision=precision, converter="onnxruntime.tools",
-                              input_name=INPUT_NAME, layout="TCHW", parity=parity,
-                              partitions=partitions)
-            meta["ort_config"] = config.name
-            # A .ort cannot be edited: convert again from an ONNX that carries the final card.
-            carded = s.scratch / "carded.onnx"
-            shutil.copyfile(mobile, carded)
-            embed(carded, meta)
-            onnx_to_ort(carded, tmp, s.scratch / config.name, header=header)
-            return meta
-
-        artifact = s.step("ort", precision, "onnxruntime.tools", build_ort, final=ort_final)
-        shutil.copyfile(s.scratch / config_path(ort_final).name, config_path(ort_final))
-        artifacts.append(artifact)
-    return artifacts
+    onnx_artifact = s.step("ort", precision, None, build_onnx, final=onnx_final)
+    ort_artifact = s.step("ort", precision, "onnxruntime.tools", build_ort, final=ort_final)
+    config = config_path(ort_final)
+    write_text(config, (s.scratch / config.name).read_text())
+    return [onnx_artifact, ort_artifact]
 
 
 def export_executorch(s: ExportSession, job: Job) -> list[Artifact]:
-    from .executorch import (COREML_MIN_TARGET, check_coreml_program, lower, pte_predictor,
-                             require_executorch)
+    from .executorch import COREML_MIN_TARGET, check_coreml_program, lower, pte_predictor, require_executorch
 
     require_executorch()
     delegate = job.converter
@@ -585,41 +741,79 @@ def export_executorch(s: ExportSession, job: Job) -> list[Artifact]:
         def build(tmp: Path) -> dict:
             calibration = s.calibration()[0] if precision == "int8" else None
             start = time.perf_counter()
-            report = lower(s.module("TCHW", spelling), s.example("TCHW"), tmp, delegate=delegate,
-                           precision=precision, calibration=calibration,
-                           allow_portable=s.allow_portable)
-            s.log(f"executorch {precision}: lowered in {time.perf_counter() - start:.1f} s; "
-                  f"{report.summary()}")
+            report = lower(
+                s.module("TCHW", spelling),
+                s.example("TCHW"),
+                tmp,
+                delegate=delegate,
+                precision=precision,
+                calibration=calibration,
+                allow_portable=s.allow_portable,
+            )
+            s.log(
+                f"executorch {precision}: lowered in {time.perf_counter() - start:.1f} s; {report.summary()}"
+            )
             lint = report.to_dict()
             if delegate == "coreml":
-                lint["coreml"] = check_coreml_program(tmp, [s.frames, 3, s.resolution, s.resolution],
-                                                      s.num_classes)
+                lint["coreml"] = check_coreml_program(
+                    tmp, [s.frames, 3, s.resolution, s.resolution], s.num_classes
+                )
                 lint["coreml"]["minimum_deployment_target"] = COREML_MIN_TARGET
-                parity = {"checked": False, "reason": "the Core ML delegate runs on Apple "
-                          "platforms only; the lowered program (one Core ML partition, its "
-                          "input/output shapes) was checked"}
+                parity = {
+                    "checked": False,
+                    "reason": "the Core ML delegate runs on Apple "
+                    "platforms only; the lowered program (one Core ML partition, its "
+                    "input/output shapes) was checked",
+                }
             else:
                 parity = s.parity(pte_predictor(tmp), "executorch", precision, tmp.name)
-            return s.metadata(target="executorch", precision=precision,
-                              converter=f"executorch+{delegate}", input_name="clip",
-                              layout="TCHW", parity=parity, lint=lint)
+            return s.metadata(
+                target="executorch",
+                precision=precision,
+                converter=f"executorch+{delegate}",
+                input_name="clip",
+                layout="TCHW",
+                parity=parity,
+                lint=lint,
+            )
+
         return build
 
     return [s.step("executorch", p, delegate, build_for(p)) for p in job.precisions]
 
 
 TARGET_STEPS: dict[str, Callable[[ExportSession, Job], list[Artifact]]] = {
-    "onnx": export_onnx, "tflite": export_tflite, "coreml": export_coreml, "ort": export_ort,
+    "onnx": export_onnx,
+    "tflite": export_tflite,
+    "coreml": export_coreml,
+    "ort": export_ort,
     "executorch": export_executorch,
 }
 
 
-def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *, converter=None,
-           out_dir="exports", weights=None, baseline=False, frames=None, resolution=None,
-           num_classes=None, labels=None, calibration=None, verify=True, form="deployable",
-           verbose=False, allow_partitions=False, delegate=None, allow_portable=False,
-           log: Callable[[str], None] = print,
-           warn: Callable[[str], None] | None = None) -> ExportReport:
+def export(
+    variant: "str | None",
+    targets=(DEFAULT_TARGET,),
+    precisions=None,
+    *,
+    converter=None,
+    out_dir="exports",
+    weights=None,
+    baseline=False,
+    frames=None,
+    resolution=None,
+    num_classes=None,
+    labels=None,
+    calibration=None,
+    verify=True,
+    form="deployable",
+    verbose=False,
+    allow_partitions=False,
+    delegate=None,
+    allow_portable=False,
+    log: Callable[[str], None] = print,
+    warn: Callable[[str], None] | None = None,
+) -> ExportReport:
     """Export ``variant`` to each of ``targets`` at each of ``precisions``; verified artifacts.
 
     The defaults are ``vmf-export``'s: target tflite, and ``precisions=None``
@@ -658,8 +852,10 @@ def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *,
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise VmfError(f"--{name} must be a positive integer, got {value!r}")
     if frames % cfg.temporal_stride:
-        raise VmfError(f"--frames {frames} is not a multiple of variant {cfg.name}'s temporal "
-                       f"stride {cfg.temporal_stride} (e.g. {max(1, frames // cfg.temporal_stride) * cfg.temporal_stride})")
+        raise VmfError(
+            f"--frames {frames} is not a multiple of variant {cfg.name}'s temporal "
+            f"stride {cfg.temporal_stride} (e.g. {max(1, frames // cfg.temporal_stride) * cfg.temporal_stride})"
+        )
     if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
         raise VmfError(f"--num-classes must be a positive integer, got {num_classes!r}")
     if calibration is not None and not Path(calibration).is_dir():
@@ -667,21 +863,44 @@ def export(variant: "str | None", targets=(DEFAULT_TARGET,), precisions=None, *,
     out = prepare_out_dir(out_dir)
     model, untrained = load_model(cfg.name, weights, baseline, num_classes, warn)
     trained_classes = getattr(model, "classes", None)
-    class_names = (list(trained_classes) if labels is None and trained_classes
-                   else load_labels(model.num_classes, labels))
+    class_names = (
+        list(trained_classes)
+        if labels is None and trained_classes
+        else load_labels(model.num_classes, labels)
+    )
     scratch = Path(tempfile.mkdtemp(prefix=".vmf-export-", dir=out))
     conversion = scratch / "conversion.log"
     try:
         with terminate_cleanly(), conversion_log(conversion, show=verbose):
-            session = ExportSession(model=model, untrained=untrained, cfg=model.cfg,
-                                    baseline=bool(model.baseline), frames=frames,
-                                    resolution=resolution, labels=class_names, out=out,
-                                    scratch=scratch, verify=verify, form=form,
-                                    calibration=calibration, log=log, warn=warn,
-                                    allow_partitions=allow_partitions,
-                                    allow_portable=allow_portable)
-            report = ExportReport(cfg.name, session.baseline, frames, resolution, out, untrained,
-                                  session.sha, session.macs, session.params)
+            session = ExportSession(
+                model=model,
+                untrained=untrained,
+                cfg=model.cfg,
+                baseline=bool(model.baseline),
+                frames=frames,
+                resolution=resolution,
+                labels=class_names,
+                out=out,
+                scratch=scratch,
+                verify=verify,
+                form=form,
+                calibration=calibration,
+                log=log,
+                warn=warn,
+                allow_partitions=allow_partitions,
+                allow_portable=allow_portable,
+            )
+            report = ExportReport(
+                cfg.name,
+                session.baseline,
+                frames,
+                resolution,
+                out,
+                untrained,
+                session.sha,
+                session.macs,
+                session.params,
+            )
             for job in jobs:
                 try:
                     report.artifacts += TARGET_STEPS[job.target](session, job)
@@ -713,4 +932,3 @@ def _failed(exc: Exception, target: str, conversion: Path, out: Path, verbose: b
         return VmfError(reason)
     message = f"{reason} (converter output: {kept})"
     return type(exc)(message) if isinstance(exc, VmfError) else VmfError(message)
-

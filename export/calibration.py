@@ -56,9 +56,14 @@ class CalibrationSets(NamedTuple):
     held_labels: "np.ndarray | None" = None  # model label index per held-out clip; None: unlabelled
 
 
-def calibration_sets(frames: int, resolution: int, directory: "str | os.PathLike | None" = None,
-                     *, labels: "Sequence[str] | None" = None,
-                     warn: Callable[[str], None] = print) -> CalibrationSets:
+def calibration_sets(
+    frames: int,
+    resolution: int,
+    directory: "str | os.PathLike | None" = None,
+    *,
+    labels: "Sequence[str] | None" = None,
+    warn: Callable[[str], None] = print,
+) -> CalibrationSets:
     """Calibration and held-out clips (TCHW float32) from ``directory``, else synthetic.
 
     ``labels`` are the model's class names, for a labelled ``directory``: its
@@ -66,8 +71,10 @@ def calibration_sets(frames: int, resolution: int, directory: "str | os.PathLike
     order is the label order).
     """
     if directory is None:
-        warn("warning: no --calibration DIR of videos given; int8 is calibrated on synthetic "
-             "moving-pattern clips, so its accuracy on real video is not known")
+        warn(
+            "warning: no --calibration DIR of videos given; int8 is calibrated on synthetic "
+            "moving-pattern clips, so its accuracy on real video is not known"
+        )
         calib = structured_clips(CALIBRATION_CLIPS, frames, resolution, seed=SYNTHETIC_SEED)
         held = structured_clips(HELDOUT_CLIPS, frames, resolution, seed=SYNTHETIC_SEED + 1)
         return CalibrationSets(calib, held, "synthetic moving patterns")
@@ -86,38 +93,52 @@ def calibration_sets(frames: int, resolution: int, directory: "str | os.PathLike
 
 def _need_two(directory, frames: int, count: int) -> None:
     if count < 2:
-        raise VmfError(f"--calibration {directory}: need at least 2 clips of {frames} frames "
-                       f"(one to calibrate, one held out), found {count}")
+        raise VmfError(
+            f"--calibration {directory}: need at least 2 clips of {frames} frames "
+            f"(one to calibrate, one held out), found {count}"
+        )
 
 
-def _labelled_sets(directory, tree: "list[tuple[str, Path]]", frames: int, resolution: int,
-                   labels: "Sequence[str] | None", warn: Callable[[str], None]) -> CalibrationSets:
+def _labelled_sets(
+    directory,
+    tree: "list[tuple[str, Path]]",
+    frames: int,
+    resolution: int,
+    labels: "Sequence[str] | None",
+    warn: Callable[[str], None],
+) -> CalibrationSets:
     root = tree[0][1].parent
     label_of = class_labels([name for name, _ in tree], labels, root)
     clips, clip_labels = labelled_clips(tree, label_of, frames, resolution, warn=warn)
     _need_two(directory, frames, len(clips))
     mask = held_out_mask(clip_labels, max(1, len(clips) // 4))
-    source = (f"{len(clips)} labelled clips (one per video, {len(tree)} classes) "
-              f"from {root}")
+    source = f"{len(clips)} labelled clips (one per video, {len(tree)} classes) from {root}"
     return CalibrationSets(clips[~mask], clips[mask], source, clip_labels[mask])
 
 
 # -- labelled class-folder trees ----------------------------------------------------------
 def _videos_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES
-                  and not p.name.startswith(".") and p.is_file())
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
 
 
 def _class_folders(folder: Path) -> dict[str, Path]:
     """The non-hidden subfolders of ``folder`` that hold a video, by name."""
     if not folder.is_dir():
         return {}
-    return {p.name: p for p in sorted(folder.iterdir())
-            if p.is_dir() and not p.name.startswith(".") and _videos_in(p)}
+    return {
+        p.name: p
+        for p in sorted(folder.iterdir())
+        if p.is_dir() and not p.name.startswith(".") and _videos_in(p)
+    }
 
 
-def class_tree(directory: "str | os.PathLike", *,
-               warn: Callable[[str], None] = print) -> "list[tuple[str, Path]] | None":
+def class_tree(
+    directory: "str | os.PathLike", *, warn: Callable[[str], None] = print
+) -> "list[tuple[str, Path]] | None":
     """``[(class name, folder)]`` in class order when ``directory`` is labelled; None when flat.
 
     Labelled: ``DIR/val/<class>`` or else ``DIR/train/<class>`` folders holding
@@ -135,8 +156,10 @@ def class_tree(directory: "str | os.PathLike", *,
         if not _class_folders(directory):
             return None
         if _videos_in(directory):
-            warn(f"warning: --calibration {directory} holds videos and class folders; "
-                 "calibrating on the videos directly inside it, without labels")
+            warn(
+                f"warning: --calibration {directory} holds videos and class folders; "
+                "calibrating on the videos directly inside it, without labels"
+            )
             return None
     folders = _class_folders(root)
     order: list[str] = []
@@ -158,15 +181,23 @@ def class_labels(classes: Sequence[str], labels: "Sequence[str] | None", root) -
     for name in classes:
         if name not in index:
             shown = ", ".join(list(labels)[:8]) + (", ..." if len(labels) > 8 else "")
-            raise VmfError(f"--calibration {root}: class folder {name!r} is not one of the "
-                           f"model's {len(labels)} labels ({shown}); calibrate with this model's "
-                           "classes, or give --labels the names it was trained on")
+            raise VmfError(
+                f"--calibration {root}: class folder {name!r} is not one of the "
+                f"model's {len(labels)} labels ({shown}); calibrate with this model's "
+                "classes, or give --labels the names it was trained on"
+            )
     return [index[name] for name in classes]
 
 
-def labelled_clips(tree: "list[tuple[str, Path]]", label_of: Sequence[int], frames: int,
-                   resolution: int, limit: int = MAX_LABELLED_CLIPS, *,
-                   warn: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray]:
+def labelled_clips(
+    tree: "list[tuple[str, Path]]",
+    label_of: Sequence[int],
+    frames: int,
+    resolution: int,
+    limit: int = MAX_LABELLED_CLIPS,
+    *,
+    warn: Callable[[str], None] = print,
+) -> tuple[np.ndarray, np.ndarray]:
     """(clips (count, T, 3, R, R), labels (count,)): one evaluation clip per video.
 
     Videos are taken round-robin over the classes (each class's in name order)
@@ -262,16 +293,16 @@ def uniform_clip(video: Path, frames: int, preprocess: FramePreprocessor) -> "np
 
 
 # -- flat folders of videos -------------------------------------------------------------
-def video_clips(directory: "str | os.PathLike", frames: int, resolution: int,
-                limit: int = MAX_VIDEO_CLIPS) -> np.ndarray:
+def video_clips(
+    directory: "str | os.PathLike", frames: int, resolution: int, limit: int = MAX_VIDEO_CLIPS
+) -> np.ndarray:
     """Up to ``limit`` preprocessed clips (count, T, 3, R, R) from the videos in ``directory``."""
     directory = Path(directory)
     if not directory.is_dir():
         raise VmfError(f"--calibration {directory} is not a directory of videos")
     videos = sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     if not videos:
-        raise VmfError(f"--calibration {directory} holds no videos "
-                       f"({', '.join(VIDEO_SUFFIXES)})")
+        raise VmfError(f"--calibration {directory} holds no videos ({', '.join(VIDEO_SUFFIXES)})")
     preprocess = FramePreprocessor(resolution, MEAN, STD, "TCHW")
     clips: list[np.ndarray] = []
     for video in videos:

@@ -16,8 +16,16 @@ import sys
 from vmf.model import VARIANTS
 from vmf.model.cli import Parser, print_error, run_main
 
-from .api import (CONVERTERS, DEFAULT_CONVERTER, DEFAULT_TARGET, DELEGATES, PRECISIONS, TARGETS,
-                  did_you_mean, export)
+from .api import (
+    CONVERTERS,
+    DEFAULT_CONVERTER,
+    DEFAULT_TARGET,
+    DELEGATES,
+    PRECISIONS,
+    TARGETS,
+    did_you_mean,
+    export,
+)
 
 
 def _choice(choices, what: str, normalise=lambda v: v):
@@ -26,66 +34,119 @@ def _choice(choices, what: str, normalise=lambda v: v):
         if value not in choices:
             raise argparse.ArgumentTypeError(str(did_you_mean(value, choices, what)))
         return value
+
     return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="vmf-export",
-                description="Export Video Mobile-Former to ONNX, TFLite, Core ML, ONNX Runtime "
-                            "Mobile or ExecuTorch, "
-                            "with parity to PyTorch checked at export.")
-    p.add_argument("--variant", metavar="{" + ",".join(VARIANTS) + "}",
-                   type=_choice(tuple(VARIANTS), "variant", lambda v: v.upper()),
-                   help="model variant (paper Table 1); default: the --weights checkpoint's")
-    p.add_argument("--target", default=DEFAULT_TARGET, metavar="{" + ",".join(TARGETS + ("all",)) + "}",
-                   type=_choice(TARGETS + ("all",), "target", str.lower),
-                   help="what to export; ort = ONNX Runtime Mobile (.ort, its mobile .onnx and "
-                        "required_operators.config); all = onnx, tflite, coreml and executorch "
-                        f"(default: {DEFAULT_TARGET})")
-    p.add_argument("--precision", action="append", metavar="{" + ",".join(PRECISIONS) + "}",
-                   type=_choice(PRECISIONS, "precision", str.lower),
-                   help="repeatable; default: fp32 for onnx, tflite and executorch, fp16 for "
-                        "coreml and executorch --delegate coreml")
-    p.add_argument("--converter", metavar="{" + ",".join(CONVERTERS) + "}",
-                   type=_choice(CONVERTERS, "converter", str.lower),
-                   help=f"TFLite converter (default: {DEFAULT_CONVERTER})")
-    p.add_argument("--delegate", metavar="{" + ",".join(DELEGATES) + "}",
-                   type=_choice(DELEGATES, "delegate", str.lower),
-                   help="ExecuTorch delegate (default: xnnpack; coreml: fp16, iOS 16+, runs on "
-                        "Apple platforms only)")
-    p.add_argument("--allow-portable", action="store_true",
-                   help="keep a .pte that leaves compute ops on ExecuTorch's portable kernels")
-    p.add_argument("--weights", metavar="PATH",
-                   help="a vmf checkpoint or a plain state dict; default: seeded random weights")
+    p = Parser(
+        prog="vmf-export",
+        description="Export Video Mobile-Former to ONNX, TFLite, Core ML, ONNX Runtime "
+        "Mobile or ExecuTorch, "
+        "with parity to PyTorch checked at export.",
+    )
+    p.add_argument(
+        "--variant",
+        metavar="{" + ",".join(VARIANTS) + "}",
+        type=_choice(tuple(VARIANTS), "variant", lambda v: v.upper()),
+        help="model variant (paper Table 1); default: the --weights checkpoint's",
+    )
+    p.add_argument(
+        "--target",
+        default=DEFAULT_TARGET,
+        metavar="{" + ",".join(TARGETS + ("all",)) + "}",
+        type=_choice(TARGETS + ("all",), "target", str.lower),
+        help="what to export; ort = ONNX Runtime Mobile (.ort, its mobile .onnx and "
+        "required_operators.config); all = onnx, tflite, coreml and executorch "
+        f"(default: {DEFAULT_TARGET})",
+    )
+    p.add_argument(
+        "--precision",
+        action="append",
+        metavar="{" + ",".join(PRECISIONS) + "}",
+        type=_choice(PRECISIONS, "precision", str.lower),
+        help="repeatable; default: fp32 for onnx, tflite and executorch, fp16 for "
+        "coreml and executorch --delegate coreml",
+    )
+    p.add_argument(
+        "--converter",
+        metavar="{" + ",".join(CONVERTERS) + "}",
+        type=_choice(CONVERTERS, "converter", str.lower),
+        help=f"TFLite converter (default: {DEFAULT_CONVERTER})",
+    )
+    p.add_argument(
+        "--delegate",
+        metavar="{" + ",".join(DELEGATES) + "}",
+        type=_choice(DELEGATES, "delegate", str.lower),
+        help="ExecuTorch delegate (default: xnnpack; coreml: fp16, iOS 16+, runs on Apple platforms only)",
+    )
+    p.add_argument(
+        "--allow-portable",
+        action="store_true",
+        help="keep a .pte that leaves compute ops on ExecuTorch's portable kernels",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="a vmf checkpoint or a plain state dict; default: seeded random weights",
+    )
     p.add_argument("--baseline", action="store_true", help="the Mobile3D baseline (Table 2)")
-    p.add_argument("--frames", type=int, help="clip length T (default: the checkpoint's, else the variant's, 64); "
-                   "a multiple of the stem's temporal stride")
-    p.add_argument("--resolution", type=int,
-                   help="input side R (default: the checkpoint's, else the variant's)")
-    p.add_argument("--num-classes", type=int,
-                   help="classifier size (default: the checkpoint's, else 400)")
-    p.add_argument("--labels", metavar="FILE", help="class names, one a line (default: the checkpoint's, else Kinetics-400)")
-    p.add_argument("--calibration", metavar="DIR",
-                   help="videos to calibrate int8 on: a folder of videos, or a labelled class "
-                        "tree (DIR/<class>/*.mp4, or DIR/val/<class>; classes matched to the "
-                        "model's labels by name), which adds int8 and fp32 top-1 accuracy "
-                        "on held-out videos to the report")
-    p.add_argument("--out", default="exports", metavar="DIR",
-                   help="output folder; files go to DIR/<target>/ (default: exports)")
-    p.add_argument("--no-verify", action="store_true",
-                   help="keep artifacts that fail the parity or lint checks")
-    p.add_argument("--allow-partitions", action="store_true",
-                   help="keep a phone artifact (ort, tflite) that its accelerators would cut into "
-                        "more partitions than its budget (docs/mobile-accelerators.md)")
-    p.add_argument("--naive", action="store_true",
-                   help="export the reference 5-D model without the rank-4 rewrite (for comparison)")
-    p.add_argument("--split", action="store_true",
-                   help="also write each fp32 .onnx/.tflite as stem + body halves, so a stream "
-                        "computes the stem only for new frames (docs/streaming.md)")
+    p.add_argument(
+        "--frames",
+        type=int,
+        help="clip length T (default: the checkpoint's, else the variant's, 64); "
+        "a multiple of the stem's temporal stride",
+    )
+    p.add_argument(
+        "--resolution", type=int, help="input side R (default: the checkpoint's, else the variant's)"
+    )
+    p.add_argument("--num-classes", type=int, help="classifier size (default: the checkpoint's, else 400)")
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="class names, one a line (default: the checkpoint's, else Kinetics-400)",
+    )
+    p.add_argument(
+        "--calibration",
+        metavar="DIR",
+        help="videos to calibrate int8 on: a folder of videos, or a labelled class "
+        "tree (DIR/<class>/*.mp4, or DIR/val/<class>; classes matched to the "
+        "model's labels by name), which adds int8 and fp32 top-1 accuracy "
+        "on held-out videos to the report",
+    )
+    p.add_argument(
+        "--out",
+        default="exports",
+        metavar="DIR",
+        help="output folder; files go to DIR/<target>/ (default: exports)",
+    )
+    p.add_argument(
+        "--no-verify", action="store_true", help="keep artifacts that fail the parity or lint checks"
+    )
+    p.add_argument(
+        "--allow-partitions",
+        action="store_true",
+        help="keep a phone artifact (ort, tflite) that its accelerators would cut into "
+        "more partitions than its budget (docs/mobile-accelerators.md)",
+    )
+    p.add_argument(
+        "--naive",
+        action="store_true",
+        help="export the reference 5-D model without the rank-4 rewrite (for comparison)",
+    )
+    p.add_argument(
+        "--split",
+        action="store_true",
+        help="also write each fp32 .onnx/.tflite as stem + body halves, so a stream "
+        "computes the stem only for new frames (docs/streaming.md)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
-    p.add_argument("--verbose", action="store_true",
-                   help="show the converters' own output as they run (otherwise it is kept in "
-                        "a log under --out when a step fails, and the error names it)")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the converters' own output as they run (otherwise it is kept in "
+        "a log under --out when a step fails, and the error names it)",
+    )
     return p
 
 
@@ -104,18 +165,35 @@ def _main(argv) -> int:
         print(message, file=sys.stderr, flush=True)
 
     if args.split and args.target not in ("onnx", "tflite", "all"):
-        print("error: --split writes stem + body halves of .onnx and .tflite exports; use "
-              "--target onnx, tflite or all", file=sys.stderr)
+        print(
+            "error: --split writes stem + body halves of .onnx and .tflite exports; use "
+            "--target onnx, tflite or all",
+            file=sys.stderr,
+        )
         return 1
     try:
         report = export(
-            args.variant, targets=(args.target,), precisions=args.precision,
-            converter=args.converter, out_dir=args.out, weights=args.weights,
-            baseline=args.baseline, frames=args.frames, resolution=args.resolution,
-            num_classes=args.num_classes, labels=args.labels, calibration=args.calibration,
-            verify=not args.no_verify, form="naive" if args.naive else "deployable",
-            verbose=args.verbose, allow_partitions=args.allow_partitions,
-            delegate=args.delegate, allow_portable=args.allow_portable, log=log, warn=warn)
+            args.variant,
+            targets=(args.target,),
+            precisions=args.precision,
+            converter=args.converter,
+            out_dir=args.out,
+            weights=args.weights,
+            baseline=args.baseline,
+            frames=args.frames,
+            resolution=args.resolution,
+            num_classes=args.num_classes,
+            labels=args.labels,
+            calibration=args.calibration,
+            verify=not args.no_verify,
+            form="naive" if args.naive else "deployable",
+            verbose=args.verbose,
+            allow_partitions=args.allow_partitions,
+            delegate=args.delegate,
+            allow_portable=args.allow_portable,
+            log=log,
+            warn=warn,
+        )
         if args.split:
             from .split import add_split_to_report
 
@@ -123,8 +201,7 @@ def _main(argv) -> int:
     except KeyboardInterrupt:
         print_error("interrupted; nothing half-written was left in --out")
         return 130
-    log(f"exported {len(report.artifacts)} artifact(s) to {report.out_dir} in "
-        f"{report.seconds:.1f} s")
+    log(f"exported {len(report.artifacts)} artifact(s) to {report.out_dir} in {report.seconds:.1f} s")
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     return 0

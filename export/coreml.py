@@ -37,9 +37,15 @@ OUTPUT_NAME = "logits"
 MAX_RANK = 4  # MIL has one "conv" op for 2-D and 3-D: a 3-D one shows as a rank-5 output
 
 
-def torch2coreml(module: nn.Module, example: torch.Tensor, path: "str | os.PathLike", *,
-                 precision: str = "fp16", labels: list[str] | None = None,
-                 description: str = "") -> Path:
+def torch2coreml(
+    module: nn.Module,
+    example: torch.Tensor,
+    path: "str | os.PathLike",
+    *,
+    precision: str = "fp16",
+    labels: list[str] | None = None,
+    description: str = "",
+) -> Path:
     """Trace ``module`` on ``example`` (TCHW) and save an ML Program ``.mlpackage`` to ``path``."""
     ct = _coremltools()
     if precision not in PRECISIONS:
@@ -54,8 +60,7 @@ def torch2coreml(module: nn.Module, example: torch.Tensor, path: "str | os.PathL
             outputs=[ct.TensorType(name=OUTPUT_NAME, dtype=np.float32)],
             convert_to="mlprogram",
             minimum_deployment_target=ct.target.iOS16,
-            compute_precision=(ct.precision.FLOAT16 if precision == "fp16"
-                               else ct.precision.FLOAT32),
+            compute_precision=(ct.precision.FLOAT16 if precision == "fp16" else ct.precision.FLOAT32),
             skip_model_load=sys.platform != "darwin",
         )
     model.short_description = description
@@ -79,10 +84,14 @@ def spec_summary(path: "str | os.PathLike") -> dict:
     for function in spec.mlProgram.functions.values():
         for block in function.block_specializations.values():
             _count_ops(block, ops, ranks)
-    return {"inputs": shapes(spec.description.input), "outputs": shapes(spec.description.output),
-            "op_counts": dict(ops), "max_rank": max(ranks, default=0),
-            "metadata": dict(spec.description.metadata.userDefined),
-            "spec_version": int(spec.specificationVersion)}
+    return {
+        "inputs": shapes(spec.description.input),
+        "outputs": shapes(spec.description.output),
+        "op_counts": dict(ops),
+        "max_rank": max(ranks, default=0),
+        "metadata": dict(spec.description.metadata.userDefined),
+        "spec_version": int(spec.specificationVersion),
+    }
 
 
 def check_spec(path: "str | os.PathLike", input_shape: list[int], num_classes: int) -> dict:
@@ -91,11 +100,15 @@ def check_spec(path: "str | os.PathLike", input_shape: list[int], num_classes: i
     want_in = {INPUT_NAME: list(input_shape)}
     want_out = {OUTPUT_NAME: [1, num_classes]}
     if summary["inputs"] != want_in or summary["outputs"] != want_out:
-        raise VmfError(f"Core ML spec of {Path(path).name} has inputs {summary['inputs']} and "
-                       f"outputs {summary['outputs']}, expected {want_in} and {want_out}")
+        raise VmfError(
+            f"Core ML spec of {Path(path).name} has inputs {summary['inputs']} and "
+            f"outputs {summary['outputs']}, expected {want_in} and {want_out}"
+        )
     if summary["max_rank"] > MAX_RANK:
-        raise VmfError(f"Core ML spec of {Path(path).name} has rank-{summary['max_rank']} tensors "
-                       f"(3-D convolutions or a 5-D clip); the deployable form keeps rank <= {MAX_RANK}")
+        raise VmfError(
+            f"Core ML spec of {Path(path).name} has rank-{summary['max_rank']} tensors "
+            f"(3-D convolutions or a 5-D clip); the deployable form keeps rank <= {MAX_RANK}"
+        )
     return summary
 
 
@@ -126,5 +139,6 @@ def _coremltools():
             import coremltools.models  # noqa: F401  (prints "Failed to load ..." off macOS)
     except ImportError:
         raise MissingDependencyError(
-            "the Core ML export needs coremltools: pip install 'vmf[coreml]'") from None
+            "the Core ML export needs coremltools: pip install 'vmf[coreml]'"
+        ) from None
     return ct

@@ -42,8 +42,18 @@ class DeployMobileToFormer(nn.Module):
     sum over frames.
     """
 
-    def __init__(self, query_w, query_b, gate_w, gate_b, token_w, token_b, norm: nn.LayerNorm,
-                 feature_shape: tuple[int, int, int, int], tokens: int):
+    def __init__(
+        self,
+        query_w,
+        query_b,
+        gate_w,
+        gate_b,
+        token_w,
+        token_b,
+        norm: nn.LayerNorm,
+        feature_shape: tuple[int, int, int, int],
+        tokens: int,
+    ):
         super().__init__()
         self.query_w, self.query_b = frozen(query_w), frozen(query_b)
         self.gate_w, self.gate_b = frozen(gate_w), frozen(gate_b)
@@ -64,10 +74,17 @@ class DeployMobileToFormer(nn.Module):
         wt = block.to_token.weight.detach().double()
         # THWC exports (TFLite) keep the features channels-last through the bridge.
         cls = ChannelsLastMobileToFormer if ctx.layout == "THWC" else cls
-        return cls(head_weights(wq, heads), head_bias(bq, heads),
-                   head_weights(wg, heads), head_bias(bg + 1.0, heads),
-                   wt.t().reshape(heads, c // heads, -1), block.to_token.bias.detach(),
-                   copy.deepcopy(block.norm), (t, heads, c // heads, hgt * wid), tokens)
+        return cls(
+            head_weights(wq, heads),
+            head_bias(bq, heads),
+            head_weights(wg, heads),
+            head_bias(bg + 1.0, heads),
+            wt.t().reshape(heads, c // heads, -1),
+            block.to_token.bias.detach(),
+            copy.deepcopy(block.norm),
+            (t, heads, c // heads, hgt * wid),
+            tokens,
+        )
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         keys = x.reshape(self.keys_shape)  # [T', h, C/h, HW]
@@ -84,8 +101,19 @@ class DeployMobileToFormer(nn.Module):
 class DeployFormer(nn.Module):
     """MHSA + FFN on the M tokens (eq. 1), heads as ``[h, M, d/h]``, scale folded into W_q."""
 
-    def __init__(self, query_w, query_b, out_w, out_b, norm_attn: nn.LayerNorm, ffn: nn.Sequential,
-                 norm_ffn: nn.LayerNorm, tokens: int, heads: int, head_dim: int):
+    def __init__(
+        self,
+        query_w,
+        query_b,
+        out_w,
+        out_b,
+        norm_attn: nn.LayerNorm,
+        ffn: nn.Sequential,
+        norm_ffn: nn.LayerNorm,
+        tokens: int,
+        heads: int,
+        head_dim: int,
+    ):
         super().__init__()
         self.query_w, self.query_b = frozen(query_w), frozen(query_b)
         self.out_w, self.out_b = frozen(out_w), frozen(out_b)
@@ -100,10 +128,18 @@ class DeployFormer(nn.Module):
         heads = block.heads
         wq, bq = _weight(block.to_query, block.scale)
         wo = block.to_out.weight.detach().double()
-        return cls(head_weights(wq, heads), head_bias(bq, heads),
-                   wo.t().reshape(heads, dim // heads, dim), block.to_out.bias.detach(),
-                   copy.deepcopy(block.norm_attn), copy.deepcopy(block.ffn),
-                   copy.deepcopy(block.norm_ffn), tokens, heads, dim // heads)
+        return cls(
+            head_weights(wq, heads),
+            head_bias(bq, heads),
+            wo.t().reshape(heads, dim // heads, dim),
+            block.to_out.bias.detach(),
+            copy.deepcopy(block.norm_attn),
+            copy.deepcopy(block.ffn),
+            copy.deepcopy(block.norm_ffn),
+            tokens,
+            heads,
+            dim // heads,
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         q = torch.matmul(z, self.query_w) + self.query_b  # [h, M, d/h]
@@ -130,8 +166,15 @@ class DeployFormerToMobile(nn.Module):
     ``ChannelsLastFormerToMobile``.
     """
 
-    def __init__(self, key_w, key_b, value_w, value_b, feature_shape: tuple[int, int, int, int],
-                 output_shape: tuple[int, int, int, int]):
+    def __init__(
+        self,
+        key_w,
+        key_b,
+        value_w,
+        value_b,
+        feature_shape: tuple[int, int, int, int],
+        output_shape: tuple[int, int, int, int],
+    ):
         super().__init__()
         self.key_w, self.key_b = frozen(key_w), frozen(key_b)
         self.value_w, self.value_b = frozen(value_w), frozen(value_b)
@@ -147,11 +190,22 @@ class DeployFormerToMobile(nn.Module):
         split = (heads, c // heads)
         if ctx.layout == "THWC":  # TFLite exports keep the features channels-last
             return ChannelsLastFormerToMobile(
-                head_weights(wk, heads), head_bias(bk, heads), head_weights(wv, heads),
-                head_bias(bv, heads), (t, heads, c // heads, hgt * wid), (t, c, hgt, wid),
-                ctx.input_shape(block, 1)[1])
-        return cls(head_weights(wk, heads), head_bias(bk, heads), wv.reshape(*split, -1),
-                   bv.reshape(*split, 1), (t, heads, c // heads, hgt * wid), (t, c, hgt, wid))
+                head_weights(wk, heads),
+                head_bias(bk, heads),
+                head_weights(wv, heads),
+                head_bias(bv, heads),
+                (t, heads, c // heads, hgt * wid),
+                (t, c, hgt, wid),
+                ctx.input_shape(block, 1)[1],
+            )
+        return cls(
+            head_weights(wk, heads),
+            head_bias(bk, heads),
+            wv.reshape(*split, -1),
+            bv.reshape(*split, 1),
+            (t, heads, c // heads, hgt * wid),
+            (t, c, hgt, wid),
+        )
 
     def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         q = y.reshape(self.query_shape)  # [T', h, C/h, HW]: queries are the unprojected features
@@ -178,6 +232,7 @@ class DeployFormerToMobile(nn.Module):
 # Measured on 560M converted by litert-torch (THWC, 64 x 172^2): the TFLite graph
 # transposed 14.9 M elements per clip with the NCHW bridges and DY-ReLU, 4.4 M with
 # the channels-last ones (ChannelsLastFrameDyReLU in deploy_mobile).
+
 
 def block_diagonal(blocks: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``[h, a, b]`` -> ``[h a, h b]`` with block i on the diagonal and zeros elsewhere.
@@ -214,8 +269,7 @@ class ChannelsLastMobileToFormer(DeployMobileToFormer):
         heads, tokens, positions = self.scores_shape
         head_dim = self.keys_shape[2]
         self.register_buffer("query_mask", head_mask(heads, head_dim, tokens), persistent=False)
-        self.register_buffer("out_mask", torch.eye(heads).reshape(heads, 1, heads, 1),
-                             persistent=False)
+        self.register_buffer("out_mask", torch.eye(heads).reshape(heads, 1, heads, 1), persistent=False)
         self.out_shape = (heads, tokens, heads, head_dim)
         self.rows_shape = (positions, heads * head_dim)  # positions = T'HW here
 
@@ -234,8 +288,16 @@ class ChannelsLastMobileToFormer(DeployMobileToFormer):
 class ChannelsLastFormerToMobile(nn.Module):
     """Former->Mobile with the features as ``[T'HW, C]`` rows (see the note above)."""
 
-    def __init__(self, key_w, key_b, value_w, value_b, feature_shape: tuple[int, int, int, int],
-                 output_shape: tuple[int, int, int, int], tokens: int):
+    def __init__(
+        self,
+        key_w,
+        key_b,
+        value_w,
+        value_b,
+        feature_shape: tuple[int, int, int, int],
+        output_shape: tuple[int, int, int, int],
+        tokens: int,
+    ):
         super().__init__()
         self.key_w, self.key_b = frozen(key_w), frozen(key_b)  # [h, d, C/h], scale folded in
         self.value_w, self.value_b = frozen(value_w), frozen(value_b)

@@ -48,8 +48,10 @@ class DeployContext:
         """Shape of the ``arg``-th tensor argument ``block`` received in the recording pass."""
         name = self.names.get(id(block))
         if name is None or name not in self.input_shapes:
-            raise VmfError(f"no input shape was recorded for {type(block).__name__}; "
-                           "it is not reached by the model's forward pass")
+            raise VmfError(
+                f"no input shape was recorded for {type(block).__name__}; "
+                "it is not reached by the model's forward pass"
+            )
         return self.input_shapes[name][arg]
 
     def convert(self, block: nn.Module) -> nn.Module:
@@ -79,6 +81,7 @@ def record_input_shapes(module: nn.Module, example: tuple) -> dict[str, tuple[Sh
     def recorder(name: str) -> Callable:
         def hook(_module: nn.Module, args: tuple) -> None:
             shapes.setdefault(name, tuple(tuple(a.shape) for a in args if isinstance(a, torch.Tensor)))
+
         return hook
 
     handles = [m.register_forward_pre_hook(recorder(name)) for name, m in probe.named_modules()]
@@ -91,9 +94,13 @@ def record_input_shapes(module: nn.Module, example: tuple) -> dict[str, tuple[Sh
     return shapes
 
 
-def build_context(reference: nn.Module, example: tuple, twins: Mapping[type, type],
-                  layout: str = "TCHW", ort_mobile: bool = False) -> DeployContext:
+def build_context(
+    reference: nn.Module,
+    example: tuple,
+    twins: Mapping[type, type],
+    layout: str = "TCHW",
+    ort_mobile: bool = False,
+) -> DeployContext:
     """Record shapes of ``reference`` on ``example`` and index its modules by name."""
     names = {id(m): name for name, m in reference.named_modules()}
-    return DeployContext(record_input_shapes(reference, example), names, twins, layout,
-                         ort_mobile=ort_mobile)
+    return DeployContext(record_input_shapes(reference, example), names, twins, layout, ort_mobile=ort_mobile)

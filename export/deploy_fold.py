@@ -21,8 +21,9 @@ def bn_affine(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.
     return scale, bias - mean * scale
 
 
-def conv3d_to_conv2d(conv: nn.Conv3d, bn: nn.modules.batchnorm._BatchNorm | None = None,
-                     tap: int = 0, with_bias: bool = True) -> nn.Conv2d:
+def conv3d_to_conv2d(
+    conv: nn.Conv3d, bn: nn.modules.batchnorm._BatchNorm | None = None, tap: int = 0, with_bias: bool = True
+) -> nn.Conv2d:
     """One temporal tap of a 3D conv as a 2D conv, with ``bn`` folded in.
 
     Kernel (k_t, k_h, k_w) -> (k_h, k_w) slice ``tap``; spatial stride, padding
@@ -32,15 +33,20 @@ def conv3d_to_conv2d(conv: nn.Conv3d, bn: nn.modules.batchnorm._BatchNorm | None
     """
     weight = conv.weight.detach().double()[:, :, tap]
     out_ch = weight.shape[0]
-    bias = (conv.bias.detach().double() if conv.bias is not None
-            else torch.zeros(out_ch, dtype=torch.float64))
+    bias = conv.bias.detach().double() if conv.bias is not None else torch.zeros(out_ch, dtype=torch.float64)
     if bn is not None:
         scale, shift = bn_affine(bn)
         weight = weight * scale[:, None, None, None]
         bias = bias * scale + shift
-    conv2d = nn.Conv2d(conv.in_channels, out_ch, tuple(weight.shape[2:]),
-                       stride=tuple(conv.stride[1:]), padding=tuple(conv.padding[1:]),
-                       groups=conv.groups, bias=with_bias)
+    conv2d = nn.Conv2d(
+        conv.in_channels,
+        out_ch,
+        tuple(weight.shape[2:]),
+        stride=tuple(conv.stride[1:]),
+        padding=tuple(conv.padding[1:]),
+        groups=conv.groups,
+        bias=with_bias,
+    )
     conv2d.weight.data.copy_(weight.float())
     if with_bias:
         conv2d.bias.data.copy_(bias.float())
@@ -50,8 +56,11 @@ def conv3d_to_conv2d(conv: nn.Conv3d, bn: nn.modules.batchnorm._BatchNorm | None
 def linear_bn(linear: nn.Linear, bn: nn.BatchNorm1d | None = None) -> nn.Linear:
     """A copy of ``linear`` with a following BatchNorm1d folded into it."""
     weight = linear.weight.detach().double()
-    bias = (linear.bias.detach().double() if linear.bias is not None
-            else torch.zeros(weight.shape[0], dtype=torch.float64))
+    bias = (
+        linear.bias.detach().double()
+        if linear.bias is not None
+        else torch.zeros(weight.shape[0], dtype=torch.float64)
+    )
     if bn is not None:
         scale, shift = bn_affine(bn)
         weight = weight * scale[:, None]

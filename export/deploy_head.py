@@ -37,8 +37,11 @@ class DeployHead(nn.Module):
     @classmethod
     def from_reference(cls, block: Head, ctx: DeployContext) -> "DeployHead":
         classifier = block.classifier
-        return cls(conv3d_to_conv2d(block.conv, block.bn), linear_bn(block.fc, block.bn_fc),
-                   make_linear(classifier.weight.detach(), classifier.bias.detach()))
+        return cls(
+            conv3d_to_conv2d(block.conv, block.bn),
+            linear_bn(block.fc, block.bn_fc),
+            make_linear(classifier.weight.detach(), classifier.bias.detach()),
+        )
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
         pooled = F.adaptive_avg_pool2d(self.act(self.conv(x)), 1)  # [T', 6C, 1, 1]

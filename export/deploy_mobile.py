@@ -44,8 +44,11 @@ class DeployDepthwise3d(nn.Module):
         centre = conv3d_to_conv2d(conv, bn, tap=1, with_bias=True)
         if frames == 1:
             return cls(centre, None, None)
-        return cls(centre, conv3d_to_conv2d(conv, bn, tap=0, with_bias=False),
-                   conv3d_to_conv2d(conv, bn, tap=2, with_bias=False))
+        return cls(
+            centre,
+            conv3d_to_conv2d(conv, bn, tap=0, with_bias=False),
+            conv3d_to_conv2d(conv, bn, tap=2, with_bias=False),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.tap_centre(x)
@@ -66,8 +69,15 @@ class DeployFrameDyReLU(nn.Module):
     slope (no HardSigmoid, no Mul, no Sub).
     """
 
-    def __init__(self, fc1_frame: nn.Linear, fc1_token: nn.Linear, slope1: nn.Linear,
-                 slope2: nn.Linear, frames: int, channels: int):
+    def __init__(
+        self,
+        fc1_frame: nn.Linear,
+        fc1_token: nn.Linear,
+        slope1: nn.Linear,
+        slope2: nn.Linear,
+        frames: int,
+        channels: int,
+    ):
         super().__init__()
         self.fc1_frame = fc1_frame
         self.fc1_token = fc1_token
@@ -89,7 +99,8 @@ class DeployFrameDyReLU(nn.Module):
             make_linear(w1[:, c:], b1),
             make_linear(w2[:c], b2[:c] + 1.0),  # a1 = clip(v/3 + 1, 0, 2)
             make_linear(w2[c:], b2[c:]),  # a2 = clip(v/3, -1, 1)
-            t, c,
+            t,
+            c,
         )
 
     def forward(self, x: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
@@ -120,8 +131,11 @@ class DeployFrameDyReLU(nn.Module):
         if conv.kernel_size != (1, 1) or conv.stride != (1, 1) or conv.groups != 1:
             raise ValueError(f"pooling_before needs a plain 1x1 conv, got {conv}")
         w_conv = conv.weight.detach().double()[:, :, 0, 0]  # [C, C_in]
-        b_conv = (conv.bias.detach().double() if conv.bias is not None
-                  else torch.zeros(w_conv.shape[0], dtype=torch.float64))
+        b_conv = (
+            conv.bias.detach().double()
+            if conv.bias is not None
+            else torch.zeros(w_conv.shape[0], dtype=torch.float64)
+        )
         w_frame = frame_weight(self.fc1_frame)  # [hidden, C]
         folded = make_linear(w_frame @ w_conv, w_frame @ b_conv)
         twin = copy.deepcopy(self)
@@ -140,8 +154,15 @@ class ChannelsLastFrameDyReLU(DeployFrameDyReLU):
     per clip that way and 34.2 ms this way (XNNPACK, one thread, CPU time).
     """
 
-    def __init__(self, fc1_frame: nn.Linear, fc1_token: nn.Linear, slope1: nn.Linear,
-                 slope2: nn.Linear, frames: int, channels: int):
+    def __init__(
+        self,
+        fc1_frame: nn.Linear,
+        fc1_token: nn.Linear,
+        slope1: nn.Linear,
+        slope2: nn.Linear,
+        frames: int,
+        channels: int,
+    ):
         super().__init__(fc1_frame, fc1_token, slope1, slope2, frames, channels)
         self.fc1_frame = conv1x1(fc1_frame)
         self.slope1 = conv1x1(slope1)
@@ -194,8 +215,15 @@ class DeployReLU(nn.Module):
 class DeployMobileBlock(nn.Module):
     """1x1 pw (+BN) -> act -> 3x3x3 dw as taps (+BN) -> act -> 1x1 pwl (+BN), + shortcut."""
 
-    def __init__(self, conv_pw: nn.Conv2d, act_pw: nn.Module, conv_dw: DeployDepthwise3d,
-                 act_dw: nn.Module, conv_pwl: nn.Conv2d, shortcut: nn.Module):
+    def __init__(
+        self,
+        conv_pw: nn.Conv2d,
+        act_pw: nn.Module,
+        conv_dw: DeployDepthwise3d,
+        act_dw: nn.Module,
+        conv_pwl: nn.Conv2d,
+        shortcut: nn.Module,
+    ):
         super().__init__()
         self.conv_pw = conv_pw
         # FL-DyReLU after the expansion takes its frame means from the block input

@@ -106,8 +106,9 @@ class OrtMobileMobileToFormer(DeployMobileToFormer):
     def from_reference(cls, block: MobileToFormer, ctx: DeployContext) -> "OrtMobileMobileToFormer":
         twin = super().from_reference(block, ctx)
         heads, head_dim, dim = twin.token_w.shape
-        twin.token_w = nn.Parameter(twin.token_w.detach().reshape(heads * head_dim, dim),
-                                    requires_grad=False)  # [C, d]: heads concatenated
+        twin.token_w = nn.Parameter(
+            twin.token_w.detach().reshape(heads * head_dim, dim), requires_grad=False
+        )  # [C, d]: heads concatenated
         twin.norm = SpelledLayerNorm(twin.norm)
         return twin
 
@@ -132,8 +133,7 @@ class OrtMobileFormer(DeployFormer):
     def from_reference(cls, block: Former, ctx: DeployContext) -> "OrtMobileFormer":
         twin = super().from_reference(block, ctx)
         heads, head_dim, dim = twin.out_w.shape
-        twin.out_w = nn.Parameter(twin.out_w.detach().reshape(heads * head_dim, dim),
-                                  requires_grad=False)
+        twin.out_w = nn.Parameter(twin.out_w.detach().reshape(heads * head_dim, dim), requires_grad=False)
         twin.norm_attn = SpelledLayerNorm(twin.norm_attn)
         twin.norm_ffn = SpelledLayerNorm(twin.norm_ffn)
         twin.ffn = _spell_ffn(twin.ffn)
@@ -196,4 +196,3 @@ def ort_mobile_twins() -> dict[type, type]:
         FrameDyReLU: OrtMobileFrameDyReLU,
         Head: OrtMobileHead,
     }
-

@@ -67,8 +67,9 @@ class DeployStem(nn.Module):
     shift as the bias of the unshifted group's conv).
     """
 
-    def __init__(self, convs: list[nn.Conv2d], groups: tuple, frames: int, stride: int,
-                 resolution: int, layout: str):
+    def __init__(
+        self, convs: list[nn.Conv2d], groups: tuple, frames: int, stride: int, resolution: int, layout: str
+    ):
         super().__init__()
         self.convs = nn.ModuleList(convs)
         self.act = nn.ReLU()
@@ -76,8 +77,9 @@ class DeployStem(nn.Module):
         out_frames = frames // stride
         positions = resolution * resolution
         # A free reshape puts each run of `stride` frames on axis 1 (rank 4, no copy).
-        self.runs_shape = ((out_frames, stride, 3, positions) if layout == "TCHW"
-                           else (out_frames, stride, positions, 3))
+        self.runs_shape = (
+            (out_frames, stride, 3, positions) if layout == "TCHW" else (out_frames, stride, positions, 3)
+        )
         self.out_frames = out_frames
         self.frame_shape = (resolution, resolution)
         self.layout = layout
@@ -100,9 +102,14 @@ class DeployStem(nn.Module):
             taps = [g * stride + first + i + padding for i in range(count)]
             # W[c, (j, ci)] = w_t[c, j] * w_xy[c, ci] * bn_scale[c], input channel j * 3 + ci.
             weight = (w_t[:, taps, None, None, None] * w_xy[:, None]).flatten(1, 2)
-            conv = nn.Conv2d(weight.shape[1], weight.shape[0], tuple(block.conv_xy.kernel_size[1:]),
-                             stride=tuple(block.conv_xy.stride[1:]),
-                             padding=tuple(block.conv_xy.padding[1:]), bias=not convs)
+            conv = nn.Conv2d(
+                weight.shape[1],
+                weight.shape[0],
+                tuple(block.conv_xy.kernel_size[1:]),
+                stride=tuple(block.conv_xy.stride[1:]),
+                padding=tuple(block.conv_xy.padding[1:]),
+                bias=not convs,
+            )
             conv.weight.data.copy_((weight * scale[:, None, None, None]).float())
             if conv.bias is not None:
                 conv.bias.data.copy_(shift.float())
@@ -113,7 +120,7 @@ class DeployStem(nn.Module):
         """``[T' - |g|, 3 n, R, R]``: the group's n phases of every run some output frame reads."""
         g, first, count = group
         frames = self.out_frames - abs(g)
-        part = runs[max(g, 0):max(g, 0) + frames, first:first + count]
+        part = runs[max(g, 0) : max(g, 0) + frames, first : first + count]
         if self.layout == "THWC":
             # [T', n, RR, 3] -> NHWC [T', R, R, 3n] (the one real transpose), then viewed as
             # NCHW for Conv2d: TFLite converters cancel that permute against their own.

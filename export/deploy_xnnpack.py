@@ -106,9 +106,18 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
 class XnnpackMobileToFormer(nn.Module):
     """Mobile->Former (eq. 3): the sum over frames and positions is one ``bmm`` contraction."""
 
-    def __init__(self, query: HeadProjection, gate: HeadProjection, token: nn.Linear,
-                 norm: LayerNorm4d, frames: int, heads: int, head_dim: int, positions: int,
-                 tokens: int):
+    def __init__(
+        self,
+        query: HeadProjection,
+        gate: HeadProjection,
+        token: nn.Linear,
+        norm: LayerNorm4d,
+        frames: int,
+        heads: int,
+        head_dim: int,
+        positions: int,
+        tokens: int,
+    ):
         super().__init__()
         self.query, self.gate, self.token, self.norm = query, gate, token, norm
         self.register_buffer("tile", torch.ones(frames, 1, 1, 1), persistent=False)
@@ -127,8 +136,17 @@ class XnnpackMobileToFormer(nn.Module):
         wq, bq = _scaled(block.to_query, block.scale)
         wg, bg = _scaled(block.to_gate, 1.0 / 3.0, 1.0)  # 2 h_sigmoid(v) = clip(v/3 + 1, 0, 2)
         token = copy.deepcopy(block.to_token).requires_grad_(False)
-        return cls(HeadProjection(wq, bq, heads, tokens), HeadProjection(wg, bg, heads, tokens),
-                   token, LayerNorm4d(block.norm), t, heads, c // heads, hgt * wid, tokens)
+        return cls(
+            HeadProjection(wq, bq, heads, tokens),
+            HeadProjection(wg, bg, heads, tokens),
+            token,
+            LayerNorm4d(block.norm),
+            t,
+            heads,
+            c // heads,
+            hgt * wid,
+            tokens,
+        )
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         q = self.query(z)  # [h, M, C/h], scale folded in
@@ -145,8 +163,16 @@ class XnnpackMobileToFormer(nn.Module):
 class XnnpackFormer(nn.Module):
     """MHSA + FFN on the M tokens (eq. 1): 3-D ``bmm`` per head, heads merged into W_o."""
 
-    def __init__(self, query: HeadProjection, out: nn.Linear, norm_attn: LayerNorm4d,
-                 ffn: nn.Sequential, norm_ffn: LayerNorm4d, tokens: int, heads: int):
+    def __init__(
+        self,
+        query: HeadProjection,
+        out: nn.Linear,
+        norm_attn: LayerNorm4d,
+        ffn: nn.Sequential,
+        norm_ffn: LayerNorm4d,
+        tokens: int,
+        heads: int,
+    ):
         super().__init__()
         self.query, self.out, self.norm_attn = query, out, norm_attn
         self.ffn, self.norm_ffn = ffn, norm_ffn
@@ -156,10 +182,15 @@ class XnnpackFormer(nn.Module):
     def from_reference(cls, block: Former, ctx: DeployContext) -> "XnnpackFormer":
         _, tokens, _ = ctx.input_shape(block)
         wq, bq = _scaled(block.to_query, block.scale)
-        return cls(HeadProjection(wq, bq, block.heads, tokens),
-                   copy.deepcopy(block.to_out).requires_grad_(False), LayerNorm4d(block.norm_attn),
-                   copy.deepcopy(block.ffn).requires_grad_(False), LayerNorm4d(block.norm_ffn),
-                   tokens, block.heads)
+        return cls(
+            HeadProjection(wq, bq, block.heads, tokens),
+            copy.deepcopy(block.to_out).requires_grad_(False),
+            LayerNorm4d(block.norm_attn),
+            copy.deepcopy(block.ffn).requires_grad_(False),
+            LayerNorm4d(block.norm_ffn),
+            tokens,
+            block.heads,
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         q = self.query(z)  # [h, M, d/h]
@@ -172,8 +203,18 @@ class XnnpackFormer(nn.Module):
 class XnnpackFormerToMobile(nn.Module):
     """Former->Mobile (eq. 4): per-frame ``bmm`` with the token operands tiled over frames."""
 
-    def __init__(self, key: HeadProjection, value_w, value_b, frames: int, heads: int,
-                 head_dim: int, positions: int, tokens: int, output_shape):
+    def __init__(
+        self,
+        key: HeadProjection,
+        value_w,
+        value_b,
+        frames: int,
+        heads: int,
+        head_dim: int,
+        positions: int,
+        tokens: int,
+        output_shape,
+    ):
         super().__init__()
         self.key = key
         self.value_w, self.value_b = frozen(value_w), frozen(value_b)
@@ -191,8 +232,17 @@ class XnnpackFormerToMobile(nn.Module):
         heads = block.heads
         wk, bk = _scaled(block.to_key, block.scale)
         wv, bv = _scaled(block.to_value)
-        return cls(HeadProjection(wk, bk, heads, tokens), wv, bv, t, heads, c // heads,
-                   hgt * wid, tokens, (t, c, hgt, wid))
+        return cls(
+            HeadProjection(wk, bk, heads, tokens),
+            wv,
+            bv,
+            t,
+            heads,
+            c // heads,
+            hgt * wid,
+            tokens,
+            (t, c, hgt, wid),
+        )
 
     def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         k = (self.key(z) * self.tile).reshape(self.key_tiled)  # [T'h, M, C/h]
@@ -214,8 +264,12 @@ class XnnpackBlock(nn.Module):
 
     @classmethod
     def from_reference(cls, block: VideoMobileFormerBlock, ctx: DeployContext) -> "XnnpackBlock":
-        return cls(ctx.convert(block.bridge_m2f), ctx.convert(block.former),
-                   ctx.convert(block.mobile), ctx.convert(block.bridge_f2m))
+        return cls(
+            ctx.convert(block.bridge_m2f),
+            ctx.convert(block.former),
+            ctx.convert(block.mobile),
+            ctx.convert(block.bridge_f2m),
+        )
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None):
         z = self.bridge_m2f(x, z)
@@ -273,7 +327,7 @@ class XnnpackStem(DeployStem):
             part = runs
             if g or count * 3 != runs.shape[1]:  # a whole-tensor slice lowers to a portable alias
                 start = max(g, 0)
-                part = runs[start:start + self.out_frames - abs(g), 3 * first:3 * (first + count)]
+                part = runs[start : start + self.out_frames - abs(g), 3 * first : 3 * (first + count)]
             out = pad_frames(conv(part), max(-g, 0), max(g, 0))
             y = out if y is None else y + out
         return self.act(y)
@@ -295,7 +349,14 @@ def xnnpack_twins(twins: dict[type, type]) -> dict[type, type]:
     """``twins`` with the ExecuTorch/XNNPACK spelling of every block that has one."""
     from .deployable import DeployableVideoMobileFormer  # noqa: F401 (same walker, same model)
 
-    return {**twins, Stem: XnnpackStem, VideoMobileFormerBlock: XnnpackBlock,
-            MobileToFormer: XnnpackMobileToFormer, Former: XnnpackFormer,
-            FormerToMobile: XnnpackFormerToMobile, MobileBlock: XnnpackMobileBlock,
-            FrameDyReLU: XnnpackFrameDyReLU, Head: XnnpackHead}
+    return {
+        **twins,
+        Stem: XnnpackStem,
+        VideoMobileFormerBlock: XnnpackBlock,
+        MobileToFormer: XnnpackMobileToFormer,
+        Former: XnnpackFormer,
+        FormerToMobile: XnnpackFormerToMobile,
+        MobileBlock: XnnpackMobileBlock,
+        FrameDyReLU: XnnpackFrameDyReLU,
+        Head: XnnpackHead,
+    }

@@ -33,8 +33,7 @@ import torch
 from torch import nn
 
 from vmf.model import VideoMobileFormer, VmfError
-from vmf.model.blocks import (Head, KeepFeatures, KeepTokens, MobileBlock, Stem,
-                              VideoMobileFormerBlock)
+from vmf.model.blocks import Head, KeepFeatures, KeepTokens, MobileBlock, Stem, VideoMobileFormerBlock
 from vmf.model.bridges import Former, FormerToMobile, MobileToFormer
 from vmf.model.dyrelu import FrameDyReLU, PlainReLU
 
@@ -83,8 +82,7 @@ class PassThrough(nn.Module):
 class DeployBlock(nn.Module):
     """One block of Fig. 2 in the reference's order: M->F, Former, Mobile (FL-DyReLU fed by z0), F->M."""
 
-    def __init__(self, bridge_m2f: nn.Module, former: nn.Module, mobile: nn.Module,
-                 bridge_f2m: nn.Module):
+    def __init__(self, bridge_m2f: nn.Module, former: nn.Module, mobile: nn.Module, bridge_f2m: nn.Module):
         super().__init__()
         self.bridge_m2f = bridge_m2f
         self.former = former
@@ -93,8 +91,12 @@ class DeployBlock(nn.Module):
 
     @classmethod
     def from_reference(cls, block: VideoMobileFormerBlock, ctx: DeployContext) -> "DeployBlock":
-        return cls(ctx.convert(block.bridge_m2f), ctx.convert(block.former),
-                   ctx.convert(block.mobile), ctx.convert(block.bridge_f2m))
+        return cls(
+            ctx.convert(block.bridge_m2f),
+            ctx.convert(block.former),
+            ctx.convert(block.mobile),
+            ctx.convert(block.bridge_f2m),
+        )
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None):
         z = self.bridge_m2f(x, z)
@@ -106,9 +108,21 @@ class DeployBlock(nn.Module):
 class DeployableVideoMobileFormer(nn.Module):
     """Clip ``input_shape`` (time folded into the batch axis) -> logits ``[1, num_classes]``."""
 
-    def __init__(self, stem: DeployStem, tokens: torch.Tensor | None, blocks: list[nn.Module],
-                 bridge_final: nn.Module, head: DeployHead, *, variant: str, baseline: bool,
-                 frames: int, resolution: int, num_classes: int, layout: str):
+    def __init__(
+        self,
+        stem: DeployStem,
+        tokens: torch.Tensor | None,
+        blocks: list[nn.Module],
+        bridge_final: nn.Module,
+        head: DeployHead,
+        *,
+        variant: str,
+        baseline: bool,
+        frames: int,
+        resolution: int,
+        num_classes: int,
+        layout: str,
+    ):
         super().__init__()
         self.stem = stem
         if tokens is None:
@@ -124,18 +138,26 @@ class DeployableVideoMobileFormer(nn.Module):
         self.resolution = resolution
         self.num_classes = num_classes
         self.input_layout = layout
-        self.input_shape = ((frames, 3, resolution, resolution) if layout == "TCHW"
-                            else (frames, resolution, resolution, 3))
+        self.input_shape = (
+            (frames, 3, resolution, resolution) if layout == "TCHW" else (frames, resolution, resolution, 3)
+        )
 
     @classmethod
-    def from_reference(cls, model: VideoMobileFormer,
-                       ctx: DeployContext) -> "DeployableVideoMobileFormer":
+    def from_reference(cls, model: VideoMobileFormer, ctx: DeployContext) -> "DeployableVideoMobileFormer":
         _, _, frames, resolution, _ = ctx.input_shape(model)
-        return cls(ctx.convert(model.stem), model.tokens,
-                   [ctx.convert(block) for block in model.blocks],
-                   ctx.convert(model.bridge_final), ctx.convert(model.head),
-                   variant=model.variant, baseline=model.baseline, frames=frames,
-                   resolution=resolution, num_classes=model.num_classes, layout=ctx.layout)
+        return cls(
+            ctx.convert(model.stem),
+            model.tokens,
+            [ctx.convert(block) for block in model.blocks],
+            ctx.convert(model.bridge_final),
+            ctx.convert(model.head),
+            variant=model.variant,
+            baseline=model.baseline,
+            frames=frames,
+            resolution=resolution,
+            num_classes=model.num_classes,
+            layout=ctx.layout,
+        )
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
         x = self.stem(clip)
@@ -168,8 +190,13 @@ TWINS: dict[type, type] = {
 }
 
 
-def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str = "TCHW",
-                  spelling: str = "default", ort_mobile: bool = False) -> nn.Module:
+def to_deployable(
+    block: nn.Module,
+    *example: torch.Tensor | None,
+    layout: str = "TCHW",
+    spelling: str = "default",
+    ort_mobile: bool = False,
+) -> nn.Module:
     """The deployable twin of one reference block, its static shapes taken from ``example``.
 
     ``example`` are the block's reference (5-D) inputs; only their shapes are
@@ -192,14 +219,19 @@ def to_deployable(block: nn.Module, *example: torch.Tensor | None, layout: str =
         twins = {**TWINS, **ort_mobile_twins()}
     elif spelling != "default":
         raise VmfError(f"unknown spelling {spelling!r}; valid spellings: {', '.join(SPELLINGS)}")
-    twin = build_context(block, example, twins, layout,
-                         ort_mobile=spelling == "ort_mobile").convert(block)
+    twin = build_context(block, example, twins, layout, ort_mobile=spelling == "ort_mobile").convert(block)
     return twin.eval().requires_grad_(False)
 
 
-def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout: str = "TCHW",
-                    resolution: int | None = None, *, spelling: str = "default",
-                    ort_mobile: bool = False) -> DeployableVideoMobileFormer:
+def make_deployable(
+    model: VideoMobileFormer,
+    frames: int | None = None,
+    layout: str = "TCHW",
+    resolution: int | None = None,
+    *,
+    spelling: str = "default",
+    ort_mobile: bool = False,
+) -> DeployableVideoMobileFormer:
     """A new, eval-mode, static-shape deployable form of ``model`` (which is left untouched).
 
     ``frames`` defaults to ``model.cfg.frames`` (64) and must be a multiple of
@@ -224,11 +256,12 @@ def make_deployable(model: VideoMobileFormer, frames: int | None = None, layout:
         raise VmfError(f"frames must be a positive integer, got {frames!r}")
     stride = model.stem.conv_t.stride[0]
     if frames % stride:
-        raise VmfError(f"frames must be a multiple of the stem's temporal stride {stride} "
-                       f"for variant {model.variant}, got {frames}")
+        raise VmfError(
+            f"frames must be a multiple of the stem's temporal stride {stride} "
+            f"for variant {model.variant}, got {frames}"
+        )
     if not isinstance(resolution, int) or isinstance(resolution, bool) or resolution < 1:
         raise VmfError(f"resolution must be a positive integer, got {resolution!r}")
     example = torch.empty(1, 3, frames, resolution, resolution, device="meta")
     device = next(model.parameters()).device  # twins are built on the CPU; follow the model
-    return to_deployable(model, example, layout=layout, spelling=spelling,
-                         ort_mobile=ort_mobile).to(device)
+    return to_deployable(model, example, layout=layout, spelling=spelling, ort_mobile=ort_mobile).to(device)

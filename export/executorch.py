@@ -50,8 +50,9 @@ def require_executorch():
         import executorch  # noqa: F401
         import executorch.exir
     except ImportError:
-        raise MissingDependencyError("--target executorch needs executorch, which is not "
-                                     "installed: pip install 'vmf[executorch]'") from None
+        raise MissingDependencyError(
+            "--target executorch needs executorch, which is not installed: pip install 'vmf[executorch]'"
+        ) from None
     return executorch
 
 
@@ -85,19 +86,31 @@ class DelegationReport:
 
     def to_dict(self) -> dict:
         delegated, portable = sum(self.delegated.values()), sum(self.portable_compute.values())
-        return {"passed": self.passed, "delegate": self.delegate, "partitions": self.partitions,
-                "ops": delegated + portable, "delegated_ops": delegated, "portable_ops": portable,
-                "delegated_op_counts": dict(sorted(self.delegated.items())),
-                "portable_op_counts": dict(sorted(self.portable_compute.items())),
-                "max_rank": self.max_rank, "allow_portable": self.allow_portable,
-                "problems": list(self.problems)}
+        return {
+            "passed": self.passed,
+            "delegate": self.delegate,
+            "partitions": self.partitions,
+            "ops": delegated + portable,
+            "delegated_ops": delegated,
+            "portable_ops": portable,
+            "delegated_op_counts": dict(sorted(self.delegated.items())),
+            "portable_op_counts": dict(sorted(self.portable_compute.items())),
+            "max_rank": self.max_rank,
+            "allow_portable": self.allow_portable,
+            "problems": list(self.problems),
+        }
 
     def summary(self) -> str:
         portable = self.portable_compute
-        where = (", ".join(f"{op} x{n}" for op, n in sorted(portable.items(), key=lambda kv: -kv[1]))
-                 if portable else "none")
-        return (f"{sum(self.delegated.values())} ops in {self.partitions} {self.delegate} "
-                f"partition(s), {sum(portable.values())} portable compute ops ({where})")
+        where = (
+            ", ".join(f"{op} x{n}" for op, n in sorted(portable.items(), key=lambda kv: -kv[1]))
+            if portable
+            else "none"
+        )
+        return (
+            f"{sum(self.delegated.values())} ops in {self.partitions} {self.delegate} "
+            f"partition(s), {sum(portable.values())} portable compute ops ({where})"
+        )
 
 
 def _op_name(target) -> str:
@@ -133,8 +146,7 @@ def delegation_report(edge, delegate: str, allow_portable: bool = False) -> Dele
             continue
         portable[_op_name(node.target)] += 1
         max_rank = max(max_rank, _rank(node))
-    report = DelegationReport(delegate, partitions, dict(delegated), dict(portable), max_rank,
-                              allow_portable)
+    report = DelegationReport(delegate, partitions, dict(delegated), dict(portable), max_rank, allow_portable)
     if not partitions:
         report.problems.append(f"nothing was delegated to {delegate}")
     return report
@@ -147,9 +159,11 @@ def check_delegation(report: DelegationReport) -> None:
     portable = report.portable_compute
     if portable and not report.allow_portable:
         ops = ", ".join(f"{op} x{n}" for op, n in sorted(portable.items(), key=lambda kv: -kv[1]))
-        raise VmfError(f"delegation lint failed: {sum(portable.values())} compute op(s) left on "
-                       f"ExecuTorch's portable kernels ({ops}); nothing was written "
-                       "(--allow-portable keeps it)")
+        raise VmfError(
+            f"delegation lint failed: {sum(portable.values())} compute op(s) left on "
+            f"ExecuTorch's portable kernels ({ops}); nothing was written "
+            "(--allow-portable keeps it)"
+        )
 
 
 def _partitioner(delegate: str, precision: str):
@@ -162,18 +176,22 @@ def _partitioner(delegate: str, precision: str):
         from executorch.backends.apple.coreml.compiler import CoreMLBackend
         from executorch.backends.apple.coreml.partition import CoreMLPartitioner
     except ImportError as exc:
-        raise MissingDependencyError(f"--delegate coreml needs coremltools ({exc.name} is "
-                                     "missing): pip install 'vmf[coreml]'") from None
+        raise MissingDependencyError(
+            f"--delegate coreml needs coremltools ({exc.name} is missing): pip install 'vmf[coreml]'"
+        ) from None
     specs = CoreMLBackend.generate_compile_specs(
         compute_precision=ct.precision.FLOAT16 if precision == "fp16" else ct.precision.FLOAT32,
-        minimum_deployment_target=getattr(ct.target, COREML_MIN_TARGET))
+        minimum_deployment_target=getattr(ct.target, COREML_MIN_TARGET),
+    )
     return CoreMLPartitioner(compile_specs=specs)
 
 
 def quantize_pt2e(module: nn.Module, example: torch.Tensor, calibration: np.ndarray) -> nn.Module:
     """int8 (symmetric, per-channel weights, static activations) by pt2e, calibrated on TCHW clips."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer, get_symmetric_quantization_config)
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
@@ -185,9 +203,16 @@ def quantize_pt2e(module: nn.Module, example: torch.Tensor, calibration: np.ndar
     return convert_pt2e(prepared)
 
 
-def lower(module: nn.Module, example: torch.Tensor, path: "str | os.PathLike", *,
-          delegate: str = DEFAULT_DELEGATE, precision: str = "fp32",
-          calibration: np.ndarray | None = None, allow_portable: bool = False) -> DelegationReport:
+def lower(
+    module: nn.Module,
+    example: torch.Tensor,
+    path: "str | os.PathLike",
+    *,
+    delegate: str = DEFAULT_DELEGATE,
+    precision: str = "fp32",
+    calibration: np.ndarray | None = None,
+    allow_portable: bool = False,
+) -> DelegationReport:
     """Export ``module`` on ``example``, lower to ``delegate``, lint, and write the ``.pte``.
 
     The lint runs before anything is written: a lint failure raises
@@ -205,8 +230,7 @@ def lower(module: nn.Module, example: torch.Tensor, path: "str | os.PathLike", *
                     raise VmfError("int8 needs calibration clips")
                 module = quantize_pt2e(module, example, calibration)
             program = torch.export.export(module, (example,), strict=False)
-            edge = to_edge_transform_and_lower(program,
-                                               partitioner=[_partitioner(delegate, precision)])
+            edge = to_edge_transform_and_lower(program, partitioner=[_partitioner(delegate, precision)])
     except VmfError:
         raise
     except Exception as exc:  # torch.export / lowering errors are long; keep the first line
@@ -268,18 +292,20 @@ def pte_predictor(path: "str | os.PathLike", threads: int | None = None):
     """TCHW clip (numpy) -> logits ``(1, classes)``, through the ExecuTorch runtime."""
     missing = missing_backends(path)
     if missing:
-        raise VmfError(f"{Path(path).name} needs the {', '.join(missing)} backend, which this "
-                       f"ExecuTorch runtime lacks (it has {', '.join(backends_available())})")
+        raise VmfError(
+            f"{Path(path).name} needs the {', '.join(missing)} backend, which this "
+            f"ExecuTorch runtime lacks (it has {', '.join(backends_available())})"
+        )
     method, _ = load_method(path, threads)
 
     def predict(clip: np.ndarray) -> np.ndarray:
         tensor = torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32))
         return method.execute([tensor])[0].numpy().reshape(1, -1)
+
     return predict
 
 
-def check_coreml_program(path: "str | os.PathLike", input_shape: list[int],
-                         num_classes: int) -> dict:
+def check_coreml_program(path: "str | os.PathLike", input_shape: list[int], num_classes: int) -> dict:
     """What can be checked of a Core ML ``.pte`` without a Mac; raises ``VmfError`` on a mismatch.
 
     The program must take one ``input_shape`` float tensor, give ``[1,

@@ -38,8 +38,7 @@ def load_labels(num_classes: int, path: "str | os.PathLike | None" = None) -> li
         return [f"class_{i}" for i in range(num_classes)]
     labels = read_labels(path)
     if len(labels) != num_classes:
-        raise VmfError(f"labels file {path} has {len(labels)} names but the model has "
-                       f"{num_classes} classes")
+        raise VmfError(f"labels file {path} has {len(labels)} names but the model has {num_classes} classes")
     return labels
 
 

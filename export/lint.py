@@ -45,15 +45,22 @@ class LintReport:
         return not self.problems and self.gpu_compatible is not False
 
     def to_dict(self) -> dict:
-        return {"passed": self.passed, "ops": sum(self.op_counts.values()),
-                "op_counts": dict(sorted(self.op_counts.items())), "max_rank": self.max_rank,
-                "gpu_compatible": self.gpu_compatible, "problems": list(self.problems)}
+        return {
+            "passed": self.passed,
+            "ops": sum(self.op_counts.values()),
+            "op_counts": dict(sorted(self.op_counts.items())),
+            "max_rank": self.max_rank,
+            "gpu_compatible": self.gpu_compatible,
+            "problems": list(self.problems),
+        }
 
     def summary(self) -> str:
         gpu = {True: "GPU-compatible", False: "NOT GPU-compatible", None: "GPU check skipped"}
         verdict = "ok" if self.passed else "FAILED: " + "; ".join(self.problems + self.gpu_report[:1])
-        return (f"{sum(self.op_counts.values())} ops, max rank {self.max_rank}, "
-                f"{gpu[self.gpu_compatible]}, lint {verdict}")
+        return (
+            f"{sum(self.op_counts.values())} ops, max rank {self.max_rank}, "
+            f"{gpu[self.gpu_compatible]}, lint {verdict}"
+        )
 
 
 def lint_tflite(path: "str | os.PathLike", *, gpu_check: bool = True) -> LintReport:
@@ -91,7 +98,8 @@ def _read_graph(path: Path) -> tuple[list[str], list[tuple[str, int]]]:
         from ai_edge_litert import schema_py_generated as schema
     except ImportError:
         raise MissingDependencyError(
-            "the TFLite lint needs ai-edge-litert: pip install 'vmf[tflite]'") from None
+            "the TFLite lint needs ai-edge-litert: pip install 'vmf[tflite]'"
+        ) from None
     try:
         data = path.read_bytes()
         model = schema.Model.GetRootAs(data, 0)

@@ -31,8 +31,21 @@ from .sidecar import make_card
 
 METADATA_KEY = "vmf"
 TFLITE_MEMBER = "vmf.json"
-_PACKAGES = ("vmf", "torch", "numpy", "onnx", "onnxruntime", "onnxsim", "onnx2tf", "tensorflow",
-             "litert-torch", "ai-edge-litert", "ai-edge-quantizer", "coremltools", "executorch")
+_PACKAGES = (
+    "vmf",
+    "torch",
+    "numpy",
+    "onnx",
+    "onnxruntime",
+    "onnxsim",
+    "onnx2tf",
+    "tensorflow",
+    "litert-torch",
+    "ai-edge-litert",
+    "ai-edge-quantizer",
+    "coremltools",
+    "executorch",
+)
 
 
 def versions() -> dict[str, str | None]:
@@ -46,22 +59,56 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def build_metadata(*, cfg: VariantConfig, baseline: bool, frames: int, resolution: int,
-                   num_classes: int, target: str, form: str, precision: str,
-                   converter: str | None, input_name: str, layout: str, labels: list[str],
-                   weights_sha256: str, untrained: bool, parity: dict, macs: int, params: int,
-                   lint: dict | None = None, sample_fps: float | None = None,
-                   partitions: dict | None = None) -> dict:
+def build_metadata(
+    *,
+    cfg: VariantConfig,
+    baseline: bool,
+    frames: int,
+    resolution: int,
+    num_classes: int,
+    target: str,
+    form: str,
+    precision: str,
+    converter: str | None,
+    input_name: str,
+    layout: str,
+    labels: list[str],
+    weights_sha256: str,
+    untrained: bool,
+    parity: dict,
+    macs: int,
+    params: int,
+    lint: dict | None = None,
+    sample_fps: float | None = None,
+    partitions: dict | None = None,
+) -> dict:
     """The sidecar dict of one artifact (``vmf.export.sidecar.make_card``), validated."""
     return make_card(
-        variant=cfg.name, baseline=baseline, frames=frames, resolution=resolution,
-        temporal_stride=cfg.temporal_stride, input_name=input_name, layout=layout, labels=labels,
-        precision=precision, converter=converter, weights_sha256=weights_sha256,
-        untrained=bool(untrained), parity=parity, macs=macs, params=params, versions=versions(),
+        variant=cfg.name,
+        baseline=baseline,
+        frames=frames,
+        resolution=resolution,
+        temporal_stride=cfg.temporal_stride,
+        input_name=input_name,
+        layout=layout,
+        labels=labels,
+        precision=precision,
+        converter=converter,
+        weights_sha256=weights_sha256,
+        untrained=bool(untrained),
+        parity=parity,
+        macs=macs,
+        params=params,
+        versions=versions(),
         source=f"metadata of {cfg.name} {target} {precision}",
-        num_classes=int(num_classes), target=target, form=form, lint=lint, sample_fps=sample_fps,
+        num_classes=int(num_classes),
+        target=target,
+        form=form,
+        lint=lint,
+        sample_fps=sample_fps,
         **({"partitions": partitions} if partitions is not None else {}),
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
 
 
 def embed(path: "str | os.PathLike", meta: dict) -> Path:

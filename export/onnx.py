@@ -24,9 +24,16 @@ INPUT_NAME = "clip"
 OUTPUT_NAME = "logits"
 
 
-def torch2onnx(module: nn.Module, example: torch.Tensor, path: "str | os.PathLike", *,
-               input_name: str = INPUT_NAME, output_name: str = OUTPUT_NAME,
-               opset: int = OPSET, simplify: bool = True) -> Path:
+def torch2onnx(
+    module: nn.Module,
+    example: torch.Tensor,
+    path: "str | os.PathLike",
+    *,
+    input_name: str = INPUT_NAME,
+    output_name: str = OUTPUT_NAME,
+    opset: int = OPSET,
+    simplify: bool = True,
+) -> Path:
     """Export ``module`` traced on ``example`` to ``path`` (written in place; the caller renames).
 
     One input ``input_name`` with ``example``'s static shape, one output
@@ -40,9 +47,16 @@ def torch2onnx(module: nn.Module, example: torch.Tensor, path: "str | os.PathLik
     module = module.eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy-exporter deprecation notice
-        torch.onnx.export(module, (example,), str(path), input_names=[input_name],
-                          output_names=[output_name], opset_version=opset, dynamo=False,
-                          do_constant_folding=True)
+        torch.onnx.export(
+            module,
+            (example,),
+            str(path),
+            input_names=[input_name],
+            output_names=[output_name],
+            opset_version=opset,
+            dynamo=False,
+            do_constant_folding=True,
+        )
     model = onnx.load(str(path))
     if simplify:
         model = _simplify(model)
@@ -91,8 +105,9 @@ def onnx_predictor(path: "str | os.PathLike", threads: int = 2):
 QUANTIZED_OPS = ("Conv",)
 
 
-def quantize_onnx(fp32_path: "str | os.PathLike", path: "str | os.PathLike",
-                  calibration: "np.ndarray") -> Path:
+def quantize_onnx(
+    fp32_path: "str | os.PathLike", path: "str | os.PathLike", calibration: "np.ndarray"
+) -> Path:
     """Write a static int8 QDQ copy of the fp32 ``.onnx`` at ``fp32_path`` to ``path``.
 
     Convolutions get int8 weights (per output channel, symmetric) and uint8
@@ -102,8 +117,13 @@ def quantize_onnx(fp32_path: "str | os.PathLike", path: "str | os.PathLike",
     ONNX Runtime and OpenVINO fuse into integer convolutions.
     """
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
-                                          QuantType, quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     path = Path(path)
     if calibration is None or len(calibration) == 0:
@@ -123,12 +143,19 @@ def quantize_onnx(fp32_path: "str | os.PathLike", path: "str | os.PathLike",
 
     with quiet(), warnings.catch_warnings():  # its advice to pre-process is logged to stderr
         warnings.simplefilter("ignore")
-        quantize_static(model, str(path), Clips(), quant_format=QuantFormat.QDQ,
-                        op_types_to_quantize=list(QUANTIZED_OPS), per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax,
-                        calibration_providers=["CPUExecutionProvider"],
-                        extra_options={"CalibTensorRangeSymmetric": False})
+        quantize_static(
+            model,
+            str(path),
+            Clips(),
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=list(QUANTIZED_OPS),
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            calibration_providers=["CPUExecutionProvider"],
+            extra_options={"CalibTensorRangeSymmetric": False},
+        )
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
     _ort_session(path)
@@ -155,8 +182,9 @@ def unshare_conv_parameters(model):
         for i in range(1, len(node.input)):
             name = node.input[i]
             if name in inits and readers[name] > 1:
-                copy = numpy_helper.from_array(numpy_helper.to_array(inits[name]),
-                                               f"{name}__{node.name or 'conv'}_{i}")
+                copy = numpy_helper.from_array(
+                    numpy_helper.to_array(inits[name]), f"{name}__{node.name or 'conv'}_{i}"
+                )
                 model.graph.initializer.append(copy)
                 node.input[i] = copy.name
                 readers[name] -= 1

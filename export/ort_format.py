@@ -32,16 +32,20 @@ def config_path(ort_path: "str | os.PathLike") -> Path:
     return ort_path.with_name(ort_path.name.rsplit(".", 1)[0] + CONFIG_SUFFIX)
 
 
-def onnx_to_ort(onnx_path: "str | os.PathLike", ort_path: "str | os.PathLike",
-                config: "str | os.PathLike", *, header: list[str] = ()) -> tuple[Path, Path]:
+def onnx_to_ort(
+    onnx_path: "str | os.PathLike",
+    ort_path: "str | os.PathLike",
+    config: "str | os.PathLike",
+    *,
+    header: list[str] = (),
+) -> tuple[Path, Path]:
     """Convert ``onnx_path`` to ``ort_path`` and write the operators it needs to ``config``.
 
     ``header``: comment lines put first in the config (in place of the
     converter's, which names its temporary files). Raises ``VmfError`` with
     the converter's first error line when it fails.
     """
-    from onnxruntime.tools.convert_onnx_models_to_ort import (OptimizationStyle,
-                                                               convert_onnx_models_to_ort)
+    from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
 
     ort_path, config = Path(ort_path), Path(config)
     with tempfile.TemporaryDirectory(prefix="vmf-ort-") as work:
@@ -50,8 +54,9 @@ def onnx_to_ort(onnx_path: "str | os.PathLike", ort_path: "str | os.PathLike",
         shutil.copyfile(onnx_path, model)
         try:
             with quiet(), contextlib.redirect_stdout(io.StringIO()):
-                convert_onnx_models_to_ort(model, output_dir=work / "out",
-                                           optimization_styles=[OptimizationStyle.Runtime])
+                convert_onnx_models_to_ort(
+                    model, output_dir=work / "out", optimization_styles=[OptimizationStyle.Runtime]
+                )
         except Exception as exc:  # the converter raises whatever ONNX Runtime raised
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise VmfError(f"ONNX Runtime could not convert the mobile ONNX to .ort ({first})") from None
@@ -60,8 +65,9 @@ def onnx_to_ort(onnx_path: "str | os.PathLike", ort_path: "str | os.PathLike",
         if not produced.is_file() or not operators.is_file():
             raise VmfError("ONNX Runtime's converter wrote no .ort file")
         shutil.copyfile(produced, ort_path)
-        lines = [line for line in operators.read_text().splitlines()
-                 if line.strip() and not line.startswith("#")]
+        lines = [
+            line for line in operators.read_text().splitlines() if line.strip() and not line.startswith("#")
+        ]
     config.write_text("".join(f"# {line}\n" for line in header) + "\n".join(lines) + "\n")
     return ort_path, config
 

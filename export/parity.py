@@ -76,7 +76,7 @@ def structured_clips(count: int, frames: int, resolution: int, *, seed: int = 0)
             pos = np.abs(((start + velocity * f) % 2.0) - 1.0) * (1.0 - side)
             y0, x0 = int(pos[0] * r), int(pos[1] * r)
             size = max(1, int(side * r))
-            clips[i, f, :, y0:y0 + size, x0:x0 + size] = colour[:, None, None]
+            clips[i, f, :, y0 : y0 + size, x0 : x0 + size] = colour[:, None, None]
         clips[i] += rng.normal(0.0, 0.02, size=clips[i].shape).astype(np.float32)
         np.clip(clips[i], 0.0, 1.0, out=clips[i])
         clips[i] = (clips[i] - mean) / std
@@ -129,8 +129,7 @@ def labelled_accuracy(outputs: np.ndarray, references: np.ndarray, labels: np.nd
     labels = np.asarray(labels).reshape(-1)
     outputs, references = np.asarray(outputs), np.asarray(references)
     if not len(labels) == len(outputs) == len(references):
-        raise ValueError(f"{len(labels)} labels for {len(outputs)} outputs and "
-                         f"{len(references)} references")
+        raise ValueError(f"{len(labels)} labels for {len(outputs)} outputs and {len(references)} references")
     return {
         "labelled_clips": int(len(labels)),
         "top1_fp32": float(np.mean(np.argmax(references, axis=1) == labels)),
@@ -145,14 +144,17 @@ def gate(figures: dict, target: str, precision: str) -> dict:
         # near-flat logits lose relatively more to int8 without changing the
         # answer (the demo model: 14 of 15 clips >= 0.96, one at 0.90, top-1
         # agreement 100 %). The floor still fails a clip that int8 breaks.
-        figures.update(metric="cosine_median", threshold=INT8_MIN_COSINE,
-                       floor=INT8_FLOOR_COSINE,
-                       passed=bool(figures["cosine_median"] >= INT8_MIN_COSINE
-                                   and figures["cosine_min"] >= INT8_FLOOR_COSINE))
+        figures.update(
+            metric="cosine_median",
+            threshold=INT8_MIN_COSINE,
+            floor=INT8_FLOOR_COSINE,
+            passed=bool(
+                figures["cosine_median"] >= INT8_MIN_COSINE and figures["cosine_min"] >= INT8_FLOOR_COSINE
+            ),
+        )
     else:
         limit = TOLERANCES[(target, precision)]
-        figures.update(metric="max_rel_err", threshold=limit,
-                       passed=bool(figures["max_rel_err"] <= limit))
+        figures.update(metric="max_rel_err", threshold=limit, passed=bool(figures["max_rel_err"] <= limit))
     return figures
 
 
@@ -162,11 +164,15 @@ def describe(figures: dict) -> str:
         return f"parity not checked ({figures.get('reason', '')})"
     ok = "ok" if figures.get("passed", True) else "FAILED"
     if figures.get("metric") == "cosine_median":
-        text = (f"cosine median {figures['cosine_median']:.4f} >= {figures['threshold']}, min "
-                f"{figures['cosine_min']:.4f} >= {figures['floor']} {ok}, "
-                f"top-1 agreement {figures['top1_agreement']:.0%} on {figures['clips']} held-out clips")
+        text = (
+            f"cosine median {figures['cosine_median']:.4f} >= {figures['threshold']}, min "
+            f"{figures['cosine_min']:.4f} >= {figures['floor']} {ok}, "
+            f"top-1 agreement {figures['top1_agreement']:.0%} on {figures['clips']} held-out clips"
+        )
         if "top1_int8" in figures:
-            text += (f"; top-1 accuracy int8 {figures['top1_int8']:.1%} vs fp32 "
-                     f"{figures['top1_fp32']:.1%} on {figures['labelled_clips']} labelled clips")
+            text += (
+                f"; top-1 accuracy int8 {figures['top1_int8']:.1%} vs fp32 "
+                f"{figures['top1_fp32']:.1%} on {figures['labelled_clips']} labelled clips"
+            )
         return text
     return f"max rel err {figures['max_rel_err']:.1e} <= {figures['threshold']:.0e} {ok}"

@@ -42,10 +42,17 @@ PHONE_BUDGETS = {
 }
 ORT_CHECKER = "onnxruntime.tools.check_onnx_model_mobile_usability"
 # The checker's suitability, in the words of its report.
-_VERDICTS = {"YES": "should work well", "MAYBE": "may work well, test performance",
-             "NO": "not recommended: worse than the CPU EP"}
-_ORT_EPS = {"coreml_mlprogram": "Core ML MLProgram EP", "nnapi": "NNAPI EP",
-            "xnnpack": "XNNPACK delegate", "gpu": "GPU delegate"}
+_VERDICTS = {
+    "YES": "should work well",
+    "MAYBE": "may work well, test performance",
+    "NO": "not recommended: worse than the CPU EP",
+}
+_ORT_EPS = {
+    "coreml_mlprogram": "Core ML MLProgram EP",
+    "nnapi": "NNAPI EP",
+    "xnnpack": "XNNPACK delegate",
+    "gpu": "GPU delegate",
+}
 
 
 @dataclass
@@ -120,16 +127,20 @@ def ort_partitions(onnx_path: "str | os.PathLike") -> dict[str, PartitionCount]:
         model = checker.ModelProtoWithShapeInfo(optimized).model_with_shape_info
         infos = {
             "coreml_mlprogram": checker.check_coreml_partitions(
-                model, True, "coreml_supported_mlprogram_ops.md"),
+                model, True, "coreml_supported_mlprogram_ops.md"
+            ),
             "nnapi": checker.check_nnapi_partitions(model, True),
         }
         for name, info in infos.items():
             counts[name] = PartitionCount(
-                info.num_partitions, info.num_nodes, info.num_supported_nodes,
-                sorted(op.split(":")[-1] for op in
-                       info.unsupported_ops | info.ops_with_unsupported_rank),
-                _first_onnx_outsider(model.graph, info.supported_groups), ORT_CHECKER,
-                _VERDICTS[info.suitability().name])
+                info.num_partitions,
+                info.num_nodes,
+                info.num_supported_nodes,
+                sorted(op.split(":")[-1] for op in info.unsupported_ops | info.ops_with_unsupported_rank),
+                _first_onnx_outsider(model.graph, info.supported_groups),
+                ORT_CHECKER,
+                _VERDICTS[info.suitability().name],
+            )
     return counts
 
 
@@ -184,9 +195,14 @@ def xnnpack_partitions(tflite_path: "str | os.PathLike") -> PartitionCount:
         names = _tensor_names(Path(tflite_path))
         name = names[int(outside[0]["outputs"][0])] if len(outside[0]["outputs"]) else ""
         first = {"op": outside[0]["op_name"], "node": name, "where": where_in_network(name)}
-    return PartitionCount(len(delegates), len(ops), len(ops) - len(outside),
-                          sorted({n["op_name"] for n in outside}), first,
-                          "LiteRT interpreter (ai-edge-litert), DELEGATE nodes")
+    return PartitionCount(
+        len(delegates),
+        len(ops),
+        len(ops) - len(outside),
+        sorted({n["op_name"] for n in outside}),
+        first,
+        "LiteRT interpreter (ai-edge-litert), DELEGATE nodes",
+    )
 
 
 def gpu_partitions(tflite_path: "str | os.PathLike") -> PartitionCount | None:
@@ -197,8 +213,7 @@ def gpu_partitions(tflite_path: "str | os.PathLike") -> PartitionCount | None:
         with quiet(), contextlib.redirect_stdout(out):
             import tensorflow as tf
 
-            tf.lite.experimental.Analyzer.analyze(model_path=str(tflite_path),
-                                                  gpu_compatibility=True)
+            tf.lite.experimental.Analyzer.analyze(model_path=str(tflite_path), gpu_compatibility=True)
     except ImportError:
         return None
     flagged: set[int] = set()
@@ -218,9 +233,14 @@ def gpu_partitions(tflite_path: "str | os.PathLike") -> PartitionCount | None:
     if flagged:
         index = min(flagged)
         first = {"op": codes[index], "node": names[index], "where": where_in_network(names[index])}
-    return PartitionCount(_runs(supported, edges), ops, len(supported),
-                          sorted({codes[i] for i in flagged}), first,
-                          "TensorFlow Lite analyzer (gpu_compatibility), runs of supported ops")
+    return PartitionCount(
+        _runs(supported, edges),
+        ops,
+        len(supported),
+        sorted({codes[i] for i in flagged}),
+        first,
+        "TensorFlow Lite analyzer (gpu_compatibility), runs of supported ops",
+    )
 
 
 def _runs(supported: list[int], edges: list[tuple[int, int]]) -> int:
@@ -243,8 +263,7 @@ def _tensor_names(path: Path) -> list[str]:
     from ai_edge_litert import schema_py_generated as schema
 
     graph = schema.Model.GetRootAs(path.read_bytes(), 0).Subgraphs(0)
-    return [(graph.Tensors(i).Name() or b"").decode(errors="replace")
-            for i in range(graph.TensorsLength())]
+    return [(graph.Tensors(i).Name() or b"").decode(errors="replace") for i in range(graph.TensorsLength())]
 
 
 def _graph_edges(path: Path):
@@ -260,8 +279,7 @@ def _graph_edges(path: Path):
         code = model.OperatorCodes(op.OpcodeIndex())
         codes.append(labels.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM"))
         outputs = [op.Outputs(j) for j in range(op.OutputsLength())]
-        names.append((graph.Tensors(outputs[0]).Name() or b"").decode(errors="replace")
-                     if outputs else "")
+        names.append((graph.Tensors(outputs[0]).Name() or b"").decode(errors="replace") if outputs else "")
         for j in range(op.InputsLength()):
             if op.Inputs(j) in producer:
                 edges.append((producer[op.Inputs(j)], i))
@@ -276,8 +294,9 @@ def partitions_card(counts: dict[str, "PartitionCount | None"], form: str | None
     budget = PHONE_BUDGETS.get(form or "", {})
     card: dict = {name: (None if count is None else count.to_dict()) for name, count in counts.items()}
     card["budget"] = dict(budget)
-    card["within_budget"] = all(counts.get(name) is None or counts[name].partitions <= limit
-                                for name, limit in budget.items())
+    card["within_budget"] = all(
+        counts.get(name) is None or counts[name].partitions <= limit for name, limit in budget.items()
+    )
     return card
 
 
@@ -288,13 +307,15 @@ def check_budget(counts: dict[str, "PartitionCount | None"], form: str, artifact
         if count is None or count.partitions <= limit:
             continue
         first = count.first_unsupported
-        culprit = (f"; first unsupported op {first['op']} in {first['where']} ({first['node']})"
-                   if first else "")
-        raise VmfError(f"{artifact}: the {_ORT_EPS[name]} would run it in {count.partitions} "
-                       f"partitions (budget {limit}){culprit}; --allow-partitions keeps it")
+        culprit = (
+            f"; first unsupported op {first['op']} in {first['where']} ({first['node']})" if first else ""
+        )
+        raise VmfError(
+            f"{artifact}: the {_ORT_EPS[name]} would run it in {count.partitions} "
+            f"partitions (budget {limit}){culprit}; --allow-partitions keeps it"
+        )
 
 
 def summary(counts: dict[str, "PartitionCount | None"]) -> str:
     """``coreml_mlprogram 1, nnapi 1`` partitions, for the export log."""
-    return ", ".join(f"{name} {count.partitions}" for name, count in counts.items()
-                     if count is not None)
+    return ", ".join(f"{name} {count.partitions}" for name, count in counts.items() if count is not None)

@@ -74,8 +74,15 @@ def resample_plan(height: int, width: int, resolution: int) -> ResamplePlan:
     # has 1920, the crop needs at most 2R (same arithmetic per value, so the
     # result is bit-identical to blending whole rows).
     columns, inverse = np.unique(np.concatenate([c0, c1]), return_inverse=True)
-    return ResamplePlan(r0[:, None], r1[:, None], rw[:, None, None], columns,
-                        inverse[:resolution], inverse[resolution:], cw[None, :, None])
+    return ResamplePlan(
+        r0[:, None],
+        r1[:, None],
+        rw[:, None, None],
+        columns,
+        inverse[:resolution],
+        inverse[resolution:],
+        cw[None, :, None],
+    )
 
 
 def resize_crop(frame: np.ndarray, resolution: int) -> np.ndarray:

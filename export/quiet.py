@@ -78,8 +78,10 @@ def record_exception(exc: BaseException) -> None:
         chain.append(exc)
         exc = exc.__cause__ or exc.__context__
     for item in reversed(chain):
-        record("".join(traceback.format_exception(type(item), item, item.__traceback__, chain=False)),
-               f"{type(item).__name__}")
+        record(
+            "".join(traceback.format_exception(type(item), item, item.__traceback__, chain=False)),
+            f"{type(item).__name__}",
+        )
 
 
 class quiet:

@@ -52,51 +52,98 @@ _OPEN_OBJECT = {"type": "object", "additionalProperties": True}
 
 # The model card, key by key. required=True: every card carries it, readers may rely on it.
 CARD_KEYS: tuple[CardKey, ...] = (
-    CardKey("sidecar_version", _POSITIVE, True,
-            "Major version of this card format; a reader refuses a newer one."),
+    CardKey(
+        "sidecar_version", _POSITIVE, True, "Major version of this card format; a reader refuses a newer one."
+    ),
     CardKey("variant", _t("string"), True, "Model variant: 560M, 1G, 2G, 5G (paper Table 1), or X3D-S."),
     CardKey("baseline", _t("boolean"), True, "True for the Mobile3D baseline (paper Table 2)."),
     CardKey("frames", _POSITIVE, True, "Frames per clip, T."),
     CardKey("resolution", _POSITIVE, True, "Input side R in pixels (square frames)."),
     CardKey("temporal_stride", _POSITIVE, True, "The stem's temporal stride; frames is a multiple of it."),
     CardKey("input_name", _t("string"), True, "Name of the model's input tensor in the artifact."),
-    CardKey("input_layout", {"enum": list(LAYOUTS)}, True,
-            "TCHW or THWC: frames are the batch axis (rank 4)."),
-    CardKey("input_shape", {"type": "array", "items": _POSITIVE, "minItems": 4, "maxItems": 4}, True,
-            "[T, 3, R, R] for TCHW, [T, R, R, 3] for THWC."),
-    CardKey("mean", {"type": "array", "items": _t("number"), "minItems": 3, "maxItems": 3}, True,
-            "Per-channel mean (R, G, B) subtracted from pixels scaled to [0, 1]."),
-    CardKey("std", {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0},
-                    "minItems": 3, "maxItems": 3}, True,
-            "Per-channel standard deviation the centred pixels are divided by."),
+    CardKey(
+        "input_layout", {"enum": list(LAYOUTS)}, True, "TCHW or THWC: frames are the batch axis (rank 4)."
+    ),
+    CardKey(
+        "input_shape",
+        {"type": "array", "items": _POSITIVE, "minItems": 4, "maxItems": 4},
+        True,
+        "[T, 3, R, R] for TCHW, [T, R, R, 3] for THWC.",
+    ),
+    CardKey(
+        "mean",
+        {"type": "array", "items": _t("number"), "minItems": 3, "maxItems": 3},
+        True,
+        "Per-channel mean (R, G, B) subtracted from pixels scaled to [0, 1].",
+    ),
+    CardKey(
+        "std",
+        {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 3, "maxItems": 3},
+        True,
+        "Per-channel standard deviation the centred pixels are divided by.",
+    ),
     CardKey("color", {"enum": ["RGB"]}, True, "Channel order of the input."),
-    CardKey("labels", {"type": "array", "items": _t("string"), "minItems": 1}, True,
-            "Class names, one per output value, in output order."),
+    CardKey(
+        "labels",
+        {"type": "array", "items": _t("string"), "minItems": 1},
+        True,
+        "Class names, one per output value, in output order.",
+    ),
     CardKey("num_classes", _POSITIVE, False, "Size of the output; equals the number of labels."),
-    CardKey("output", {"enum": ["logits"]}, True,
-            "What the single output holds: unnormalised class scores of shape [1, num_classes]."),
-    CardKey("target", _t("string"), False, "Export target: onnx, tflite, coreml, ort, executorch (torch for a checkpoint)."),
+    CardKey(
+        "output",
+        {"enum": ["logits"]},
+        True,
+        "What the single output holds: unnormalised class scores of shape [1, num_classes].",
+    ),
+    CardKey(
+        "target",
+        _t("string"),
+        False,
+        "Export target: onnx, tflite, coreml, ort, executorch (torch for a checkpoint).",
+    ),
     CardKey("form", _t("string"), False, "deployable (rank-4 rewrite) or naive (the 5-D model as written)."),
     CardKey("precision", {"enum": list(PRECISIONS)}, True, "Numeric precision of the weights and compute."),
     CardKey("converter", _t("string", "null"), True, "Tool chain that produced the artifact."),
     CardKey("weights_sha256", _t("string", "null"), True, "SHA-256 of the PyTorch state dict exported."),
     CardKey("untrained", _t("boolean", "null"), True, "True when exported from seeded random weights."),
-    CardKey("parity", {"type": ["object", "null"]}, True,
-            "Agreement with PyTorch measured at export (metric, threshold, passed, checked)."),
+    CardKey(
+        "parity",
+        {"type": ["object", "null"]},
+        True,
+        "Agreement with PyTorch measured at export (metric, threshold, passed, checked).",
+    ),
     CardKey("lint", {"type": ["object", "null"]}, False, "Op counts and maximum tensor rank of the graph."),
     CardKey("macs", {"type": ["integer", "null"], "minimum": 0}, True, "Multiply-accumulates per clip."),
     CardKey("params", {"type": ["integer", "null"], "minimum": 0}, True, "Parameters of the model."),
-    CardKey("sample_fps", {"type": ["number", "null"], "exclusiveMinimum": 0}, False,
-            "Frame rate the model was trained to see (frames sampled per second of video)."),
-    CardKey("versions", {"type": "object", "additionalProperties": _t("string", "null")}, True,
-            "Package versions used by the export (null: not installed)."),
+    CardKey(
+        "sample_fps",
+        {"type": ["number", "null"], "exclusiveMinimum": 0},
+        False,
+        "Frame rate the model was trained to see (frames sampled per second of video).",
+    ),
+    CardKey(
+        "versions",
+        {"type": "object", "additionalProperties": _t("string", "null")},
+        True,
+        "Package versions used by the export (null: not installed).",
+    ),
     CardKey("created", _t("string"), False, "UTC time of the export, ISO 8601."),
-    CardKey("partitions", _OPEN_OBJECT, False,
-            "Per-accelerator partition counts of the converted graph (target-specific)."),
-    CardKey("ort_config", _t("string"), False,
-            "File name of the required_operators.config beside a .ort (target ort)."),
-    CardKey("delegation", _OPEN_OBJECT, False,
-            "Delegated and portable op counts and partitions (ExecuTorch)."),
+    CardKey(
+        "partitions",
+        _OPEN_OBJECT,
+        False,
+        "Per-accelerator partition counts of the converted graph (target-specific).",
+    ),
+    CardKey(
+        "ort_config",
+        _t("string"),
+        False,
+        "File name of the required_operators.config beside a .ort (target ort).",
+    ),
+    CardKey(
+        "delegation", _OPEN_OBJECT, False, "Delegated and portable op counts and partitions (ExecuTorch)."
+    ),
 )
 
 # Keys every sidecar carries; readers may rely on them.
@@ -192,8 +239,10 @@ def validate_sidecar(meta: dict, source: str = "sidecar") -> dict:
         raise VmfError(f"{source} is not a JSON object")
     version = meta.get("sidecar_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SIDECAR_VERSION:
-        raise VmfError(f"{source} is model card version {version}, newer than this vmf reads "
-                       f"({SIDECAR_VERSION}): upgrade vmf (pip install -U vmf)")
+        raise VmfError(
+            f"{source} is model card version {version}, newer than this vmf reads "
+            f"({SIDECAR_VERSION}): upgrade vmf (pip install -U vmf)"
+        )
     missing = [k.name for k in CARD_KEYS if k.required and k.name not in meta]
     if missing:
         raise VmfError(f"{source} lacks keys: {', '.join(missing)}")
@@ -206,8 +255,13 @@ def validate_sidecar(meta: dict, source: str = "sidecar") -> dict:
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
         raise VmfError(f"{source}: labels must be a non-empty list of strings")
     mean, std = meta["mean"], meta["std"]
-    if (not isinstance(mean, list) or not isinstance(std, list) or len(mean) != 3 or len(std) != 3
-            or not all(_is_type(s, "number") and s > 0 for s in std)):
+    if (
+        not isinstance(mean, list)
+        or not isinstance(std, list)
+        or len(mean) != 3
+        or len(std) != 3
+        or not all(_is_type(s, "number") and s > 0 for s in std)
+    ):
         raise VmfError(f"{source}: mean/std must be 3 numbers each, std > 0")
     problems = schema_errors(meta, json_schema())
     if problems:
@@ -215,14 +269,17 @@ def validate_sidecar(meta: dict, source: str = "sidecar") -> dict:
     t, r = meta["frames"], meta["resolution"]
     expected = [t, 3, r, r] if layout == "TCHW" else [t, r, r, 3]
     if meta["input_shape"] != expected:
-        raise VmfError(f"{source}: input_shape {meta['input_shape']} does not match {layout} with "
-                       f"frames={t}, resolution={r} (expected {expected})")
+        raise VmfError(
+            f"{source}: input_shape {meta['input_shape']} does not match {layout} with "
+            f"frames={t}, resolution={r} (expected {expected})"
+        )
     if t % meta["temporal_stride"]:
-        raise VmfError(f"{source}: frames={t} is not a multiple of temporal_stride="
-                       f"{meta['temporal_stride']}")
+        raise VmfError(f"{source}: frames={t} is not a multiple of temporal_stride={meta['temporal_stride']}")
     if "num_classes" in meta and meta["num_classes"] != len(labels):
-        raise VmfError(f"{source}: {len(labels)} labels for num_classes={meta['num_classes']} "
-                       "(one label per output value)")
+        raise VmfError(
+            f"{source}: {len(labels)} labels for num_classes={meta['num_classes']} "
+            "(one label per output value)"
+        )
     return meta
 
 
@@ -231,11 +288,27 @@ def input_shape(layout: str, frames: int, resolution: int) -> list[int]:
     return [frames, 3, resolution, resolution] if layout == "TCHW" else [frames, resolution, resolution, 3]
 
 
-def make_card(*, variant: str, baseline: bool, frames: int, resolution: int, temporal_stride: int,
-              input_name: str, layout: str, labels, precision: str, converter: "str | None",
-              weights_sha256: "str | None", untrained: "bool | None", parity: "dict | None",
-              macs: "int | None", params: "int | None", versions: dict,
-              source: str = "model card", **optional) -> dict:
+def make_card(
+    *,
+    variant: str,
+    baseline: bool,
+    frames: int,
+    resolution: int,
+    temporal_stride: int,
+    input_name: str,
+    layout: str,
+    labels,
+    precision: str,
+    converter: "str | None",
+    weights_sha256: "str | None",
+    untrained: "bool | None",
+    parity: "dict | None",
+    macs: "int | None",
+    params: "int | None",
+    versions: dict,
+    source: str = "model card",
+    **optional,
+) -> dict:
     """A validated card: the required keys from the arguments, the input contract filled in.
 
     Everything that writes a card (the exporter, the X3D benchmark export, the
@@ -308,8 +381,9 @@ def read_sidecar(artifact: "str | os.PathLike") -> dict:
     artifact = Path(artifact)
     path = artifact if artifact.suffix == ".json" else sidecar_path(artifact)
     if not path.is_file():
-        raise VmfError(f"no sidecar {path.name} next to {artifact.name}: export with vmf-export, "
-                       "which writes it")
+        raise VmfError(
+            f"no sidecar {path.name} next to {artifact.name}: export with vmf-export, which writes it"
+        )
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

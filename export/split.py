@@ -42,8 +42,15 @@ from vmf.model import VmfError, state_dict_sha256
 
 from .deploy_fold import bn_affine
 from .sidecar import read_sidecar, write_sidecar
-from .split_layout import (HALF_KEY, ID_KEY, file_sha256, output_frames, read_stamp,  # noqa: F401
-                           stem_windows, window)
+from .split_layout import (
+    HALF_KEY,
+    ID_KEY,
+    file_sha256,
+    output_frames,
+    read_stamp,  # noqa: F401
+    stem_windows,
+    window,
+)
 
 SPLIT_FORMAT = 1
 STEM_INPUT = "window"
@@ -52,10 +59,17 @@ FEATURES = "stem_features"
 
 def compose(stem, body, clip: np.ndarray, geometry: dict) -> np.ndarray:
     """Logits of one TCHW clip through the two halves (every stem output computed)."""
-    features = np.concatenate([stem(np.ascontiguousarray(window(clip, a, b)))
-                               for a, b in stem_windows(clip.shape[0], geometry["temporal_kernel"],
-                                                        geometry["temporal_stride"],
-                                                        geometry["temporal_padding"])])
+    features = np.concatenate(
+        [
+            stem(np.ascontiguousarray(window(clip, a, b)))
+            for a, b in stem_windows(
+                clip.shape[0],
+                geometry["temporal_kernel"],
+                geometry["temporal_stride"],
+                geometry["temporal_padding"],
+            )
+        ]
+    )
     return body(features)
 
 
@@ -79,9 +93,14 @@ class StemWindow(nn.Module):
         # W[c, (j, ci)] = w_t[c, j] * w_xy[c, ci] * bn_scale[c]: frame j's channels are j*3 .. j*3+2,
         # which is what reshaping a TCHW window to [1, 3 k_t, R, R] gives.
         weight = (w_t[:, :, None, None, None] * w_xy[:, None]).flatten(1, 2)
-        conv = nn.Conv2d(3 * kernel, weight.shape[0], tuple(stem.conv_xy.kernel_size[1:]),
-                         stride=tuple(stem.conv_xy.stride[1:]),
-                         padding=tuple(stem.conv_xy.padding[1:]), bias=True)
+        conv = nn.Conv2d(
+            3 * kernel,
+            weight.shape[0],
+            tuple(stem.conv_xy.kernel_size[1:]),
+            stride=tuple(stem.conv_xy.stride[1:]),
+            padding=tuple(stem.conv_xy.padding[1:]),
+            bias=True,
+        )
         conv.weight.data.copy_((weight * scale[:, None, None, None]).float())
         conv.bias.data.copy_(shift.float())
         return cls(conv, kernel, resolution, layout).eval()
@@ -113,12 +132,16 @@ class StemBody(nn.Module):
 
 def geometry_of(model) -> dict:
     conv_t = model.stem.conv_t
-    return {"temporal_kernel": int(conv_t.kernel_size[0]), "temporal_stride": int(conv_t.stride[0]),
-            "temporal_padding": int(conv_t.padding[0])}
+    return {
+        "temporal_kernel": int(conv_t.kernel_size[0]),
+        "temporal_stride": int(conv_t.stride[0]),
+        "temporal_padding": int(conv_t.padding[0]),
+    }
 
 
-def build_halves(model, frames: int, resolution: int,
-                 layout: str = "TCHW") -> tuple[StemWindow, StemBody, dict]:
+def build_halves(
+    model, frames: int, resolution: int, layout: str = "TCHW"
+) -> tuple[StemWindow, StemBody, dict]:
     """The two halves of ``model`` (a reference ``VideoMobileFormer``) and their geometry.
 
     ``layout`` is the clip layout of the artifact ("TCHW" for ONNX, "THWC" for
@@ -134,10 +157,12 @@ def build_halves(model, frames: int, resolution: int,
     window_shape = [k, 3, resolution, resolution] if layout == "TCHW" else [k, resolution, resolution, 3]
     with torch.no_grad():
         one = stem(torch.zeros(window_shape))
-    out = output_frames(frames, geometry["temporal_kernel"], geometry["temporal_stride"],
-                        geometry["temporal_padding"])
-    geometry.update(output_frames=out, window_shape=window_shape,
-                    features_shape=[out, *one.shape[1:]], layout=layout)
+    out = output_frames(
+        frames, geometry["temporal_kernel"], geometry["temporal_stride"], geometry["temporal_padding"]
+    )
+    geometry.update(
+        output_frames=out, window_shape=window_shape, features_shape=[out, *one.shape[1:]], layout=layout
+    )
     return stem, StemBody(deployable).eval(), geometry
 
 
@@ -181,8 +206,17 @@ def _stamp(path: Path, split_id: str, half: str) -> None:
     onnx.save(model, str(path))
 
 
-def split_parity(stem_path: Path, body_path: Path, model, frames: int, resolution: int,
-                 geometry: dict, *, clips: int | None = None, against=None) -> dict:
+def split_parity(
+    stem_path: Path,
+    body_path: Path,
+    model,
+    frames: int,
+    resolution: int,
+    geometry: dict,
+    *,
+    clips: int | None = None,
+    against=None,
+) -> dict:
     """Gate the composed halves on the structured parity clips.
 
     Against the reference ``model`` by default, or against ``against`` (a
@@ -195,16 +229,22 @@ def split_parity(stem_path: Path, body_path: Path, model, frames: int, resolutio
         references = np.concatenate([against(c) for c in data])
     else:
         with torch.no_grad():
-            references = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
-                                         for c in data])
+            references = np.concatenate(
+                [model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in data]
+            )
     stem, body = _runner(stem_path), _runner(body_path)
     layout = geometry.get("layout", "TCHW")
     try:
-        outputs = np.concatenate([compose(stem, body, np.ascontiguousarray(to_layout(c, layout)), geometry)
-                                  for c in data])
+        outputs = np.concatenate(
+            [compose(stem, body, np.ascontiguousarray(to_layout(c, layout)), geometry) for c in data]
+        )
     except Exception as exc:  # halves of different shapes do not even compose
-        return {"checked": True, "passed": False, "metric": "max_rel_err",
-                "reason": f"the halves do not fit together ({str(exc).splitlines()[0][:160]})"}
+        return {
+            "checked": True,
+            "passed": False,
+            "metric": "max_rel_err",
+            "reason": f"the halves do not fit together ({str(exc).splitlines()[0][:160]})",
+        }
     target = "tflite" if Path(stem_path).suffix == ".tflite" else "onnx"
     figures = gate(compare(outputs, references), target, "fp32")
     figures["checked"] = True
@@ -223,19 +263,24 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
     artifact = Path(artifact)
     suffix = artifact.suffix.lower()
     if suffix not in (".onnx", ".tflite"):
-        raise VmfError(f"split artifacts are written for .onnx and .tflite exports; {artifact.name} "
-                       "is neither")
+        raise VmfError(
+            f"split artifacts are written for .onnx and .tflite exports; {artifact.name} is neither"
+        )
     meta = read_sidecar(artifact)
     layout = meta.get("input_layout")
     if meta.get("precision") != "fp32":
-        raise VmfError(f"{artifact.name} is {meta.get('precision')}; split halves are written for fp32 exports")
+        raise VmfError(
+            f"{artifact.name} is {meta.get('precision')}; split halves are written for fp32 exports"
+        )
     sha = state_dict_sha256(model.state_dict())
     if meta.get("weights_sha256") not in (None, sha):
-        raise VmfError(f"the weights given are not the ones {artifact.name} was exported from "
-                       "(its model card records another weights_sha256)")
+        raise VmfError(
+            f"the weights given are not the ones {artifact.name} was exported from "
+            "(its model card records another weights_sha256)"
+        )
     frames, resolution = int(meta["frames"]), int(meta["resolution"])
     stem, body, geometry = build_halves(model, frames, resolution, layout)
-    name = artifact.name[:-len(suffix)]
+    name = artifact.name[: -len(suffix)]
     stem_name, body_name = f"{name}.stem{suffix}", f"{name}.body{suffix}"
     split_id = uuid.uuid4().hex
     scratch = Path(tempfile.mkdtemp(prefix=".vmf-split-", dir=artifact.parent))
@@ -244,10 +289,20 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
         if suffix == ".onnx":
             from .onnx import torch2onnx
 
-            torch2onnx(stem, torch.zeros(geometry["window_shape"]), stem_tmp, input_name=STEM_INPUT,
-                       output_name=FEATURES)
-            torch2onnx(body, torch.zeros(geometry["features_shape"]), body_tmp, input_name=FEATURES,
-                       output_name=meta.get("output", "logits"))
+            torch2onnx(
+                stem,
+                torch.zeros(geometry["window_shape"]),
+                stem_tmp,
+                input_name=STEM_INPUT,
+                output_name=FEATURES,
+            )
+            torch2onnx(
+                body,
+                torch.zeros(geometry["features_shape"]),
+                body_tmp,
+                input_name=FEATURES,
+                output_name=meta.get("output", "logits"),
+            )
             _stamp(stem_tmp, split_id, "stem")
             _stamp(body_tmp, split_id, "body")
         else:
@@ -257,9 +312,11 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
             torch2tflite(body, torch.zeros(geometry["features_shape"]), body_tmp)
         parity = split_parity(stem_tmp, body_tmp, model, frames, resolution, geometry)
         if not parity["passed"] and verify:
-            raise VmfError(f"parity check failed for the split of {artifact.name}: composed max rel "
-                           f"err {parity.get('max_rel_err', float('nan')):.2e} > "
-                           f"{parity.get('threshold', 0):.0e}; nothing was written")
+            raise VmfError(
+                f"parity check failed for the split of {artifact.name}: composed max rel "
+                f"err {parity.get('max_rel_err', float('nan')):.2e} > "
+                f"{parity.get('threshold', 0):.0e}; nothing was written"
+            )
         # The halves must also reproduce the artifact they sit beside (the same weights).
         if suffix == ".onnx":
             against = _onnx_runner(artifact)
@@ -269,20 +326,31 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
             against = tflite_predictor(artifact, layout)
         full = split_parity(stem_tmp, body_tmp, model, frames, resolution, geometry, against=against)
         if not full["passed"] and verify:
-            raise VmfError(f"the split halves do not reproduce {artifact.name} (max rel err "
-                           f"{full.get('max_rel_err', float('nan')):.2e}): the weights given are "
-                           "not the ones it was exported from; nothing was written")
+            raise VmfError(
+                f"the split halves do not reproduce {artifact.name} (max rel err "
+                f"{full.get('max_rel_err', float('nan')):.2e}): the weights given are "
+                "not the ones it was exported from; nothing was written"
+            )
         parity["artifact_max_rel_err"] = full.get("max_rel_err")
         entry = {
-            "format": SPLIT_FORMAT, "id": split_id,
-            "stem": {"file": stem_name, "input_name": STEM_INPUT, "input_shape": geometry["window_shape"],
-                     "output_name": FEATURES, "output_shape": [1, *geometry["features_shape"][1:]],
-                     "description": "one stem output frame from the k_t clip frames it reads "
-                                    "(zero frames where the window leaves the clip)"},
-            "body": {"file": body_name, "input_name": FEATURES, "input_shape": geometry["features_shape"],
-                     "output_name": meta.get("output", "logits"),
-                     "description": "the network after its stem: the T' stem output frames in "
-                                    "order -> logits"},
+            "format": SPLIT_FORMAT,
+            "id": split_id,
+            "stem": {
+                "file": stem_name,
+                "input_name": STEM_INPUT,
+                "input_shape": geometry["window_shape"],
+                "output_name": FEATURES,
+                "output_shape": [1, *geometry["features_shape"][1:]],
+                "description": "one stem output frame from the k_t clip frames it reads "
+                "(zero frames where the window leaves the clip)",
+            },
+            "body": {
+                "file": body_name,
+                "input_name": FEATURES,
+                "input_shape": geometry["features_shape"],
+                "output_name": meta.get("output", "logits"),
+                "description": "the network after its stem: the T' stem output frames in order -> logits",
+            },
             "layout": layout,
             "temporal_kernel": geometry["temporal_kernel"],
             "temporal_stride": geometry["temporal_stride"],
@@ -297,9 +365,11 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
         write_sidecar(artifact, {**meta, "split": entry})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    log(f"split: {stem_name} + {body_name}; composed max rel err "
+    log(
+        f"split: {stem_name} + {body_name}; composed max rel err "
         f"{parity.get('max_rel_err', float('nan')):.1e} <= {parity.get('threshold', 0):.0e} "
-        f"{'ok' if parity['passed'] else 'FAILED'}")
+        f"{'ok' if parity['passed'] else 'FAILED'}"
+    )
     return entry
 
 
@@ -308,15 +378,19 @@ def model_for(artifact: "str | Path", weights=None, warn=None):
     from .api import load_model
 
     meta = read_sidecar(artifact)
-    model, _ = load_model(meta["variant"], weights, bool(meta["baseline"]), len(meta["labels"]),
-                          warn or (lambda message: None))
+    model, _ = load_model(
+        meta["variant"], weights, bool(meta["baseline"]), len(meta["labels"]), warn or (lambda message: None)
+    )
     return model
 
 
 def add_split_to_report(report, weights=None, *, log=print, warn=None) -> list[dict]:
     """``vmf-export --split``: add halves to every fp32 ONNX artifact of an export report."""
-    targets = [a.path for a in report.artifacts
-               if a.target in ("onnx", "tflite") and a.precision == "fp32" and a.form == "deployable"]
+    targets = [
+        a.path
+        for a in report.artifacts
+        if a.target in ("onnx", "tflite") and a.precision == "fp32" and a.form == "deployable"
+    ]
     if not targets:
         raise VmfError("--split writes halves of fp32 .onnx and .tflite exports; this export has none")
     model = model_for(targets[0], weights)  # export() has already warned about random weights
@@ -326,10 +400,14 @@ def add_split_to_report(report, weights=None, *, log=print, warn=None) -> list[d
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m vmf.export.split",
-        description="Add stem + body halves (for stem reuse in streams) to an exported .onnx model.")
+        description="Add stem + body halves (for stem reuse in streams) to an exported .onnx model.",
+    )
     p.add_argument("artifact", help="an .onnx written by vmf-export (its .json card beside it)")
-    p.add_argument("--weights", metavar="PATH",
-                   help="the checkpoint it was exported from (default: vmf-export's seeded random weights)")
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="the checkpoint it was exported from (default: vmf-export's seeded random weights)",
+    )
     args = p.parse_args(argv)
     try:
         add_split(args.artifact, model_for(args.artifact, args.weights))

@@ -26,8 +26,10 @@ def output_frames(frames: int, kernel: int, stride: int, padding: int) -> int:
 
 def stem_windows(frames: int, kernel: int, stride: int, padding: int) -> list[tuple[int, int]]:
     """``(first, end)`` clip frames read by each stem output frame; may reach outside [0, T)."""
-    return [(stride * t - padding, stride * t - padding + kernel)
-            for t in range(output_frames(frames, kernel, stride, padding))]
+    return [
+        (stride * t - padding, stride * t - padding + kernel)
+        for t in range(output_frames(frames, kernel, stride, padding))
+    ]
 
 
 def window(clip: np.ndarray, first: int, end: int, scratch: np.ndarray | None = None) -> np.ndarray:
@@ -37,7 +39,7 @@ def window(clip: np.ndarray, first: int, end: int, scratch: np.ndarray | None = 
     out = np.zeros((end - first, *clip.shape[1:]), clip.dtype) if scratch is None else scratch
     out[...] = 0
     lo, hi = max(first, 0), min(end, clip.shape[0])
-    out[lo - first:hi - first] = clip[lo:hi]
+    out[lo - first : hi - first] = clip[lo:hi]
     return out
 
 

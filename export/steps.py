@@ -60,9 +60,17 @@ def size_mb(path: Path) -> float:
     return total / 1e6
 
 
-def run_step(what: str, final: Path, build: Callable[[Path], dict], *,
-             log: Callable[[str], None], target: str, precision: str,
-             converter: str | None, form: str) -> Artifact:
+def run_step(
+    what: str,
+    final: Path,
+    build: Callable[[Path], dict],
+    *,
+    log: Callable[[str], None],
+    target: str,
+    precision: str,
+    converter: str | None,
+    form: str,
+) -> Artifact:
     """Build ``final`` through ``build(temporary_path) -> metadata`` and publish it atomically."""
     tmp = temporary_path(final)
     log(f"{what}: exporting {final.name} ...")
@@ -88,5 +96,15 @@ def run_step(what: str, final: Path, build: Callable[[Path], dict], *,
     lint = meta.get("lint")
     lint_note = f", {lint['ops']} ops, max rank {lint['max_rank']}" if lint else ""
     log(f"{what}: {final} ({size:.1f} MB) in {seconds:.1f} s; {describe(meta['parity'])}{lint_note}")
-    return Artifact(target, precision, converter, form, final, sidecar_path(final), round(size, 3),
-                    meta["parity"], round(seconds, 2), lint)
+    return Artifact(
+        target,
+        precision,
+        converter,
+        form,
+        final,
+        sidecar_path(final),
+        round(size, 3),
+        meta["parity"],
+        round(seconds, 2),
+        lint,
+    )

@@ -63,8 +63,9 @@ ONNX2TF_TIMEOUT_S = 3600
 _ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 
 
-def onnx2tflite(onnx_path: "str | os.PathLike", path: "str | os.PathLike", *,
-                sample: np.ndarray | None = None) -> Path:
+def onnx2tflite(
+    onnx_path: "str | os.PathLike", path: "str | os.PathLike", *, sample: np.ndarray | None = None
+) -> Path:
     """Convert an ONNX file (TCHW input) to an fp32 ``.tflite`` with a THWC input.
 
     ``sample``: a (T, R, R, 3)-like float array onnx2tf may use for its internal
@@ -78,22 +79,34 @@ def onnx2tflite(onnx_path: "str | os.PathLike", path: "str | os.PathLike", *,
         np.save(work / _ONNX2TF_SAMPLE, _onnx2tf_sample(sample))
         model = work / "model.onnx"
         shutil.copyfile(onnx_path, model)
-        command = [sys.executable, "-m", "onnx2tf", "-i", str(model), "-o", str(work / "out"),
-                   "-nuo",  # the ONNX is already simplified by onnxsim
-                   "-v", "error"]
+        command = [
+            sys.executable,
+            "-m",
+            "onnx2tf",
+            "-i",
+            str(model),
+            "-o",
+            str(work / "out"),
+            "-nuo",  # the ONNX is already simplified by onnxsim
+            "-v",
+            "error",
+        ]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
         try:
-            done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True,
-                                  timeout=ONNX2TF_TIMEOUT_S)
+            done = subprocess.run(
+                command, cwd=work, env=env, capture_output=True, text=True, timeout=ONNX2TF_TIMEOUT_S
+            )
         except subprocess.TimeoutExpired:
-            raise VmfError(f"onnx2tf did not finish in {ONNX2TF_TIMEOUT_S} s; "
-                           "try --converter litert-torch") from None
+            raise VmfError(
+                f"onnx2tf did not finish in {ONNX2TF_TIMEOUT_S} s; try --converter litert-torch"
+            ) from None
         produced = work / "out" / "model_float32.tflite"
         failed = done.returncode != 0 or not produced.is_file()
         record(done.stdout + done.stderr, f"onnx2tf (exit status {done.returncode})", failed=failed)
         if failed:
-            raise VmfError(f"onnx2tf failed ({_last_error(done.stdout + done.stderr)}); "
-                           "try --converter litert-torch")
+            raise VmfError(
+                f"onnx2tf failed ({_last_error(done.stdout + done.stderr)}); try --converter litert-torch"
+            )
         _add_signature(produced, path)
     return path
 
@@ -121,8 +134,9 @@ def _add_signature(source: Path, path: Path) -> None:
         signature = schema.SignatureDefT()
         signature.signatureKey, signature.subgraphIndex = SIGNATURE, 0
         signature.inputs = [entry(graph.tensors[i].name.decode(), i) for i in graph.inputs]
-        signature.outputs = [entry("logits" if n == 0 else f"output_{n}", i)
-                             for n, i in enumerate(graph.outputs)]
+        signature.outputs = [
+            entry("logits" if n == 0 else f"output_{n}", i) for n, i in enumerate(graph.outputs)
+        ]
         model.signatureDefs = [signature]
         builder = flatbuffers.Builder(len(data) + 4096)
         builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
@@ -150,8 +164,13 @@ def torch2tflite(module: nn.Module, example: torch.Tensor, path: "str | os.PathL
     return path
 
 
-def quantize_tflite(fp32_path: "str | os.PathLike", path: "str | os.PathLike", precision: str,
-                    calibration: np.ndarray | None = None, layout: str = "THWC") -> Path:
+def quantize_tflite(
+    fp32_path: "str | os.PathLike",
+    path: "str | os.PathLike",
+    precision: str,
+    calibration: np.ndarray | None = None,
+    layout: str = "THWC",
+) -> Path:
     """Write ``precision`` ("fp32", "fp16", "int8") of an fp32 ``.tflite`` to ``path``.
 
     ``calibration``: TCHW clips (count, T, 3, R, R), needed for int8 only; they
@@ -170,8 +189,12 @@ def quantize_tflite(fp32_path: "str | os.PathLike", path: "str | os.PathLike", p
     ops = qtyping.TFLOperationName
     if precision == "fp16":
         q = quantizer.Quantizer(str(fp32_path))
-        q.add_weight_only_config(regex=".*", operation_name=ops.ALL_SUPPORTED, num_bits=16,
-                                 algorithm_key=AlgorithmName.FLOAT_CASTING)
+        q.add_weight_only_config(
+            regex=".*",
+            operation_name=ops.ALL_SUPPORTED,
+            num_bits=16,
+            algorithm_key=AlgorithmName.FLOAT_CASTING,
+        )
         calibrated = None
     else:
         if calibration is None or len(calibration) == 0:
@@ -179,13 +202,16 @@ def quantize_tflite(fp32_path: "str | os.PathLike", path: "str | os.PathLike", p
         q = quantizer.Quantizer(str(fp32_path), recipe.static_wi8_ai8())
         # Float I/O (one input contract for every artifact), and FLOAT_OPS.
         for name in ("INPUT", "OUTPUT", *FLOAT_OPS, *CPU_ONLY_INT8_OPS):
-            q.update_quantization_recipe(regex=".*", operation_name=getattr(ops, name),
-                                         algorithm_key=AlgorithmName.NO_QUANTIZE)
+            q.update_quantization_recipe(
+                regex=".*", operation_name=getattr(ops, name), algorithm_key=AlgorithmName.NO_QUANTIZE
+            )
         for scope in FLOAT_SCOPES:
-            q.update_quantization_recipe(regex=scope, operation_name=ops.ALL_SUPPORTED,
-                                         algorithm_key=AlgorithmName.NO_QUANTIZE)
+            q.update_quantization_recipe(
+                regex=scope, operation_name=ops.ALL_SUPPORTED, algorithm_key=AlgorithmName.NO_QUANTIZE
+            )
         input_name = _signature_input(fp32_path)
         from .parity import to_layout
+
         data = {SIGNATURE: [{input_name: to_layout(clip, layout)} for clip in calibration]}
         with _quiet():
             calibrated = q.calibrate(data, num_threads=min(4, os.cpu_count() or 1))
@@ -204,7 +230,8 @@ def load_interpreter(path: "str | os.PathLike", threads: int = 2):
             from tflite_runtime.interpreter import Interpreter
         except ImportError:
             raise MissingDependencyError(
-                "running .tflite files needs ai-edge-litert: pip install 'vmf[tflite]'") from None
+                "running .tflite files needs ai-edge-litert: pip install 'vmf[tflite]'"
+            ) from None
     with _quiet():
         interpreter = Interpreter(model_path=str(path), num_threads=threads)
         interpreter.allocate_tensors()
@@ -263,8 +290,7 @@ def _require_installed(module: str, package: str) -> None:
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
-        raise MissingDependencyError(
-            f"the TFLite export needs {package}: pip install 'vmf[tflite]'")
+        raise MissingDependencyError(f"the TFLite export needs {package}: pip install 'vmf[tflite]'")
 
 
 def _require(module: str, package: str):
@@ -273,4 +299,5 @@ def _require(module: str, package: str):
             return __import__(module)
     except ImportError:
         raise MissingDependencyError(
-            f"the TFLite export needs {package}: pip install 'vmf[tflite]'") from None
+            f"the TFLite export needs {package}: pip install 'vmf[tflite]'"
+        ) from None

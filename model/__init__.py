@@ -14,18 +14,38 @@ from .variants import CLIP_FRAMES, MEAN, NUM_CLASSES, STD, VARIANTS, VariantConf
 
 # name -> submodule that defines it (each imports torch)
 _LAZY = {
-    "VideoMobileFormer": "network", "build_model": "network",
-    "count_params": "counting", "count_macs": "counting",
-    "save_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
-    "load_weights": "checkpoint", "read_checkpoint": "checkpoint",
+    "VideoMobileFormer": "network",
+    "build_model": "network",
+    "count_params": "counting",
+    "count_macs": "counting",
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "load_weights": "checkpoint",
+    "read_checkpoint": "checkpoint",
     "state_dict_sha256": "checkpoint",
 }
 
 __all__ = [
-    "CLIP_FRAMES", "MEAN", "NUM_CLASSES", "STD", "VARIANTS", "VariantConfig", "get_variant",
-    "VideoMobileFormer", "build_model", "count_params", "count_macs",
-    "save_checkpoint", "load_checkpoint", "load_weights", "read_checkpoint", "state_dict_sha256",
-    "VmfError", "UnknownVariantError", "CheckpointError", "MissingDependencyError",
+    "CLIP_FRAMES",
+    "MEAN",
+    "NUM_CLASSES",
+    "STD",
+    "VARIANTS",
+    "VariantConfig",
+    "get_variant",
+    "VideoMobileFormer",
+    "build_model",
+    "count_params",
+    "count_macs",
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_weights",
+    "read_checkpoint",
+    "state_dict_sha256",
+    "VmfError",
+    "UnknownVariantError",
+    "CheckpointError",
+    "MissingDependencyError",
 ]
 
 

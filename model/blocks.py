@@ -43,17 +43,22 @@ class Stem(nn.Module):
     the kernel and padding come from the variant (docs/architecture.md).
     """
 
-    def __init__(self, channels: int, temporal_kernel: int, temporal_stride: int,
-                 temporal_padding: int | None = None):
+    def __init__(
+        self, channels: int, temporal_kernel: int, temporal_stride: int, temporal_padding: int | None = None
+    ):
         super().__init__()
         if temporal_padding is None:
             temporal_padding = temporal_kernel // 2
-        self.conv_xy = nn.Conv3d(3, channels, (1, 3, 3), stride=(1, 2, 2),
-                                 padding=(0, 1, 1), bias=False)
-        self.conv_t = nn.Conv3d(channels, channels, (temporal_kernel, 1, 1),
-                                stride=(temporal_stride, 1, 1),
-                                padding=(temporal_padding, 0, 0),
-                                groups=channels, bias=False)
+        self.conv_xy = nn.Conv3d(3, channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False)
+        self.conv_t = nn.Conv3d(
+            channels,
+            channels,
+            (temporal_kernel, 1, 1),
+            stride=(temporal_stride, 1, 1),
+            padding=(temporal_padding, 0, 0),
+            groups=channels,
+            bias=False,
+        )
         self.bn = nn.BatchNorm3d(channels)
         self.act = nn.ReLU(inplace=True)
 
@@ -70,9 +75,18 @@ class MobileBlock(nn.Module):
     Mobile-Former's ``DnaBlock``.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, hidden: int, stride: int,
-                 token_dim: int | None, reduction: int, dynamic: bool = True):
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        hidden: int,
+        stride: int,
+        token_dim: int | None,
+        reduction: int,
+        dynamic: bool = True,
+    ):
         super().__init__()
+
         def act(c: int) -> nn.Module:
             if token_dim is None or not dynamic:
                 return PlainReLU()
@@ -81,8 +95,9 @@ class MobileBlock(nn.Module):
         self.conv_pw = nn.Conv3d(in_ch, hidden, 1, bias=False)
         self.bn_pw = nn.BatchNorm3d(hidden)
         self.act_pw = act(hidden)
-        self.conv_dw = nn.Conv3d(hidden, hidden, 3, stride=(1, stride, stride), padding=1,
-                                 groups=hidden, bias=False)
+        self.conv_dw = nn.Conv3d(
+            hidden, hidden, 3, stride=(1, stride, stride), padding=1, groups=hidden, bias=False
+        )
         self.bn_dw = nn.BatchNorm3d(hidden)
         self.act_dw = act(hidden)
         self.conv_pwl = nn.Conv3d(hidden, out_ch, 1, bias=False)
@@ -110,17 +125,25 @@ class VideoMobileFormerBlock(nn.Module):
     Mobile output (after its residual add) reads the refined tokens.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, hidden: int, stride: int,
-                 token_dim: int | None, bridge_heads: int, former_heads: int,
-                 ffn_expansion: int, reduction: int, dynamic: bool = True):
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        hidden: int,
+        stride: int,
+        token_dim: int | None,
+        bridge_heads: int,
+        former_heads: int,
+        ffn_expansion: int,
+        reduction: int,
+        dynamic: bool = True,
+    ):
         super().__init__()
         with_tokens = token_dim is not None
-        self.bridge_m2f = (MobileToFormer(in_ch, token_dim, bridge_heads)
-                           if with_tokens else KeepTokens())
+        self.bridge_m2f = MobileToFormer(in_ch, token_dim, bridge_heads) if with_tokens else KeepTokens()
         self.former = Former(token_dim, former_heads, ffn_expansion) if with_tokens else nn.Identity()
         self.mobile = MobileBlock(in_ch, out_ch, hidden, stride, token_dim, reduction, dynamic)
-        self.bridge_f2m = (FormerToMobile(out_ch, token_dim, bridge_heads)
-                           if with_tokens else KeepFeatures())
+        self.bridge_f2m = FormerToMobile(out_ch, token_dim, bridge_heads) if with_tokens else KeepFeatures()
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None):
         z = self.bridge_m2f(x, z)
@@ -136,8 +159,9 @@ class Head(nn.Module):
     concatenate z0 (VMF only), FC 1920 + BN + h_swish, dropout, FC classes.
     """
 
-    def __init__(self, in_ch: int, expansion: int, hidden: int, num_classes: int,
-                 token_dim: int | None, dropout: float):
+    def __init__(
+        self, in_ch: int, expansion: int, hidden: int, num_classes: int, token_dim: int | None, dropout: float
+    ):
         super().__init__()
         wide = expansion * in_ch
         self.conv = nn.Conv3d(in_ch, wide, 1, bias=False)

@@ -34,9 +34,15 @@ def state_dict_sha256(state_dict: dict) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(model: VideoMobileFormer, path: "str | os.PathLike", *,
-                    classes: "list[str] | None" = None, sample_fps: float | None = None,
-                    half: bool = False, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    model: VideoMobileFormer,
+    path: "str | os.PathLike",
+    *,
+    classes: "list[str] | None" = None,
+    sample_fps: float | None = None,
+    half: bool = False,
+    extra: dict | None = None,
+) -> Path:
     """Write ``model`` with everything needed to rebuild it; atomic (temp name, then rename).
 
     The config records the clip the model was trained on (``frames``,
@@ -95,7 +101,8 @@ def load_checkpoint(path: "str | os.PathLike") -> VideoMobileFormer:
     if ckpt["format"] != FORMAT:
         raise CheckpointError(
             f"{path} is a plain state dict with no variant recorded; "
-            "load it with load_weights(path, variant=...) (CLI: --variant)")
+            "load it with load_weights(path, variant=...) (CLI: --variant)"
+        )
     try:
         cfg = VariantConfig.from_dict(ckpt["config"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -108,8 +115,13 @@ def load_checkpoint(path: "str | os.PathLike") -> VideoMobileFormer:
     return model.eval()
 
 
-def load_weights(path: "str | os.PathLike", variant: "str | VariantConfig | None" = None, *,
-                 baseline: bool | None = None, num_classes: int | None = None) -> VideoMobileFormer:
+def load_weights(
+    path: "str | os.PathLike",
+    variant: "str | VariantConfig | None" = None,
+    *,
+    baseline: bool | None = None,
+    num_classes: int | None = None,
+) -> VideoMobileFormer:
     """Load a vmf checkpoint or a plain state dict, checking it against ``variant`` if given.
 
     A vmf checkpoint of another variant, or a state dict whose names or shapes
@@ -121,10 +133,12 @@ def load_weights(path: "str | os.PathLike", variant: "str | VariantConfig | None
         want = get_variant(variant).name if variant is not None else ckpt["variant"]
         if want != ckpt["variant"] or (baseline is not None and bool(baseline) != bool(ckpt["baseline"])):
             raise CheckpointError(
-                f"{path} holds {_describe(ckpt)} weights, not {_name(want, bool(baseline))}")
+                f"{path} holds {_describe(ckpt)} weights, not {_name(want, bool(baseline))}"
+            )
         if num_classes is not None and num_classes != ckpt["num_classes"]:
             raise CheckpointError(
-                f"{path} has {ckpt['num_classes']} classes, not the {num_classes} asked for")
+                f"{path} has {ckpt['num_classes']} classes, not the {num_classes} asked for"
+            )
         return load_checkpoint(path)
     if variant is None:
         raise CheckpointError(f"{path} is a plain state dict: say which variant it is (--variant)")
@@ -150,15 +164,17 @@ def _load_into(model: nn.Module, state: dict, path, source: str) -> None:
             parts.append(f"{len(missing)} missing (e.g. {missing[0]!r})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]!r})")
-        raise CheckpointError(f"{path}: {source} does not fit {target}: keys {', '.join(parts)}"
-                              f"{_other_variant_hint(state)}")
+        raise CheckpointError(
+            f"{path}: {source} does not fit {target}: keys {', '.join(parts)}{_other_variant_hint(state)}"
+        )
     wrong = [k for k in own if tuple(state[k].shape) != tuple(own[k].shape)]
     if wrong:
         k = wrong[0]
         raise CheckpointError(
             f"{path}: {source} does not fit {target}: {len(wrong)} tensors have other shapes "
             f"(e.g. {k!r} {list(state[k].shape)} vs {list(own[k].shape)})"
-            f"{_other_variant_hint(state)}")
+            f"{_other_variant_hint(state)}"
+        )
     # fp16-stored weights (a compact checkpoint) are copied into the fp32 model.
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
 

@@ -31,24 +31,35 @@ class VideoMobileFormer(nn.Module):
         widths = cfg.stage_channels
         # 6 global tokens for the whole clip, learned (Mobile-Former nn.Embedding).
         self.tokens = None if baseline else nn.Parameter(torch.randn(cfg.num_tokens, cfg.token_dim))
-        self.stem = Stem(cfg.base_channels, cfg.stem_temporal_kernel, cfg.temporal_stride,
-                         cfg.stem_temporal_padding)
+        self.stem = Stem(
+            cfg.base_channels, cfg.stem_temporal_kernel, cfg.temporal_stride, cfg.stem_temporal_padding
+        )
         blocks = []
         in_ch = cfg.base_channels
         for out_ch, depth in zip(widths, cfg.blocks_per_stage):
             for i in range(depth):
                 stride = 2 if i == 0 else 1  # spatial downsampling at the start of each stage (§3)
-                blocks.append(VideoMobileFormerBlock(
-                    in_ch, out_ch, int(cfg.expansion * out_ch), stride, token_dim,
-                    cfg.bridge_heads, cfg.former_heads, cfg.former_ffn_expansion,
-                    cfg.dyrelu_reduction, cfg.activation == "dyrelu"))
+                blocks.append(
+                    VideoMobileFormerBlock(
+                        in_ch,
+                        out_ch,
+                        int(cfg.expansion * out_ch),
+                        stride,
+                        token_dim,
+                        cfg.bridge_heads,
+                        cfg.former_heads,
+                        cfg.former_ffn_expansion,
+                        cfg.dyrelu_reduction,
+                        cfg.activation == "dyrelu",
+                    )
+                )
                 in_ch = out_ch
         self.blocks = nn.ModuleList(blocks)
         # One more Mobile->Former read of the last feature map before the head.
-        self.bridge_final = (KeepTokens() if baseline
-                             else MobileToFormer(in_ch, cfg.token_dim, cfg.bridge_heads))
-        self.head = Head(in_ch, cfg.head_expansion, cfg.head_hidden, self.num_classes,
-                         token_dim, cfg.dropout)
+        self.bridge_final = (
+            KeepTokens() if baseline else MobileToFormer(in_ch, cfg.token_dim, cfg.bridge_heads)
+        )
+        self.head = Head(in_ch, cfg.head_expansion, cfg.head_hidden, self.num_classes, token_dim, cfg.dropout)
         self.reset_parameters()
 
     @property
@@ -88,8 +99,9 @@ class VideoMobileFormer(nn.Module):
         return [m for m in self.modules() if isinstance(m, FrameDyReLU)]
 
 
-def build_model(variant: "str | VariantConfig", *, baseline: bool = False,
-                num_classes: int = 400) -> VideoMobileFormer:
+def build_model(
+    variant: "str | VariantConfig", *, baseline: bool = False, num_classes: int = 400
+) -> VideoMobileFormer:
     """Build a variant by name ("560M", "1G", "2G", "5G") or from a ``VariantConfig``.
 
     ``baseline=True`` builds the Mobile3D baseline of Table 2: no tokens, no

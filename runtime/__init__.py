@@ -23,8 +23,21 @@ from .sources import Frame, SyntheticLiveSource, VideoSource, open_source
 from .stream import StreamOptions, StreamReport, run_stream
 
 __all__ = [
-    "BACKENDS", "Backend", "load_backend", "Classifier", "HOP", "ClipAssembler",
-    "expected_inferences", "ClipRingBuffer", "TemporalSampler", "Prediction", "Frame",
-    "SyntheticLiveSource", "VideoSource", "open_source", "StreamOptions", "StreamReport",
+    "BACKENDS",
+    "Backend",
+    "load_backend",
+    "Classifier",
+    "HOP",
+    "ClipAssembler",
+    "expected_inferences",
+    "ClipRingBuffer",
+    "TemporalSampler",
+    "Prediction",
+    "Frame",
+    "SyntheticLiveSource",
+    "VideoSource",
+    "open_source",
+    "StreamOptions",
+    "StreamReport",
     "run_stream",
 ]

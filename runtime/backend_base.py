@@ -45,19 +45,20 @@ class Backend:
         self.labels = list(meta["labels"])
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
-             spin: bool = True) -> "Backend":
+    def load(
+        cls, path: Path, *, threads: int | None = None, device: str = "cpu", spin: bool = True
+    ) -> "Backend":
         raise NotImplementedError
 
     def run(self, clip: np.ndarray) -> np.ndarray:
         """Logits of shape (num_classes,) for one clip in the sidecar's layout and shape."""
         if tuple(clip.shape) != self.input_shape:
-            raise VmfError(f"clip of shape {list(clip.shape)} given to a model that takes "
-                           f"{list(self.input_shape)}")
+            raise VmfError(
+                f"clip of shape {list(clip.shape)} given to a model that takes {list(self.input_shape)}"
+            )
         logits = np.asarray(self._infer(np.ascontiguousarray(clip, dtype=np.float32)))
         if logits.size != len(self.labels):
-            raise VmfError(f"{self.path.name} gave {logits.size} outputs for "
-                           f"{len(self.labels)} labels")
+            raise VmfError(f"{self.path.name} gave {logits.size} outputs for {len(self.labels)} labels")
         return logits.reshape(-1).astype(np.float32, copy=False)
 
     def _infer(self, clip: np.ndarray) -> np.ndarray:
@@ -84,16 +85,21 @@ def check_threads(threads: int | None) -> int:
 def check_io(path: Path, meta: dict, input_name: str, input_shape, output_size) -> None:
     """The model's own input/output against its sidecar (symbolic dimensions are accepted)."""
     if input_name != meta["input_name"]:
-        raise VmfError(f"{path.name} takes an input named {input_name!r}, but its sidecar "
-                       f"says {meta['input_name']!r}: the sidecar does not belong to this model")
+        raise VmfError(
+            f"{path.name} takes an input named {input_name!r}, but its sidecar "
+            f"says {meta['input_name']!r}: the sidecar does not belong to this model"
+        )
     shape = [d if isinstance(d, (int, np.integer)) and d > 0 else None for d in input_shape]
     want = list(meta["input_shape"])
     if len(shape) != len(want) or any(d is not None and d != w for d, w in zip(shape, want)):
-        raise VmfError(f"{path.name} takes input shape {list(input_shape)}, but its sidecar "
-                       f"says {want}: the sidecar does not belong to this model")
+        raise VmfError(
+            f"{path.name} takes input shape {list(input_shape)}, but its sidecar "
+            f"says {want}: the sidecar does not belong to this model"
+        )
     if output_size is not None and output_size != len(meta["labels"]):
-        raise VmfError(f"{path.name} has {output_size} outputs but its sidecar lists "
-                       f"{len(meta['labels'])} labels")
+        raise VmfError(
+            f"{path.name} has {output_size} outputs but its sidecar lists {len(meta['labels'])} labels"
+        )
 
 
 def first_line(exc: BaseException, limit: int = 160) -> str:
@@ -102,5 +108,6 @@ def first_line(exc: BaseException, limit: int = 160) -> str:
 
 
 def missing(package: str, extra: str, what: str) -> MissingDependencyError:
-    return MissingDependencyError(f"{what} needs {package}, which is not installed: "
-                                  f"pip install 'vmf[{extra}]'")
+    return MissingDependencyError(
+        f"{what} needs {package}, which is not installed: pip install 'vmf[{extra}]'"
+    )

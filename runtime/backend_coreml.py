@@ -23,15 +23,19 @@ class CoreMLBackend(Backend):
         self._input_name = input_name
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
-             spin: bool = True) -> "CoreMLBackend":
+    def load(
+        cls, path: Path, *, threads: int | None = None, device: str = "cpu", spin: bool = True
+    ) -> "CoreMLBackend":
         meta = read_sidecar(path)
         if platform.system() != "Darwin":
-            raise VmfError("Core ML models run only on macOS; here, stream the .onnx or .tflite "
-                           "export of the same model")
+            raise VmfError(
+                "Core ML models run only on macOS; here, stream the .onnx or .tflite export of the same model"
+            )
         if device == "cuda":
-            raise VmfError("--device cuda is not a Core ML device; use --device cpu "
-                           "(Core ML then picks CPU, GPU and Neural Engine itself)")
+            raise VmfError(
+                "--device cuda is not a Core ML device; use --device cpu "
+                "(Core ML then picks CPU, GPU and Neural Engine itself)"
+            )
         try:
             import coremltools as ct
         except ImportError:

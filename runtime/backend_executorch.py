@@ -22,17 +22,19 @@ class ExecuTorchBackend(Backend):
         self._torch = torch
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None,
-             device: str = "cpu") -> "ExecuTorchBackend":
+    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "ExecuTorchBackend":
         meta = read_sidecar(path)
         if device == "cuda":
-            raise VmfError("the ExecuTorch runtime runs .pte models on the CPU here; use "
-                           "--device cpu, or an .onnx model for CUDA")
+            raise VmfError(
+                "the ExecuTorch runtime runs .pte models on the CPU here; use "
+                "--device cpu, or an .onnx model for CUDA"
+            )
         threads = check_threads(threads)
         try:
             import torch
 
             from vmf.export import executorch as et
+
             et.require_executorch()
         except ImportError:
             raise missing("executorch", "executorch", "running a .pte model") from None
@@ -43,21 +45,23 @@ class ExecuTorchBackend(Backend):
         available = et.backends_available()
         lacking = [b for b in needed if b not in available]
         if lacking:
-            where = (" (Core ML runs on Apple platforms only)"
-                     if "CoreMLBackend" in lacking else "")
-            raise VmfError(f"{path.name} needs the {', '.join(lacking)} backend, which this "
-                           f"ExecuTorch runtime lacks{where}; it has {', '.join(available)}")
+            where = " (Core ML runs on Apple platforms only)" if "CoreMLBackend" in lacking else ""
+            raise VmfError(
+                f"{path.name} needs the {', '.join(lacking)} backend, which this "
+                f"ExecuTorch runtime lacks{where}; it has {', '.join(available)}"
+            )
         try:
             # The thread pool is sized before the method is loaded: XNNPACK takes its
             # threads at load time (export/executorch.py, load_method).
             method, _ = et.load_method(path, threads)
         except (RuntimeError, ValueError) as exc:
-            raise VmfError(f"{path.name} is not a loadable ExecuTorch program "
-                           f"({first_line(exc)})") from None
+            raise VmfError(f"{path.name} is not a loadable ExecuTorch program ({first_line(exc)})") from None
         info = method.metadata
         if info.num_inputs() != 1 or info.num_outputs() != 1:
-            raise VmfError(f"{path.name} has {info.num_inputs()} inputs and {info.num_outputs()} "
-                           "outputs; a vmf model has one clip input and one logits output")
+            raise VmfError(
+                f"{path.name} has {info.num_inputs()} inputs and {info.num_outputs()} "
+                "outputs; a vmf model has one clip input and one logits output"
+            )
         shape = list(info.input_tensor_meta(0).sizes())
         out = int(np.prod(info.output_tensor_meta(0).sizes()))
         # A .pte keeps no input names (forward's argument is positional), so the shape is

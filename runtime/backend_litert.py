@@ -39,12 +39,15 @@ class LiteRTBackend(Backend):
         self._output = interpreter.get_output_details()[0]
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
-             spin: bool = True) -> "LiteRTBackend":
+    def load(
+        cls, path: Path, *, threads: int | None = None, device: str = "cpu", spin: bool = True
+    ) -> "LiteRTBackend":
         meta = read_sidecar(path)
         if device == "cuda":
-            raise VmfError("the LiteRT Python interpreter runs on the CPU here (its GPU delegate "
-                           "is for phones); use --device cpu, or an .onnx model for CUDA")
+            raise VmfError(
+                "the LiteRT Python interpreter runs on the CPU here (its GPU delegate "
+                "is for phones); use --device cpu, or an .onnx model for CUDA"
+            )
         threads = check_threads(threads)
         interpreter_class, runtime = _interpreter_class()
         try:
@@ -55,12 +58,19 @@ class LiteRTBackend(Backend):
             raise VmfError(f"{path.name} is not a loadable TFLite model ({first_line(exc)})") from None
         inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) < 1:
-            raise VmfError(f"{path.name} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                           "a vmf model has one clip input and one logits output")
+            raise VmfError(
+                f"{path.name} has {len(inputs)} inputs and {len(outputs)} outputs; "
+                "a vmf model has one clip input and one logits output"
+            )
         # The tensor's name is the converter's (onnx2tf keeps the ONNX name, litert-torch
         # writes serving_default_args_0:0), so only the shape can be held to the sidecar.
-        check_io(path, meta, meta["input_name"], [int(d) for d in inputs[0]["shape"]],
-                 int(np.prod(outputs[0]["shape"])))
+        check_io(
+            path,
+            meta,
+            meta["input_name"],
+            [int(d) for d in inputs[0]["shape"]],
+            int(np.prod(outputs[0]["shape"])),
+        )
         return cls(path, meta, f"{runtime} XNNPACK, {threads} threads", interpreter)
 
     def _infer(self, clip: np.ndarray) -> np.ndarray:
@@ -76,4 +86,3 @@ class LiteRTBackend(Backend):
             scale, zero = self._output["quantization"]
             out = (out.astype(np.float32) - zero) * scale
         return out
-

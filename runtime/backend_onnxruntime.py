@@ -26,17 +26,20 @@ class OnnxRuntimeBackend(Backend):
         self._output_name = session.get_outputs()[0].name
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
-             spin: bool = True) -> "OnnxRuntimeBackend":
+    def load(
+        cls, path: Path, *, threads: int | None = None, device: str = "cpu", spin: bool = True
+    ) -> "OnnxRuntimeBackend":
         import onnxruntime as ort
 
         meta = read_sidecar(path)
         threads = check_threads(threads)
         if device == "cuda":
             if CUDA_PROVIDER not in ort.get_available_providers():
-                raise VmfError("--device cuda with onnxruntime needs the onnxruntime-gpu package "
-                               "and a CUDA GPU; this onnxruntime offers "
-                               f"{', '.join(ort.get_available_providers())}")
+                raise VmfError(
+                    "--device cuda with onnxruntime needs the onnxruntime-gpu package "
+                    "and a CUDA GPU; this onnxruntime offers "
+                    f"{', '.join(ort.get_available_providers())}"
+                )
             providers = [CUDA_PROVIDER, CPU_PROVIDER]
         else:
             providers = [CPU_PROVIDER]
@@ -53,15 +56,18 @@ class OnnxRuntimeBackend(Backend):
             raise VmfError(f"{path.name} is not a loadable ONNX model ({first_line(exc)})") from None
         inputs, outputs = session.get_inputs(), session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
-            raise VmfError(f"{path.name} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                           "a vmf model has one clip input and one logits output")
+            raise VmfError(
+                f"{path.name} has {len(inputs)} inputs and {len(outputs)} outputs; "
+                "a vmf model has one clip input and one logits output"
+            )
         out_shape = outputs[0].shape
         out_size = int(np.prod(out_shape)) if all(isinstance(d, int) for d in out_shape) else None
         check_io(path, meta, inputs[0].name, inputs[0].shape, out_size)
         actual = session.get_providers()[0]
         if device == "cuda" and actual != CUDA_PROVIDER:
-            raise VmfError("onnxruntime could not start its CUDA provider (is a GPU with a "
-                           "matching CUDA/cuDNN present?)")
+            raise VmfError(
+                "onnxruntime could not start its CUDA provider (is a GPU with a matching CUDA/cuDNN present?)"
+            )
         described = f"onnxruntime {actual}" + (f", {threads} threads" if actual == CPU_PROVIDER else "")
         return cls(path, meta, described, session)
 

@@ -48,9 +48,16 @@ def compile_onnx(core, path: Path, threads: int, **config):
 
     frontend = ov.frontend.FrontEndManager().load_by_framework("onnx")
     model = frontend.convert(frontend.load(str(path)))
-    return core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                             "PERFORMANCE_HINT": "LATENCY",
-                                             "INFERENCE_PRECISION_HINT": PRECISION, **config})
+    return core.compile_model(
+        model,
+        "CPU",
+        {
+            "INFERENCE_NUM_THREADS": threads,
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": PRECISION,
+            **config,
+        },
+    )
 
 
 class OpenVINOBackend(Backend):
@@ -64,12 +71,15 @@ class OpenVINOBackend(Backend):
         self._request = compiled.create_infer_request()  # one clip in flight at a time
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
-             spin: bool = True) -> "OpenVINOBackend":
+    def load(
+        cls, path: Path, *, threads: int | None = None, device: str = "cpu", spin: bool = True
+    ) -> "OpenVINOBackend":
         meta = read_sidecar(path)
         if device == "cuda":
-            raise VmfError("OpenVINO runs on the CPU here (its GPU plugin is for Intel GPUs); "
-                           "use --backend onnxruntime or a torch checkpoint for --device cuda")
+            raise VmfError(
+                "OpenVINO runs on the CPU here (its GPU plugin is for Intel GPUs); "
+                "use --backend onnxruntime or a torch checkpoint for --device cuda"
+            )
         threads = check_threads(threads)
         try:
             import openvino as ov
@@ -81,12 +91,15 @@ class OpenVINOBackend(Backend):
             # them (ENABLE_CPU_PINNING off) made a 30 fps stream slower (docs/streaming.md).
             compiled = compile_onnx(core, path, threads)
         except Exception as exc:  # OpenVINO raises RuntimeError and its own GeneralFailure, ...
-            raise VmfError(f"{path.name} is not a loadable ONNX model for OpenVINO "
-                           f"({_reason(exc)})") from None
+            raise VmfError(
+                f"{path.name} is not a loadable ONNX model for OpenVINO ({_reason(exc)})"
+            ) from None
         inputs, outputs = compiled.inputs, compiled.outputs
         if len(inputs) != 1 or len(outputs) < 1:
-            raise VmfError(f"{path.name} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                           "a vmf model has one clip input and one logits output")
+            raise VmfError(
+                f"{path.name} has {len(inputs)} inputs and {len(outputs)} outputs; "
+                "a vmf model has one clip input and one logits output"
+            )
         in_shape = [d.get_length() if d.is_static else -1 for d in inputs[0].get_partial_shape()]
         out_shape = outputs[0].get_partial_shape()
         out_size = int(np.prod([d.get_length() for d in out_shape])) if out_shape.is_static else None

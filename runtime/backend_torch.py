@@ -21,7 +21,6 @@ from vmf.model import VmfError
 from .backend_base import Backend, check_threads
 
 
-
 def checkpoint_meta(model, sha256: str | None) -> dict:
     """The sidecar an export of ``model`` in TCHW fp32 would carry (vmf.export.metadata's
     fields), as far as a checkpoint knows them: no parity, converter or MACs."""
@@ -31,13 +30,27 @@ def checkpoint_meta(model, sha256: str | None) -> dict:
     cfg = model.cfg
     frames, res = int(cfg.frames), int(cfg.resolution)
     return make_card(
-        variant=cfg.name, baseline=bool(model.baseline), frames=frames, resolution=res,
-        temporal_stride=int(cfg.temporal_stride), input_name=INPUT_NAME, layout="TCHW",
+        variant=cfg.name,
+        baseline=bool(model.baseline),
+        frames=frames,
+        resolution=res,
+        temporal_stride=int(cfg.temporal_stride),
+        input_name=INPUT_NAME,
+        layout="TCHW",
         # The class names the checkpoint was trained with, else Kinetics-400's for 400 classes.
         labels=list(getattr(model, "classes", None) or load_labels(int(model.num_classes))),
-        precision="fp32", converter=None, weights_sha256=sha256, untrained=None, parity=None,
-        macs=None, params=count_params(model), versions={}, source="checkpoint config",
-        target="torch", sample_fps=getattr(model, "sample_fps", None))
+        precision="fp32",
+        converter=None,
+        weights_sha256=sha256,
+        untrained=None,
+        parity=None,
+        macs=None,
+        params=count_params(model),
+        versions={},
+        source="checkpoint config",
+        target="torch",
+        sample_fps=getattr(model, "sample_fps", None),
+    )
 
 
 class _ReferenceTCHW:
@@ -71,15 +84,18 @@ class TorchBackend(Backend):
         self.form = form  # "deployable" or "reference": which module runs
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu",
-             spin: bool = True) -> "TorchBackend":
+    def load(
+        cls, path: Path, *, threads: int | None = None, device: str = "cpu", spin: bool = True
+    ) -> "TorchBackend":
         import torch
 
         from vmf.model import load_checkpoint, read_checkpoint
 
         if device == "cuda" and not torch.cuda.is_available():
-            raise VmfError("--device cuda: this torch sees no CUDA GPU "
-                           f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'})")
+            raise VmfError(
+                "--device cuda: this torch sees no CUDA GPU "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'})"
+            )
         threads = check_threads(threads)
         model = load_checkpoint(path)  # CheckpointError (a VmfError) for anything wrong
         sha = read_checkpoint(path).get("sha256")
@@ -92,8 +108,11 @@ class TorchBackend(Backend):
             module = module.to(torch_device)
         else:
             module.model.to(torch_device)
-        described = f"torch cuda ({torch.cuda.get_device_name(0)})" if device == "cuda" \
+        described = (
+            f"torch cuda ({torch.cuda.get_device_name(0)})"
+            if device == "cuda"
             else f"torch cpu, {threads} threads"
+        )
         return cls(path, meta, described, module, torch_device, form)
 
     def _infer(self, clip: np.ndarray) -> np.ndarray:

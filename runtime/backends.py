@@ -32,8 +32,16 @@ __all__ = ["BACKENDS", "DEVICES", "Backend", "backend_for", "default_threads", "
 # Names are what --backend accepts; order is the order help texts list them in, and the
 # order backend_for tries suffixes in (so .onnx is onnxruntime's, not openvino's).
 BACKENDS: dict[str, type[Backend]] = {
-    cls.name: cls for cls in (OnnxRuntimeBackend, LiteRTBackend, TorchBackend, OpenVINOBackend,
-                              CoreMLBackend, ExecuTorchBackend)}
+    cls.name: cls
+    for cls in (
+        OnnxRuntimeBackend,
+        LiteRTBackend,
+        TorchBackend,
+        OpenVINOBackend,
+        CoreMLBackend,
+        ExecuTorchBackend,
+    )
+}
 
 
 def backend_for(path: "str | os.PathLike") -> str:
@@ -43,12 +51,18 @@ def backend_for(path: "str | os.PathLike") -> str:
         if suffix in cls.suffixes:
             return name
     known = ", ".join(dict.fromkeys(s for cls in BACKENDS.values() for s in cls.suffixes))
-    raise VmfError(f"cannot tell the backend of {Path(path).name} from its suffix "
-                   f"(known: {known}); pass --backend")
+    raise VmfError(
+        f"cannot tell the backend of {Path(path).name} from its suffix (known: {known}); pass --backend"
+    )
 
 
-def load_backend(path: "str | os.PathLike", backend: str | None = None, threads: int | None = None,
-                 device: str = "cpu", spin: bool = True) -> Backend:
+def load_backend(
+    path: "str | os.PathLike",
+    backend: str | None = None,
+    threads: int | None = None,
+    device: str = "cpu",
+    spin: bool = True,
+) -> Backend:
     """Load ``path`` with the named backend (or the one its suffix implies), validated.
 
     ``spin=False`` keeps the backend's idle pool threads from busy-waiting (a

@@ -31,12 +31,21 @@ from .scoring import TOP_K, Prediction, Scorer
 class Classifier:
     """A model, its clip buffer and its scorer: ``push(frame) -> Prediction | None``."""
 
-    def __init__(self, backend: Backend, *, hop: int = HOP, sample_every: int | None = None,
-                 sample_fps: float | None = None, smooth: float | None = None, top_k: int = TOP_K,
-                 stem_reuse: bool = True):
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        hop: int = HOP,
+        sample_every: int | None = None,
+        sample_fps: float | None = None,
+        smooth: float | None = None,
+        top_k: int = TOP_K,
+        stem_reuse: bool = True,
+    ):
         self.backend = backend
-        self.assembler = ClipAssembler(backend.meta, hop=hop, sample_every=sample_every,
-                                       sample_fps=sample_fps)
+        self.assembler = ClipAssembler(
+            backend.meta, hop=hop, sample_every=sample_every, sample_fps=sample_fps
+        )
         self.stem_reuse = None
         if stem_reuse:
             from .stem_reuse import open_stem_reuse
@@ -48,16 +57,22 @@ class Classifier:
         self._clock_start: float | None = None
 
     @classmethod
-    def load(cls, path: "str | os.PathLike", *, backend: str | None = None,
-             threads: int | None = None, device: str = "cpu", spin: bool = True,
-             **options) -> "Classifier":
+    def load(
+        cls,
+        path: "str | os.PathLike",
+        *,
+        backend: str | None = None,
+        threads: int | None = None,
+        device: str = "cpu",
+        spin: bool = True,
+        **options,
+    ) -> "Classifier":
         """Load a model (sidecar beside it) with ``load_backend``; options as for ``__init__``.
 
         ``spin=False`` when the caller's other threads share the cores (see
         ``vmf.runtime.thread_plan``).
         """
-        return cls(load_backend(path, backend=backend, threads=threads, device=device, spin=spin),
-                   **options)
+        return cls(load_backend(path, backend=backend, threads=threads, device=device, spin=spin), **options)
 
     @property
     def labels(self) -> list[str]:
@@ -91,8 +106,14 @@ class Classifier:
         done = time.perf_counter()
         self.latency.add("inference", (finished - started) * 1e3)
         self.latency.add("end_to_end", (done - arrived) * 1e3)
-        return Prediction(index, timestamp, top, probabilities,
-                          inference_ms=(finished - started) * 1e3, end_to_end_ms=(done - arrived) * 1e3)
+        return Prediction(
+            index,
+            timestamp,
+            top,
+            probabilities,
+            inference_ms=(finished - started) * 1e3,
+            end_to_end_ms=(done - arrived) * 1e3,
+        )
 
     def reset(self) -> None:
         """Forget the buffered frames and the smoothing state (scene change)."""

@@ -42,42 +42,73 @@ def build_parser() -> argparse.ArgumentParser:
     # Defaults are spelled out in the help texts: several are "decided later" (sidecar, suffix).
     p = Parser(
         prog="vmf-stream",
-        description="Classify a live or recorded video with an exported Video Mobile-Former.")
-    p.add_argument("--model", required=True,
-                   help="model file (.onnx, .tflite, .mlpackage, .pte with its .json sidecar, "
-                        "or a vmf checkpoint .pt)")
+        description="Classify a live or recorded video with an exported Video Mobile-Former.",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        help="model file (.onnx, .tflite, .mlpackage, .pte with its .json sidecar, or a vmf checkpoint .pt)",
+    )
     p.add_argument("--source", required=True, help="camera index, video file or URL (rtsp://...)")
-    p.add_argument("--hop", type=int, default=HOP, help=f"kept frames between two classifications (default {HOP})")
-    p.add_argument("--backend", choices=list(BACKENDS), default=None,
-                   help="inference backend (default: from the model file's suffix)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for the backend (default: physical cores)")
+    p.add_argument(
+        "--hop", type=int, default=HOP, help=f"kept frames between two classifications (default {HOP})"
+    )
+    p.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default=None,
+        help="inference backend (default: from the model file's suffix)",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for the backend (default: physical cores)"
+    )
     p.add_argument("--device", choices=DEVICES, default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--realtime", action="store_true",
-                   help="play a video file at its frame rate, as a camera would deliver it "
-                        "(frames are dropped when the loop falls behind)")
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play a video file at its frame rate, as a camera would deliver it "
+        "(frames are dropped when the loop falls behind)",
+    )
     sampling = p.add_mutually_exclusive_group()
-    sampling.add_argument("--sample-fps", type=float, default=None,
-                          help="keep frames at this rate (default: the sidecar's sample_fps, "
-                               "else every frame)")
+    sampling.add_argument(
+        "--sample-fps",
+        type=float,
+        default=None,
+        help="keep frames at this rate (default: the sidecar's sample_fps, else every frame)",
+    )
     sampling.add_argument("--sample-every", type=int, default=None, help="keep every n-th frame")
-    p.add_argument("--smooth", type=float, default=None,
-                   help="EMA weight of the newest clip's probabilities, in (0, 1]")
+    p.add_argument(
+        "--smooth", type=float, default=None, help="EMA weight of the newest clip's probabilities, in (0, 1]"
+    )
     p.add_argument("--max-frames", type=int, default=None, help="stop after reading this many frames")
     p.add_argument("--output", default=None, help="write the video with the top-5 drawn on it (.mp4/.avi)")
     p.add_argument("--display", action="store_true", help="show the annotated video in a window")
     p.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
-    p.add_argument("--jsonl", metavar="FILE", default=None,
-                   help="write each prediction (and source event) as one JSON line as it happens, "
-                        "to FILE or - (stdout); the summary keeps only the newest "
-                        f"{LIVE_KEEP_PREDICTIONS} predictions then")
-    p.add_argument("--source-timeout", type=float, default=SOURCE_TIMEOUT_S, metavar="S",
-                   help="report a camera/URL that delivers no frame for S seconds "
-                        f"(default {SOURCE_TIMEOUT_S:g})")
-    p.add_argument("--reconnect", action="store_true",
-                   help="reopen a lost camera/URL with backoff (0.5 s doubling to 10 s) instead of ending")
-    p.add_argument("--no-stem-reuse", action="store_true",
-                   help="run the full model every hop even when the model card has split halves")
+    p.add_argument(
+        "--jsonl",
+        metavar="FILE",
+        default=None,
+        help="write each prediction (and source event) as one JSON line as it happens, "
+        "to FILE or - (stdout); the summary keeps only the newest "
+        f"{LIVE_KEEP_PREDICTIONS} predictions then",
+    )
+    p.add_argument(
+        "--source-timeout",
+        type=float,
+        default=SOURCE_TIMEOUT_S,
+        metavar="S",
+        help=f"report a camera/URL that delivers no frame for S seconds (default {SOURCE_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="reopen a lost camera/URL with backoff (0.5 s doubling to 10 s) instead of ending",
+    )
+    p.add_argument(
+        "--no-stem-reuse",
+        action="store_true",
+        help="run the full model every hop even when the model card has split halves",
+    )
     return p
 
 
@@ -97,8 +128,10 @@ class StatusLine:
         rate = f"{fps:5.1f} fps" if fps is not None else "  --  fps"
         if prediction is None:
             return f"{rate} | filling the clip buffer"
-        return (f"{rate} | frame {prediction.frame_index} | {prediction.label} {prediction.score:.1%}"
-                f" | inference {prediction.inference_ms:.0f} ms, end-to-end {prediction.end_to_end_ms:.0f} ms")
+        return (
+            f"{rate} | frame {prediction.frame_index} | {prediction.label} {prediction.score:.1%}"
+            f" | inference {prediction.inference_ms:.0f} ms, end-to-end {prediction.end_to_end_ms:.0f} ms"
+        )
 
     @property
     def fps(self) -> float | None:
@@ -140,10 +173,16 @@ def _print_summary(report: StreamReport, out=None) -> None:
         return f"p50 {stats['p50']:.1f} / p90 {stats['p90']:.1f} / p99 {stats['p99']:.1f} / mean {stats['mean']:.1f} ms"
 
     left = f", {d['frames_unprocessed']} left unprocessed at stop" if d["frames_unprocessed"] else ""
-    print(f"{d['device']}: {d['frames_read']} frames read, {d['frames_dropped']} dropped{left}, "
-          f"{d['inferences']} clips classified ({d['hops_skipped']} hops skipped)", file=out)
-    print(f"preprocess {fmt(lat['preprocess'])}; inference {fmt(lat['inference'])}; "
-          f"end-to-end {fmt(lat['end_to_end'])}", file=out)
+    print(
+        f"{d['device']}: {d['frames_read']} frames read, {d['frames_dropped']} dropped{left}, "
+        f"{d['inferences']} clips classified ({d['hops_skipped']} hops skipped)",
+        file=out,
+    )
+    print(
+        f"preprocess {fmt(lat['preprocess'])}; inference {fmt(lat['inference'])}; "
+        f"end-to-end {fmt(lat['end_to_end'])}",
+        file=out,
+    )
     tp = d["throughput"]
     if tp["clips_per_s"] is not None:
         print(f"{tp['clips_per_s']:.2f} clips/s, {tp['frames_per_s']:.1f} frames/s", file=out)
@@ -153,17 +192,24 @@ def _print_summary(report: StreamReport, out=None) -> None:
         print(ThreadPlan(**report.thread_plan).describe(), file=out)
     if report.stem_reuse is not None:
         r = report.stem_reuse
-        print(f"stem reuse ({r['split']}): {r['stem_frames_computed']} stem frames computed, "
-              f"{r['stem_frames_reused']} reused", file=out)
+        print(
+            f"stem reuse ({r['split']}): {r['stem_frames_computed']} stem frames computed, "
+            f"{r['stem_frames_reused']} reused",
+            file=out,
+        )
     src = d["source"]
     if src["stalls"] or src["reconnects"] or src["lost"] or d["buffer_restarts"]:
-        print(f"source: {src['stalls']} stalls, {src['reconnects']} reconnects, "
-              f"{d['buffer_restarts']} clip restarts{', lost at the end' if src['lost'] else ''}",
-              file=out)
+        print(
+            f"source: {src['stalls']} stalls, {src['reconnects']} reconnects, "
+            f"{d['buffer_restarts']} clip restarts{', lost at the end' if src['lost'] else ''}",
+            file=out,
+        )
     if d["stopped"]:
-        print("stopped on request" + ("" if d["capture_released"] else
-                                      "; the capture is released when its blocked read returns"),
-              file=out)
+        print(
+            "stopped on request"
+            + ("" if d["capture_released"] else "; the capture is released when its blocked read returns"),
+            file=out,
+        )
 
 
 class _JsonLines:
@@ -187,9 +233,14 @@ class _JsonLines:
             self._file.flush()
 
     def prediction(self, prediction) -> None:
-        self.write({"type": "prediction", **prediction.to_dict(),
-                    "inference_ms": round(prediction.inference_ms, 3),
-                    "end_to_end_ms": round(prediction.end_to_end_ms, 3)})
+        self.write(
+            {
+                "type": "prediction",
+                **prediction.to_dict(),
+                "inference_ms": round(prediction.inference_ms, 3),
+                "end_to_end_ms": round(prediction.end_to_end_ms, 3),
+            }
+        )
 
     def close(self) -> None:
         if self._owned:
@@ -235,9 +286,14 @@ def run(args: argparse.Namespace) -> StreamReport:
 def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals") -> StreamReport:
     _quiet_opencv()
     keep = LIVE_KEEP_PREDICTIONS if args.jsonl else None
-    options = StreamOptions(hop=args.hop, sample_every=args.sample_every,
-                            sample_fps=args.sample_fps, smooth=args.smooth, keep_predictions=keep,
-                            stem_reuse=False)  # opened below, before the source
+    options = StreamOptions(
+        hop=args.hop,
+        sample_every=args.sample_every,
+        sample_fps=args.sample_fps,
+        smooth=args.smooth,
+        keep_predictions=keep,
+        stem_reuse=False,
+    )  # opened below, before the source
     if args.max_frames is not None and args.max_frames < 1:
         raise VmfError(f"--max-frames must be >= 1, got {args.max_frames}")
     if args.source_timeout is not None and not args.source_timeout > 0:
@@ -246,26 +302,37 @@ def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals
         raise VmfError("--jsonl - and --json both want stdout; write the lines to a file")
     plan = plan_threads(args.threads)
     apply_opencv(plan)
-    backend = load_backend(args.model, backend=args.backend, threads=plan.inference,
-                           device=args.device, spin=plan.spin)
+    backend = load_backend(
+        args.model, backend=args.backend, threads=plan.inference, device=args.device, spin=plan.spin
+    )
     # Before the source is opened: a broken split artifact is reported without touching a camera.
     stem_reuse = None if args.no_stem_reuse else open_stem_reuse(backend)
     if args.hop > int(backend.meta["frames"]):
-        raise VmfError(f"--hop {args.hop} is larger than the model's clip of "
-                       f"{backend.meta['frames']} frames: frames between clips would never be seen")
+        raise VmfError(
+            f"--hop {args.hop} is larger than the model's clip of "
+            f"{backend.meta['frames']} frames: frames between clips would never be seen"
+        )
     lines = _JsonLines(args.jsonl) if args.jsonl else None
 
     def on_event(event):
-        print(f"source: {event['event']} ({', '.join(f'{k} {v}' for k, v in event.items() if k not in ('event', 'source'))})",
-              file=sys.stderr, flush=True)
+        print(
+            f"source: {event['event']} ({', '.join(f'{k} {v}' for k, v in event.items() if k not in ('event', 'source'))})",
+            file=sys.stderr,
+            flush=True,
+        )
         if lines is not None:
             lines.write({"type": "source_event", **event})
 
     display = Display() if args.display else None
     try:
-        source = open_source(args.source, realtime=args.realtime, max_frames=args.max_frames,
-                             reconnect=args.reconnect, source_timeout=args.source_timeout,
-                             on_event=on_event)
+        source = open_source(
+            args.source,
+            realtime=args.realtime,
+            max_frames=args.max_frames,
+            reconnect=args.reconnect,
+            source_timeout=args.source_timeout,
+            on_event=on_event,
+        )
     except BaseException:  # VmfError, or Ctrl-C while a URL does not answer
         if lines is not None:
             lines.close()
@@ -290,8 +357,16 @@ def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals
     ok = False
     try:
         signals.streaming = True
-        report = run_stream(source, backend, options, on_frame=on_frame, stop=stop,
-                            on_prediction=on_prediction, thread_plan=plan, stem_reuse=stem_reuse)
+        report = run_stream(
+            source,
+            backend,
+            options,
+            on_frame=on_frame,
+            stop=stop,
+            on_prediction=on_prediction,
+            thread_plan=plan,
+            stem_reuse=stem_reuse,
+        )
         ok = True
     finally:
         status.finish()

@@ -26,8 +26,15 @@ HOP = 8
 class ClipAssembler:
     """Sampler + preprocessor + ring buffer for one model card (a sidecar dict)."""
 
-    def __init__(self, meta: dict, *, hop: int = HOP, sample_every: int | None = None,
-                 sample_fps: float | None = None, spare: int = 0):
+    def __init__(
+        self,
+        meta: dict,
+        *,
+        hop: int = HOP,
+        sample_every: int | None = None,
+        sample_fps: float | None = None,
+        spare: int = 0,
+    ):
         if int(hop) < 1:
             raise VmfError(f"--hop must be >= 1, got {hop}")
         if sample_every is None and sample_fps is None:
@@ -35,8 +42,9 @@ class ClipAssembler:
         self.hop = int(hop)
         self.frames = int(meta["frames"])
         self.sampler = TemporalSampler(every=sample_every, target_fps=sample_fps)
-        self.preprocess = FramePreprocessor(meta["resolution"], meta["mean"], meta["std"],
-                                            meta["input_layout"])
+        self.preprocess = FramePreprocessor(
+            meta["resolution"], meta["mean"], meta["std"], meta["input_layout"]
+        )
         self.ring = ClipRingBuffer(self.frames, self.preprocess.slot_shape, spare=spare)
 
     def keep(self, timestamp_s: float) -> bool:

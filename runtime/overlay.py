@@ -46,8 +46,9 @@ class OverlayWriter:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in _FOURCC_BY_SUFFIX:
-            raise VmfError(f"--output {self.path.name}: write .mp4 or .avi "
-                           f"(known: {', '.join(_FOURCC_BY_SUFFIX)})")
+            raise VmfError(
+                f"--output {self.path.name}: write .mp4 or .avi (known: {', '.join(_FOURCC_BY_SUFFIX)})"
+            )
         if not self.path.parent.is_dir():
             raise VmfError(f"--output folder {self.path.parent} does not exist")
         self.fps = fps or _DEFAULT_FPS
@@ -63,8 +64,9 @@ class OverlayWriter:
 
         if self._writer is None:
             height, width = image.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*self._fourcc),
-                                           self.fps, (width, height))
+            self._writer = cv2.VideoWriter(
+                str(self._tmp), cv2.VideoWriter_fourcc(*self._fourcc), self.fps, (width, height)
+            )
             if not self._writer.isOpened():
                 self.close(keep=False)
                 raise VmfError(f"OpenCV cannot write {self._fourcc} video to {self.path.name}")
@@ -103,8 +105,10 @@ class Display:
         import cv2
 
         if not gui_available():
-            raise VmfError("--display needs OpenCV with a GUI, and this one is headless "
-                           "(opencv-python-headless); use --output overlay.mp4 instead")
+            raise VmfError(
+                "--display needs OpenCV with a GUI, and this one is headless "
+                "(opencv-python-headless); use --output overlay.mp4 instead"
+            )
         self._cv2 = cv2
 
     def show(self, image: np.ndarray) -> bool:

@@ -27,8 +27,7 @@ import numpy as np
 class ClipRingBuffer:
     """Preallocated buffer of preprocessed frames; ``clip()`` is the newest T in order."""
 
-    def __init__(self, frames: int, slot_shape: tuple[int, ...], spare: int = 0,
-                 dtype=np.float32):
+    def __init__(self, frames: int, slot_shape: tuple[int, ...], spare: int = 0, dtype=np.float32):
         if frames < 1:
             raise ValueError(f"a clip needs at least one frame, got {frames}")
         if spare < 0:
@@ -72,7 +71,7 @@ class ClipRingBuffer:
         Treat it as read-only: it aliases the buffer's storage.
         """
         start = (self._pushed - self.frames) % self.capacity
-        return self._storage[start:start + self.frames]
+        return self._storage[start : start + self.frames]
 
     def pin(self) -> None:
         """Mark the current clip as in use (by an inference) until ``unpin()``."""

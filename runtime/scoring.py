@@ -31,8 +31,11 @@ class Prediction:
         return self.top[0][1]
 
     def to_dict(self) -> dict:
-        return {"frame_index": self.frame_index, "timestamp_s": round(self.timestamp_s, 6),
-                "top5": [{"label": label, "score": round(score, 6)} for label, score in self.top]}
+        return {
+            "frame_index": self.frame_index,
+            "timestamp_s": round(self.timestamp_s, 6),
+            "top5": [{"label": label, "score": round(score, 6)} for label, score in self.top],
+        }
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

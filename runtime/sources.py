@@ -76,14 +76,24 @@ class FrameSource:
     description = "source"
     reconnectable = False  # a camera or URL: a failed read means "lost", not "ended"
 
-    def __init__(self, *, live: bool, fps: float | None = None, pace: bool = False,
-                 max_frames: int | None = None, queue_frames: int | None = None,
-                 reconnect: bool = False, source_timeout: float | None = None, on_event=None):
+    def __init__(
+        self,
+        *,
+        live: bool,
+        fps: float | None = None,
+        pace: bool = False,
+        max_frames: int | None = None,
+        queue_frames: int | None = None,
+        reconnect: bool = False,
+        source_timeout: float | None = None,
+        on_event=None,
+    ):
         if max_frames is not None and max_frames < 1:
             raise VmfError(f"--max-frames must be >= 1, got {max_frames}")
         if pace and not (fps and fps > 0):
-            raise VmfError(f"{self.description} does not report its frame rate, so it "
-                           "cannot be played in real time")
+            raise VmfError(
+                f"{self.description} does not report its frame rate, so it cannot be played in real time"
+            )
         if source_timeout is not None and not source_timeout > 0:
             raise VmfError(f"--source-timeout must be > 0 seconds, got {source_timeout}")
         self.live = live
@@ -139,8 +149,13 @@ class FrameSource:
                         return
                     self._cond.wait(POLL_S)
                     silent = time.perf_counter() - last_frame
-                    if (self.live and self.source_timeout and not stalled
-                            and silent >= self.source_timeout and not self._queue):
+                    if (
+                        self.live
+                        and self.source_timeout
+                        and not stalled
+                        and silent >= self.source_timeout
+                        and not self._queue
+                    ):
                         stalled = True
                         self.stalls += 1
                         if self.reconnect and self.reconnectable:
@@ -186,8 +201,12 @@ class FrameSource:
     # -- events --------------------------------------------------------------
     def _event_locked(self, kind: str, **details) -> None:
         started = self.started_at if self.started_at is not None else time.perf_counter()
-        event = {"event": kind, "at_s": round(time.perf_counter() - started, 3),
-                 "source": self.description, **details}
+        event = {
+            "event": kind,
+            "at_s": round(time.perf_counter() - started, 3),
+            "source": self.description,
+            **details,
+        }
         self.events.append(event)
         if self.on_event is not None:
             try:
@@ -254,8 +273,12 @@ class FrameSource:
                 self._gap_next = True
                 self._event("reconnected", attempts=attempts)
                 return True
-            self._event("reconnect_failed", attempt=attempts, reason=reason,
-                        retry_in_s=min(backoff * 2, BACKOFF_MAX_S))
+            self._event(
+                "reconnect_failed",
+                attempt=attempts,
+                reason=reason,
+                retry_in_s=min(backoff * 2, BACKOFF_MAX_S),
+            )
             backoff = min(backoff * 2, BACKOFF_MAX_S)
         return False
 
@@ -293,20 +316,32 @@ class FrameSource:
 class VideoSource(FrameSource):
     """Camera index, video file or URL, opened with ``cv2.VideoCapture``."""
 
-    def __init__(self, spec: "str | int", *, realtime: bool = False, max_frames: int | None = None,
-                 queue_frames: int | None = None, reconnect: bool = False,
-                 source_timeout: float | None = SOURCE_TIMEOUT_S, on_event=None):
+    def __init__(
+        self,
+        spec: "str | int",
+        *,
+        realtime: bool = False,
+        max_frames: int | None = None,
+        queue_frames: int | None = None,
+        reconnect: bool = False,
+        source_timeout: float | None = SOURCE_TIMEOUT_S,
+        on_event=None,
+    ):
         import cv2
 
         kind, target = classify_source(spec)
         self.kind = kind
         self.target = target
-        self.description = {"camera": f"camera {target}", "file": f"video {target}",
-                            "url": f"stream {target}"}[kind]
+        self.description = {
+            "camera": f"camera {target}",
+            "file": f"video {target}",
+            "url": f"stream {target}",
+        }[kind]
         self.reconnectable = kind != "file"
         if realtime and kind != "file":
-            raise VmfError("--realtime paces a video file at its frame rate; "
-                           f"{self.description} is live already")
+            raise VmfError(
+                f"--realtime paces a video file at its frame rate; {self.description} is live already"
+            )
         if reconnect and kind == "file":
             raise VmfError("--reconnect reopens a camera or a URL; a video file is read once")
         if source_timeout is not None and not source_timeout > 0:
@@ -321,11 +356,16 @@ class VideoSource(FrameSource):
         self._capture_device = capture
         self.frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "file" else None
         try:
-            super().__init__(live=kind != "file" or realtime, fps=fps, pace=realtime,
-                             max_frames=max_frames, queue_frames=queue_frames,
-                             reconnect=reconnect,
-                             source_timeout=source_timeout if kind != "file" or realtime else None,
-                             on_event=on_event)
+            super().__init__(
+                live=kind != "file" or realtime,
+                fps=fps,
+                pace=realtime,
+                max_frames=max_frames,
+                queue_frames=queue_frames,
+                reconnect=reconnect,
+                source_timeout=source_timeout if kind != "file" or realtime else None,
+                on_event=on_event,
+            )
         except VmfError:
             capture.release()
             raise
@@ -338,9 +378,11 @@ class VideoSource(FrameSource):
             # FFmpeg waits 30 s by default on a silent stream; a read that fails
             # after the source timeout lets a lost URL be reported and reopened.
             ms = int(self._timeout_s * 1000)
-            return cv2.VideoCapture(self.target, cv2.CAP_ANY,
-                                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms,
-                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+            return cv2.VideoCapture(
+                self.target,
+                cv2.CAP_ANY,
+                [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms],
+            )
         return cv2.VideoCapture(self.target)
 
     def _open_interruptibly(self):
@@ -405,13 +447,26 @@ class SyntheticLiveSource(FrameSource):
 
     description = "synthetic live source"
 
-    def __init__(self, fps: float, count: int | None, size: tuple[int, int] = (48, 64), *,
-                 pattern=None, queue_frames: int | None = None, **options):
+    def __init__(
+        self,
+        fps: float,
+        count: int | None,
+        size: tuple[int, int] = (48, 64),
+        *,
+        pattern=None,
+        queue_frames: int | None = None,
+        **options,
+    ):
         if not fps > 0:
             raise VmfError(f"synthetic source fps must be > 0, got {fps}")
-        super().__init__(live=True, fps=float(fps), pace=True,
-                         max_frames=None if count is None else int(count),
-                         queue_frames=queue_frames, **options)
+        super().__init__(
+            live=True,
+            fps=float(fps),
+            pace=True,
+            max_frames=None if count is None else int(count),
+            queue_frames=queue_frames,
+            **options,
+        )
         self.size = tuple(size)
         self._pattern = pattern or self._grey
 
@@ -439,7 +494,7 @@ def classify_source(spec: "str | int") -> tuple[str, "str | int"]:
     if scheme in _LIVE_URL_SCHEMES:
         return "url", text
     if scheme == "file":
-        text = text[len("file://"):]
+        text = text[len("file://") :]
     path = Path(text).expanduser()
     if path.is_file():
         return "file", str(path)
@@ -448,9 +503,21 @@ def classify_source(spec: "str | int") -> tuple[str, "str | int"]:
     raise VmfError(f"source {text} does not exist (expected a camera index, a video file or a URL)")
 
 
-def open_source(spec: "str | int", *, realtime: bool = False, max_frames: int | None = None,
-                reconnect: bool = False, source_timeout: float | None = SOURCE_TIMEOUT_S,
-                on_event=None) -> VideoSource:
+def open_source(
+    spec: "str | int",
+    *,
+    realtime: bool = False,
+    max_frames: int | None = None,
+    reconnect: bool = False,
+    source_timeout: float | None = SOURCE_TIMEOUT_S,
+    on_event=None,
+) -> VideoSource:
     """Open a camera, file or URL (errors now, as one ``VmfError``); call ``start()`` to read."""
-    return VideoSource(spec, realtime=realtime, max_frames=max_frames, reconnect=reconnect,
-                       source_timeout=source_timeout, on_event=on_event)
+    return VideoSource(
+        spec,
+        realtime=realtime,
+        max_frames=max_frames,
+        reconnect=reconnect,
+        source_timeout=source_timeout,
+        on_event=on_event,
+    )

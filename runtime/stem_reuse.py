@@ -33,15 +33,27 @@ SPLIT_BACKENDS = ("onnxruntime", "openvino", "tflite")
 class StemReuse:
     """``run(clip, start) -> logits``: the stem for unseen windows only, then the body."""
 
-    def __init__(self, stem, body, *, frames: int, kernel: int, stride: int, padding: int,
-                 features_shape, description: str = "split"):
+    def __init__(
+        self,
+        stem,
+        body,
+        *,
+        frames: int,
+        kernel: int,
+        stride: int,
+        padding: int,
+        features_shape,
+        description: str = "split",
+    ):
         self._stem, self._body = stem, body
         self.frames, self.kernel, self.stride, self.padding = frames, kernel, stride, padding
         self.windows = stem_windows(frames, kernel, stride, padding)
         self.out_frames = len(self.windows)
         if list(features_shape)[0] != self.out_frames:
-            raise VmfError(f"the body takes {features_shape[0]} stem frames, the stem gives "
-                           f"{self.out_frames}: the halves do not belong together")
+            raise VmfError(
+                f"the body takes {features_shape[0]} stem frames, the stem gives "
+                f"{self.out_frames}: the halves do not belong together"
+            )
         slot = tuple(int(d) for d in features_shape[1:])
         self._storage = np.zeros((2 * self.out_frames - 1, *slot), np.float32)
         self._anchor = np.full(self.out_frames, -1, np.int64)  # position held by each slot, -1: none
@@ -75,13 +87,16 @@ class StemReuse:
             self._anchor[slot] = anchor if inside else -1
             self.computed += 1
         first_slot = base % cap
-        return self._body(self._storage[first_slot:first_slot + cap])
+        return self._body(self._storage[first_slot : first_slot + cap])
 
     def summary(self) -> dict:
         done = self.computed + self.reused
-        return {"split": self.description, "stem_frames_computed": self.computed,
-                "stem_frames_reused": self.reused,
-                "reused_fraction": round(self.reused / done, 4) if done else None}
+        return {
+            "split": self.description,
+            "stem_frames_computed": self.computed,
+            "stem_frames_reused": self.reused,
+            "reused_fraction": round(self.reused / done, 4) if done else None,
+        }
 
 
 def _onnxruntime_runner(path: Path, threads: int, spin: bool):
@@ -133,8 +148,11 @@ def open_stem_reuse(backend, *, threads: int | None = None, spin: bool | None = 
     that come from another export than the card (or than each other).
     """
     split = backend.meta.get("split")
-    if not split or backend.name not in SPLIT_BACKENDS or getattr(backend, "device", "").startswith(
-            "onnxruntime CUDA"):
+    if (
+        not split
+        or backend.name not in SPLIT_BACKENDS
+        or getattr(backend, "device", "").startswith("onnxruntime CUDA")
+    ):
         return None
     folder = Path(backend.path).parent
     halves = {}
@@ -142,9 +160,11 @@ def open_stem_reuse(backend, *, threads: int | None = None, spin: bool | None = 
         entry = split.get(half) or {}
         path = folder / str(entry.get("file", ""))
         if not entry.get("file") or not path.is_file():
-            raise VmfError(f"the model card of {Path(backend.path).name} names a split {half} half "
-                           f"{entry.get('file')!r} that is missing; re-export with --split, or "
-                           "remove \"split\" from the card")
+            raise VmfError(
+                f"the model card of {Path(backend.path).name} names a split {half} half "
+                f"{entry.get('file')!r} that is missing; re-export with --split, or "
+                'remove "split" from the card'
+            )
         if path.suffix == ".onnx":
             split_id, which = read_stamp(path)
             mismatch = which != half or split_id != split.get("id")
@@ -153,27 +173,38 @@ def open_stem_reuse(backend, *, threads: int | None = None, spin: bool | None = 
             mismatch = file_sha256(path) != entry.get("sha256")
             found = "its sha256 is not the one the card records"
         if mismatch:
-            raise VmfError(f"{path.name} is not the {half} half of this export ({found}): the "
-                           "halves come from different exports")
+            raise VmfError(
+                f"{path.name} is not the {half} half of this export ({found}): the "
+                "halves come from different exports"
+            )
         halves[half] = path
     threads = threads or getattr(backend, "threads", None) or 1
     spin = getattr(backend, "spin", True) if spin is None else spin
-    make = {"onnxruntime": _onnxruntime_runner, "openvino": _openvino_runner,
-            "tflite": _litert_runner}[backend.name]
+    make = {"onnxruntime": _onnxruntime_runner, "openvino": _openvino_runner, "tflite": _litert_runner}[
+        backend.name
+    ]
     # The stem half is one small conv (well under a millisecond a window): on one thread it
     # has no pool of its own, whose threads would otherwise spin against the body's pool
     # right after each stem call (measured: the body 40 % slower).
     stem, (stem_shape,) = make(halves["stem"], 1, spin)
     body, (body_shape,) = make(halves["body"], threads, spin)
     if list(stem_shape) != list(split["stem"]["input_shape"]) or list(body_shape) != list(
-            split["body"]["input_shape"]):
-        raise VmfError(f"the split halves of {Path(backend.path).name} take {stem_shape} and "
-                       f"{body_shape}, the card says {split['stem']['input_shape']} and "
-                       f"{split['body']['input_shape']}")
+        split["body"]["input_shape"]
+    ):
+        raise VmfError(
+            f"the split halves of {Path(backend.path).name} take {stem_shape} and "
+            f"{body_shape}, the card says {split['stem']['input_shape']} and "
+            f"{split['body']['input_shape']}"
+        )
     if int(split["stem"]["input_shape"][0]) != int(split["temporal_kernel"]):
         raise VmfError("the split stem's window does not match the card's temporal kernel")
-    return StemReuse(stem, body, frames=int(backend.meta["frames"]),
-                     kernel=int(split["temporal_kernel"]), stride=int(split["temporal_stride"]),
-                     padding=int(split["temporal_padding"]),
-                     features_shape=split["body"]["input_shape"],
-                     description=f"{split['stem']['file']} + {split['body']['file']}")
+    return StemReuse(
+        stem,
+        body,
+        frames=int(backend.meta["frames"]),
+        kernel=int(split["temporal_kernel"]),
+        stride=int(split["temporal_stride"]),
+        padding=int(split["temporal_padding"]),
+        features_shape=split["body"]["input_shape"],
+        description=f"{split['stem']['file']} + {split['body']['file']}",
+    )

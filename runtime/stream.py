@@ -113,22 +113,37 @@ class StreamReport:
         """Clips classified and frames taken by the loop per second of wall time."""
         if self.wall_s <= 0:
             return {"clips_per_s": None, "frames_per_s": None}
-        return {"clips_per_s": round(self.inferences / self.wall_s, 3),
-                "frames_per_s": round(self.frames_taken / self.wall_s, 3)}
+        return {
+            "clips_per_s": round(self.inferences / self.wall_s, 3),
+            "frames_per_s": round(self.frames_taken / self.wall_s, 3),
+        }
 
     def to_dict(self) -> dict:
         return {
-            "frames_read": self.frames_read, "frames_dropped": self.frames_dropped,
-            "frames_taken": self.frames_taken, "frames_unprocessed": self.frames_unprocessed,
-            "frames_kept": self.frames_kept, "inferences": self.inferences,
-            "hops_due": self.hops_due, "hops_skipped": self.hops_skipped,
+            "frames_read": self.frames_read,
+            "frames_dropped": self.frames_dropped,
+            "frames_taken": self.frames_taken,
+            "frames_unprocessed": self.frames_unprocessed,
+            "frames_kept": self.frames_kept,
+            "inferences": self.inferences,
+            "hops_due": self.hops_due,
+            "hops_skipped": self.hops_skipped,
             "buffer_restarts": self.buffer_restarts,
-            "latency_ms": self.latency_ms, "throughput": self.throughput,
-            "wall_s": round(self.wall_s, 3), "backend": self.backend, "device": self.device,
-            "stopped": self.stopped, "capture_released": self.capture_released,
-            "source": {"lost": self.source_lost, "stalls": self.source_stalls,
-                       "reconnects": self.source_reconnects, "events": list(self.source_events)},
-            "thread_plan": self.thread_plan, "stem_reuse": self.stem_reuse,
+            "latency_ms": self.latency_ms,
+            "throughput": self.throughput,
+            "wall_s": round(self.wall_s, 3),
+            "backend": self.backend,
+            "device": self.device,
+            "stopped": self.stopped,
+            "capture_released": self.capture_released,
+            "source": {
+                "lost": self.source_lost,
+                "stalls": self.source_stalls,
+                "reconnects": self.source_reconnects,
+                "events": list(self.source_events),
+            },
+            "thread_plan": self.thread_plan,
+            "stem_reuse": self.stem_reuse,
             "predictions": [p.to_dict() for p in self.predictions],
         }
 
@@ -147,8 +162,9 @@ class _InferenceWorker:
     path; the newest ``keep`` predictions are kept (all when ``keep`` is None).
     """
 
-    def __init__(self, run, scorer: Scorer, latency: LatencyRecorder, ring,
-                 on_prediction=None, keep: int | None = None):
+    def __init__(
+        self, run, scorer: Scorer, latency: LatencyRecorder, ring, on_prediction=None, keep: int | None = None
+    ):
         self._run, self._scorer, self._latency, self._ring = run, scorer, latency, ring
         self._on_prediction = on_prediction
         self._cond = threading.Condition()
@@ -237,8 +253,14 @@ class _InferenceWorker:
         end_to_end_ms = (done - job.frame.captured_at) * 1e3
         self._latency.add("inference", inference_ms)
         self._latency.add("end_to_end", end_to_end_ms)
-        return Prediction(job.frame.index, job.frame.timestamp_s, top, probabilities,
-                          inference_ms=inference_ms, end_to_end_ms=end_to_end_ms)
+        return Prediction(
+            job.frame.index,
+            job.frame.timestamp_s,
+            top,
+            probabilities,
+            inference_ms=inference_ms,
+            end_to_end_ms=end_to_end_ms,
+        )
 
 
 class _GapWatch:
@@ -283,9 +305,18 @@ def _kept_period(source: FrameSource, assembler: ClipAssembler) -> float | None:
     return None
 
 
-def run_stream(source: FrameSource, backend: Backend, options: StreamOptions = StreamOptions(), *,
-               on_frame=None, on_prediction=None, stop: threading.Event | None = None,
-               thread_plan=None, stem_reuse=None, report: StreamReport | None = None) -> StreamReport:
+def run_stream(
+    source: FrameSource,
+    backend: Backend,
+    options: StreamOptions = StreamOptions(),
+    *,
+    on_frame=None,
+    on_prediction=None,
+    stop: threading.Event | None = None,
+    thread_plan=None,
+    stem_reuse=None,
+    report: StreamReport | None = None,
+) -> StreamReport:
     """Classify ``source`` with ``backend`` until the source ends (or ``stop`` is set).
 
     ``on_frame(frame, latest_prediction)`` is called on this thread for every
@@ -299,9 +330,13 @@ def run_stream(source: FrameSource, backend: Backend, options: StreamOptions = S
     counts while the stream runs (``scripts/soak_stream.py``).
     """
     frames = int(backend.meta["frames"])
-    assembler = ClipAssembler(backend.meta, hop=options.hop, sample_every=options.sample_every,
-                              sample_fps=options.sample_fps,
-                              spare=frames if options.spare is None else options.spare)
+    assembler = ClipAssembler(
+        backend.meta,
+        hop=options.hop,
+        sample_every=options.sample_every,
+        sample_fps=options.sample_fps,
+        spare=frames if options.spare is None else options.spare,
+    )
     if stem_reuse is None and options.stem_reuse:
         from .stem_reuse import open_stem_reuse
 
@@ -362,8 +397,15 @@ def _restart(assembler: ClipAssembler, worker: _InferenceWorker, stem_reuse, sco
         stem_reuse.reset()
 
 
-def _add_frame(assembler: ClipAssembler, worker: _InferenceWorker, latency: LatencyRecorder,
-               report: StreamReport, frame: Frame, live: bool, stop: threading.Event) -> None:
+def _add_frame(
+    assembler: ClipAssembler,
+    worker: _InferenceWorker,
+    latency: LatencyRecorder,
+    report: StreamReport,
+    frame: Frame,
+    live: bool,
+    stop: threading.Event,
+) -> None:
     while not assembler.ring.can_push():
         # an inference outlasted the spare slots: its clip must stay intact
         if worker.wait_idle(STOP_WAIT_S):

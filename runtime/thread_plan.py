@@ -52,20 +52,22 @@ class ThreadPlan:
         return asdict(self)
 
     def describe(self) -> str:
-        return (f"threads: inference {self.inference} (spin-wait {'on' if self.spin else 'off'}), "
-                f"capture {self.capture}, preprocess {self.preprocess}, OpenCV pool "
-                f"{'off' if self.opencv <= 1 else self.opencv}; {self.cores} cores")
+        return (
+            f"threads: inference {self.inference} (spin-wait {'on' if self.spin else 'off'}), "
+            f"capture {self.capture}, preprocess {self.preprocess}, OpenCV pool "
+            f"{'off' if self.opencv <= 1 else self.opencv}; {self.cores} cores"
+        )
 
 
-def plan_threads(inference: int | None = None, *, cores: int | None = None,
-                 spin: bool | None = None) -> ThreadPlan:
+def plan_threads(
+    inference: int | None = None, *, cores: int | None = None, spin: bool | None = None
+) -> ThreadPlan:
     """The plan for a stream with ``inference`` backend threads (default: physical cores)."""
     cores = cores or available_cores()
     inference = check_threads(inference)
     if spin is None:
         spin = inference + STREAM_THREADS <= cores
-    return ThreadPlan(cores=cores, inference=inference, capture=1, preprocess=1, opencv=1,
-                      spin=bool(spin))
+    return ThreadPlan(cores=cores, inference=inference, capture=1, preprocess=1, opencv=1, spin=bool(spin))
 
 
 def apply_opencv(plan: ThreadPlan) -> None:

@@ -34,8 +34,7 @@ ROWS = (
     ("OpenVINO int8", "onnx", None, "int8", "openvino", "OpenVINO fp32"),
     ("LiteRT fp32 (litert-torch)", "tflite", "litert-torch", "fp32", "tflite", None),
     ("LiteRT fp16 (litert-torch)", "tflite", "litert-torch", "fp16", "tflite", None),
-    ("LiteRT int8 (litert-torch)", "tflite", "litert-torch", "int8", "tflite",
-     "LiteRT fp32 (litert-torch)"),
+    ("LiteRT int8 (litert-torch)", "tflite", "litert-torch", "int8", "tflite", "LiteRT fp32 (litert-torch)"),
     ("LiteRT fp32 (onnx2tf)", "tflite", "onnx2tf", "fp32", "tflite", None),
     ("LiteRT fp16 (onnx2tf)", "tflite", "onnx2tf", "fp16", "tflite", None),
     ("LiteRT int8 (onnx2tf)", "tflite", "onnx2tf", "int8", "tflite", "LiteRT fp32 (onnx2tf)"),
@@ -45,18 +44,30 @@ ROWS = (
 def export_all(weights: str, out: Path, calibration: str | None, log) -> dict:
     """{(target, converter, precision): artifact path}, one export call per target/converter."""
     paths = {}
-    for target, converter, precisions in (("onnx", None, ("fp32", "int8")),
-                                          ("tflite", "litert-torch", ("fp32", "fp16", "int8")),
-                                          ("tflite", "onnx2tf", ("fp32", "fp16", "int8"))):
+    for target, converter, precisions in (
+        ("onnx", None, ("fp32", "int8")),
+        ("tflite", "litert-torch", ("fp32", "fp16", "int8")),
+        ("tflite", "onnx2tf", ("fp32", "fp16", "int8")),
+    ):
         folder = out / (converter or target) / target
-        done = {p: sorted(folder.glob(f"*_{p}{'_onnx2tf' if converter == 'onnx2tf' else ''}.{target}"))
-                for p in precisions}
+        done = {
+            p: sorted(folder.glob(f"*_{p}{'_onnx2tf' if converter == 'onnx2tf' else ''}.{target}"))
+            for p in precisions
+        }
         if all(len(found) == 1 for found in done.values()):  # exported by an earlier run
             paths.update({(target, converter, p): found[0] for p, found in done.items()})
             continue
-        report = export(None, targets=(target,), precisions=precisions, converter=converter,
-                        out_dir=out / (converter or target), weights=weights,
-                        calibration=calibration, log=log, warn=log)
+        report = export(
+            None,
+            targets=(target,),
+            precisions=precisions,
+            converter=converter,
+            out_dir=out / (converter or target),
+            weights=weights,
+            calibration=calibration,
+            log=log,
+            warn=log,
+        )
         for artifact in report.artifacts:
             paths[(target, converter, artifact.precision)] = artifact.path
     return paths
@@ -90,29 +101,42 @@ def main(argv=None) -> int:
         log(f"evaluating {name}: {model}")
         results[name] = evaluate(model, args.data, backend=backend, threads=args.threads)
     results["PyTorch fp32, frames shuffled"] = evaluate(
-        args.weights, args.data, backend="torch", threads=args.threads, shuffle_frames=True)
+        args.weights, args.data, backend="torch", threads=args.threads, shuffle_frames=True
+    )
 
     reference = results["PyTorch fp32"]
-    lines = ["| model | backend (device) | top-1 | top-5 | mean class acc. | agreement with PyTorch | int8 / fp32 top-1 | int8 agreement with fp32 |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | backend (device) | top-1 | top-5 | mean class acc. | agreement with PyTorch | int8 / fp32 top-1 | int8 agreement with fp32 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     table = []
     for name, r in results.items():
         base = next((row[5] for row in ROWS if row[0] == name), None)
         ratio = r["top1"] / results[base]["top1"] if base else None
         agree_fp32 = agreement(r, results[base]) if base else None
-        row = {"name": name, "device": r["device"], "top1": r["top1"], "top5": r["top5"],
-               "mean_class_accuracy": r["mean_class_accuracy"], "n": r["n"],
-               "agreement_with_torch": agreement(r, reference),
-               "int8_over_fp32": ratio, "int8_agreement_with_fp32": agree_fp32}
+        row = {
+            "name": name,
+            "device": r["device"],
+            "top1": r["top1"],
+            "top5": r["top5"],
+            "mean_class_accuracy": r["mean_class_accuracy"],
+            "n": r["n"],
+            "agreement_with_torch": agreement(r, reference),
+            "int8_over_fp32": ratio,
+            "int8_agreement_with_fp32": agree_fp32,
+        }
         table.append(row)
-        lines.append(f"| {name} | {r['device']} | {r['top1']:.1%} | {r['top5']:.1%} | "
-                     f"{r['mean_class_accuracy']:.1%} | {row['agreement_with_torch']:.1%} | "
-                     + (f"{ratio:.1%} | {agree_fp32:.1%} |" if base else "— | — |"))
+        lines.append(
+            f"| {name} | {r['device']} | {r['top1']:.1%} | {r['top5']:.1%} | "
+            f"{r['mean_class_accuracy']:.1%} | {row['agreement_with_torch']:.1%} | "
+            + (f"{ratio:.1%} | {agree_fp32:.1%} |" if base else "— | — |")
+        )
     print(f"{reference['n']} held-out videos from {args.data}")
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": table, "data": args.data,
-                                               "weights": args.weights}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"rows": table, "data": args.data, "weights": args.weights}, indent=2) + "\n"
+        )
     return 0
 
 

@@ -47,7 +47,7 @@ def write_test_video(path: Path, frames: int, size=(480, 640), fps: float = 30.0
     if not writer.isOpened():
         raise VmfError(f"OpenCV cannot write {path}")
     for k in range(frames):
-        writer.write(np.ascontiguousarray(texture[k:k + size[0], k:k + size[1]]))
+        writer.write(np.ascontiguousarray(texture[k : k + size[0], k : k + size[1]]))
     writer.release()
     return path
 
@@ -91,38 +91,56 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=600, help="length of the test video")
     p.add_argument("--hop", type=int, default=8)
     p.add_argument("--runs", type=int, default=30, help="inference calls timed alone")
-    p.add_argument("--stem-reuse", action="store_true",
-                   help="let the stream use the card's split halves (the parts are the full model)")
+    p.add_argument(
+        "--stem-reuse",
+        action="store_true",
+        help="let the stream use the card's split halves (the parts are the full model)",
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            video = Path(args.video) if args.video else write_test_video(
-                Path(tmp) / "test.mp4", args.frames)
+            video = Path(args.video) if args.video else write_test_video(Path(tmp) / "test.mp4", args.frames)
             plan = plan_threads(args.threads)
             apply_opencv(plan)
-            backend = load_backend(args.model, backend=args.backend, threads=plan.inference,
-                                   spin=plan.spin)
+            backend = load_backend(args.model, backend=args.backend, threads=plan.inference, spin=plan.spin)
             per_frame, frames = decode_and_preprocess_s(video, backend.meta)
             infer = inference_p50_s(backend, args.runs)
-            report = run_stream(open_source(video), backend,
-                                StreamOptions(hop=args.hop, stem_reuse=args.stem_reuse),
-                                thread_plan=plan)
+            report = run_stream(
+                open_source(video),
+                backend,
+                StreamOptions(hop=args.hop, stem_reuse=args.stem_reuse),
+                thread_plan=plan,
+            )
     except VmfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     parts = report.inferences * infer + frames * per_frame
     ratio = parts / report.wall_s
     print(f"{Path(args.model).name} | {backend.device} | {plan.describe()}")
-    print(f"decode + preprocess alone: {per_frame * 1e3:.2f} ms/frame x {frames} frames; "
-          f"inference alone p50 {infer * 1e3:.2f} ms x {report.inferences} clips")
-    print(f"parts allow {parts:.2f} s; the stream took {report.wall_s:.2f} s: "
-          f"{ratio:.2f}x the throughput the parts allow"
-          + (f" (stem reuse: {report.stem_reuse['split']})" if report.stem_reuse else ""))
+    print(
+        f"decode + preprocess alone: {per_frame * 1e3:.2f} ms/frame x {frames} frames; "
+        f"inference alone p50 {infer * 1e3:.2f} ms x {report.inferences} clips"
+    )
+    print(
+        f"parts allow {parts:.2f} s; the stream took {report.wall_s:.2f} s: "
+        f"{ratio:.2f}x the throughput the parts allow"
+        + (f" (stem reuse: {report.stem_reuse['split']})" if report.stem_reuse else "")
+    )
     if args.json:
-        print(json.dumps({"decode_preprocess_ms": per_frame * 1e3, "frames": frames,
-                          "inference_p50_ms": infer * 1e3, "inferences": report.inferences,
-                          "parts_s": parts, "stream_s": report.wall_s, "ratio": ratio}))
+        print(
+            json.dumps(
+                {
+                    "decode_preprocess_ms": per_frame * 1e3,
+                    "frames": frames,
+                    "inference_p50_ms": infer * 1e3,
+                    "inferences": report.inferences,
+                    "parts_s": parts,
+                    "stream_s": report.wall_s,
+                    "ratio": ratio,
+                }
+            )
+        )
     return 0
 
 

@@ -32,11 +32,17 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=3)
     args = p.parse_args()
     backends = [load_backend(m, threads=args.threads) for m in args.models]
-    frames, _, side, _ = (read_sidecar(backends[0].path)["frames"], 3,
-                          read_sidecar(backends[0].path)["resolution"], 0)
+    frames, _, side, _ = (
+        read_sidecar(backends[0].path)["frames"],
+        3,
+        read_sidecar(backends[0].path)["resolution"],
+        0,
+    )
     clip = np.random.default_rng(0).standard_normal((frames, 3, side, side)).astype(np.float32)
-    clips = {b.path: np.ascontiguousarray(clip if b.meta["input_layout"] == "TCHW"
-                                          else clip.transpose(0, 2, 3, 1)) for b in backends}
+    clips = {
+        b.path: np.ascontiguousarray(clip if b.meta["input_layout"] == "TCHW" else clip.transpose(0, 2, 3, 1))
+        for b in backends
+    }
     times: dict[Path, list[float]] = {b.path: [] for b in backends}
     for b in backends:
         for _ in range(args.warmup):
@@ -54,15 +60,29 @@ def main() -> None:
         lint = meta.get("lint") or {}
         p50 = statistics.median(times[b.path])
         size = b.path.stat().st_size / 1e6
-        rows.append({"model": b.path.name, "device": b.device, "p50_ms": round(p50 * 1e3, 2),
-                     "ratio": round(p50 / first, 3), "size_mb": round(size, 1),
-                     "runs": len(times[b.path]), "parity": meta.get("parity"),
-                     "partitions": lint.get("partitions"),
-                     "delegated_ops": lint.get("delegated_ops"), "ops": lint.get("ops")})
-        print(f"{b.path.name:34s} p50 {p50 * 1e3:8.2f} ms  x{p50 / first:5.3f}  {size:5.1f} MB  "
-              f"{b.device}" + (f"  {lint['partitions']} partition(s), "
-                               f"{lint['delegated_ops']}/{lint['ops']} ops delegated"
-                               if "partitions" in lint else ""))
+        rows.append(
+            {
+                "model": b.path.name,
+                "device": b.device,
+                "p50_ms": round(p50 * 1e3, 2),
+                "ratio": round(p50 / first, 3),
+                "size_mb": round(size, 1),
+                "runs": len(times[b.path]),
+                "parity": meta.get("parity"),
+                "partitions": lint.get("partitions"),
+                "delegated_ops": lint.get("delegated_ops"),
+                "ops": lint.get("ops"),
+            }
+        )
+        print(
+            f"{b.path.name:34s} p50 {p50 * 1e3:8.2f} ms  x{p50 / first:5.3f}  {size:5.1f} MB  "
+            f"{b.device}"
+            + (
+                f"  {lint['partitions']} partition(s), {lint['delegated_ops']}/{lint['ops']} ops delegated"
+                if "partitions" in lint
+                else ""
+            )
+        )
     print(json.dumps(rows))
 
 

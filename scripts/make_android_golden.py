@@ -63,13 +63,14 @@ KR, KGU, KGV, KB = (np.float32(c) for c in (1.402, 0.344136, 0.714136, 1.772))
 
 # --- frames ------------------------------------------------------------------
 
+
 def structured_frame(height: int, width: int, seed: int) -> np.ndarray:
     """A BGR uint8 frame with gradients, a disc, stripes and a little noise."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width].astype(np.float64)
     cy, cx = height * rng.uniform(0.3, 0.7), width * rng.uniform(0.3, 0.7)
     radius = min(height, width) / 3
-    disc = ((y - cy) ** 2 + (x - cx) ** 2) < radius ** 2
+    disc = ((y - cy) ** 2 + (x - cx) ** 2) < radius**2
     blue = 255 * x / max(width - 1, 1)
     green = 255 * y / max(height - 1, 1)
     red = 127.5 + 127.5 * np.sin((x + 2 * y) / rng.uniform(2.0, 5.0))
@@ -82,14 +83,15 @@ def structured_frame(height: int, width: int, seed: int) -> np.ndarray:
 FRAMES = {  # name: (height, width, seed)
     "a": (48, 64, 1),
     "b": (48, 64, 2),
-    "c": (64, 48, 3),    # portrait
-    "d": (37, 53, 4),    # odd size
-    "e": (48, 61, 5),    # 61 * 24/48 = 30.5: round() half-to-even gives 30, not 31
-    "f": (12, 17, 6),    # smaller than the resolution: upscaling
+    "c": (64, 48, 3),  # portrait
+    "d": (37, 53, 4),  # odd size
+    "e": (48, 61, 5),  # 61 * 24/48 = 30.5: round() half-to-even gives 30, not 31
+    "f": (12, 17, 6),  # smaller than the resolution: upscaling
 }
 
 
 # --- YUV_420_888 -------------------------------------------------------------
+
 
 def bgr_to_yuv420(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full-range BT.601 Y and 2x2-averaged U, V planes (how the fixtures are made)."""
@@ -127,7 +129,7 @@ def plane_bytes(plane: np.ndarray, row_stride: int, pixel_stride: int) -> bytes:
     h, w = plane.shape
     buf = np.zeros(h * row_stride, dtype=np.uint8)
     for row in range(h):
-        buf[row * row_stride: row * row_stride + w * pixel_stride: pixel_stride] = plane[row]
+        buf[row * row_stride : row * row_stride + w * pixel_stride : pixel_stride] = plane[row]
     return buf[: (h - 1) * row_stride + (w - 1) * pixel_stride + 1].tobytes()
 
 
@@ -137,8 +139,8 @@ def interleaved_chroma(u: np.ndarray, v: np.ndarray, row_stride: int, v_first: b
     buf = np.zeros(h * row_stride, dtype=np.uint8)
     first, second = (v, u) if v_first else (u, v)
     for row in range(h):
-        buf[row * row_stride: row * row_stride + 2 * w: 2] = first[row]
-        buf[row * row_stride + 1: row * row_stride + 2 * w: 2] = second[row]
+        buf[row * row_stride : row * row_stride + 2 * w : 2] = first[row]
+        buf[row * row_stride + 1 : row * row_stride + 2 * w : 2] = second[row]
     return buf[: (h - 1) * row_stride + 2 * w].tobytes()
 
 
@@ -152,6 +154,7 @@ YUV_CASES = [  # name, frame, layout of the chroma, Y padding, chroma padding, r
 
 
 # --- writing -----------------------------------------------------------------
+
 
 class Writer:
     def __init__(self, root: Path):
@@ -173,11 +176,16 @@ def preprocess_cases(w: Writer, frames: dict) -> list[dict]:
             norm = "kinetics" if layout == "THWC" else "imagenet"
             mean, std = norms[norm]
             tensor = FramePreprocessor(RESOLUTION, mean, std, layout)(frame)
-            cases.append({
-                "frame": name, "layout": layout, "resolution": RESOLUTION,
-                "mean": list(mean), "std": list(std),
-                "expected": w.blob(f"pre_{name}_{layout}_{norm}.f32", tensor.astype(np.float32)),
-            })
+            cases.append(
+                {
+                    "frame": name,
+                    "layout": layout,
+                    "resolution": RESOLUTION,
+                    "mean": list(mean),
+                    "std": list(std),
+                    "expected": w.blob(f"pre_{name}_{layout}_{norm}.f32", tensor.astype(np.float32)),
+                }
+            )
     return cases
 
 
@@ -187,13 +195,23 @@ def yuv_cases(w: Writer, frames: dict) -> list[dict]:
         bgr = frames[frame_name]
         y, u, v = bgr_to_yuv420(bgr)
         h, wd = y.shape
-        planes = {"y": {"file": w.blob(f"yuv_{name}.y.u8", plane_bytes(y, wd + y_pad, 1)),
-                        "offset": 0, "row_stride": wd + y_pad, "pixel_stride": 1}}
+        planes = {
+            "y": {
+                "file": w.blob(f"yuv_{name}.y.u8", plane_bytes(y, wd + y_pad, 1)),
+                "offset": 0,
+                "row_stride": wd + y_pad,
+                "pixel_stride": 1,
+            }
+        }
         if chroma == "planar":
             stride = u.shape[1] + c_pad
             for key, plane in (("u", u), ("v", v)):
-                planes[key] = {"file": w.blob(f"yuv_{name}.{key}.u8", plane_bytes(plane, stride, 1)),
-                               "offset": 0, "row_stride": stride, "pixel_stride": 1}
+                planes[key] = {
+                    "file": w.blob(f"yuv_{name}.{key}.u8", plane_bytes(plane, stride, 1)),
+                    "offset": 0,
+                    "row_stride": stride,
+                    "pixel_stride": 1,
+                }
         else:
             stride = 2 * u.shape[1] + c_pad
             v_first = chroma == "nv21"
@@ -202,12 +220,21 @@ def yuv_cases(w: Writer, frames: dict) -> list[dict]:
                 planes[key] = {"file": shared, "offset": offset, "row_stride": stride, "pixel_stride": 2}
         rgb = np.rot90(yuv420_to_rgb(y, u, v), k=-(rotation // 90))  # clockwise, as rotationDegrees says
         tensor = FramePreprocessor(RESOLUTION, MEAN, STD, layout)(rgb[..., ::-1])  # it takes BGR
-        cases.append({
-            "name": name, "width": wd, "height": h, "rotation": rotation, "planes": planes,
-            "layout": layout, "resolution": RESOLUTION, "mean": list(MEAN), "std": list(STD),
-            "rgb_at_origin": [float(c) for c in rgb[0, 0]],
-            "expected": w.blob(f"yuv_{name}_{layout}.f32", tensor.astype(np.float32)),
-        })
+        cases.append(
+            {
+                "name": name,
+                "width": wd,
+                "height": h,
+                "rotation": rotation,
+                "planes": planes,
+                "layout": layout,
+                "resolution": RESOLUTION,
+                "mean": list(MEAN),
+                "std": list(STD),
+                "rgb_at_origin": [float(c) for c in rgb[0, 0]],
+                "expected": w.blob(f"yuv_{name}_{layout}.f32", tensor.astype(np.float32)),
+            }
+        )
     return cases
 
 
@@ -227,7 +254,9 @@ def stream_case(w: Writer, frames: dict, sidecar: Path) -> dict:
     clip = assembler.clip().astype(np.float32)
     flat = clip.reshape(-1)
     return {
-        "frames_in": order, "hop": STREAM_HOP, "due_after": [i + 1 for i in due],
+        "frames_in": order,
+        "hop": STREAM_HOP,
+        "due_after": [i + 1 for i in due],
         "sample_every": STREAM_SAMPLE_EVERY,
         "sample": w.blob("stream_clip_sample.f32", flat[::STREAM_SAMPLE_EVERY].copy()),
         "frame_sums": [float(f.sum(dtype=np.float64)) for f in clip],
@@ -252,11 +281,16 @@ def classify_cases(w: Writer) -> list[dict]:
             order = np.argsort(-logits)
             logits[order[3]] = logits[order[1]]
         probs, top = Scorer([str(c) for c in range(NUM_CLASSES)], top_k=TOP_K)(logits)
-        cases.append({
-            "logits": w.blob(f"logits_{i}.f32", logits), "classes": NUM_CLASSES, "k": TOP_K,
-            "top_indices": [int(label) for label, _ in top], "top_probs": [score for _, score in top],
-            "softmax": w.blob(f"softmax_{i}.f32", np.asarray(probs, dtype=np.float32)),
-        })
+        cases.append(
+            {
+                "logits": w.blob(f"logits_{i}.f32", logits),
+                "classes": NUM_CLASSES,
+                "k": TOP_K,
+                "top_indices": [int(label) for label, _ in top],
+                "top_probs": [score for _, score in top],
+                "softmax": w.blob(f"softmax_{i}.f32", np.asarray(probs, dtype=np.float32)),
+            }
+        )
     return cases
 
 
@@ -276,19 +310,41 @@ def fixture_sidecar(root: Path, source: "Path | None") -> dict:
     else:
         cfg = VARIANTS["560M"]
         meta = make_card(
-            variant=cfg.name, baseline=False, frames=cfg.frames, resolution=cfg.resolution,
-            temporal_stride=cfg.temporal_stride, input_name="clip", layout="THWC",
-            labels=load_labels(cfg.num_classes), precision="fp32", converter="fixture",
-            weights_sha256=None, untrained=True, parity={"max_abs": None}, macs=None, params=None,
-            versions={"numpy": np.__version__}, sample_fps=None)
+            variant=cfg.name,
+            baseline=False,
+            frames=cfg.frames,
+            resolution=cfg.resolution,
+            temporal_stride=cfg.temporal_stride,
+            input_name="clip",
+            layout="THWC",
+            labels=load_labels(cfg.num_classes),
+            precision="fp32",
+            converter="fixture",
+            weights_sha256=None,
+            untrained=True,
+            parity={"max_abs": None},
+            macs=None,
+            params=None,
+            versions={"numpy": np.__version__},
+            sample_fps=None,
+        )
         write_sidecar(root / "sidecar.tflite", meta)
         origin = "write_sidecar (no vmf-export run)"
     shape = meta["input_shape"]
     entry = {
-        "file": target.name, "origin": origin, "variant": meta["variant"], "frames": meta["frames"],
-        "resolution": meta["resolution"], "layout": meta["input_layout"], "input_shape": shape,
-        "labels": len(meta["labels"]), "first_label": meta["labels"][0], "last_label": meta["labels"][-1],
-        "mean": meta["mean"], "std": meta["std"], "precision": meta["precision"],
+        "file": target.name,
+        "origin": origin,
+        "variant": meta["variant"],
+        "frames": meta["frames"],
+        "resolution": meta["resolution"],
+        "layout": meta["input_layout"],
+        "input_shape": shape,
+        "labels": len(meta["labels"]),
+        "first_label": meta["labels"][0],
+        "last_label": meta["labels"][-1],
+        "mean": meta["mean"],
+        "std": meta["std"],
+        "precision": meta["precision"],
         "sample_fps": meta.get("sample_fps"),
     }
     if source is not None:
@@ -313,9 +369,12 @@ def model_tensors(tflite: Path) -> dict:
         return {}
     interpreter = Interpreter(model_path=str(tflite))
     (inp,), (out,) = interpreter.get_input_details(), interpreter.get_output_details()
-    return {"model_input_shape": [int(d) for d in inp["shape"]],
-            "model_input_dtype": np.dtype(inp["dtype"]).name,
-            "model_output_shape": [int(d) for d in out["shape"]], "model_file": tflite.name}
+    return {
+        "model_input_shape": [int(d) for d in inp["shape"]],
+        "model_input_dtype": np.dtype(inp["dtype"]).name,
+        "model_output_shape": [int(d) for d in out["shape"]],
+        "model_file": tflite.name,
+    }
 
 
 def write_all(out: Path, sidecar: "Path | None") -> int:
@@ -329,8 +388,10 @@ def write_all(out: Path, sidecar: "Path | None") -> int:
     frames = {name: structured_frame(h, wd, seed) for name, (h, wd, seed) in FRAMES.items()}
     manifest = {
         "generator": "scripts/make_android_golden.py",
-        "frames": {name: {"file": w.blob(f"frame_{name}.u8", f), "height": f.shape[0],
-                          "width": f.shape[1]} for name, f in frames.items()},
+        "frames": {
+            name: {"file": w.blob(f"frame_{name}.u8", f), "height": f.shape[0], "width": f.shape[1]}
+            for name, f in frames.items()
+        },
         "preprocess": preprocess_cases(w, frames),
         "yuv": yuv_cases(w, frames),
         "classify": classify_cases(w),
@@ -391,8 +452,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="fixture folder")
     parser.add_argument("--sidecar", type=Path, help="a sidecar .json written by vmf-export to copy")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; fail if the committed fixtures no longer match the Python code")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail if the committed fixtures no longer match the Python code",
+    )
     args = parser.parse_args(argv)
     if sys.byteorder != "little":  # the blobs are little-endian, as the Java reader expects
         parser.error("run this on a little-endian machine")
@@ -403,8 +467,11 @@ def main(argv=None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         if stale:
-            print(f"error: golden fixtures in {args.out} are stale ({', '.join(stale)}); "
-                  "regenerate with scripts/make_android_golden.py", file=sys.stderr)
+            print(
+                f"error: golden fixtures in {args.out} are stale ({', '.join(stale)}); "
+                "regenerate with scripts/make_android_golden.py",
+                file=sys.stderr,
+            )
             return 1
         print(f"golden fixtures in {args.out} match the Python preprocessing")
         return 0

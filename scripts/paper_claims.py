@@ -48,10 +48,31 @@ def main(argv=None) -> int:
         if number not in chosen:
             continue
         out = Path(args.out) / f"run{number}"
-        cmd = ["synth", "--variant", "560M", "--frames", str(args.frames), "--resolution",
-               str(args.resolution), "--epochs", str(args.epochs), "--epoch-size",
-               str(args.epoch_size), "--val-size", str(args.val_size), "--batch", str(args.batch),
-               "--threads", str(args.threads), "--seed", "0", "--out", str(out), "--json", *extra]
+        cmd = [
+            "synth",
+            "--variant",
+            "560M",
+            "--frames",
+            str(args.frames),
+            "--resolution",
+            str(args.resolution),
+            "--epochs",
+            str(args.epochs),
+            "--epoch-size",
+            str(args.epoch_size),
+            "--val-size",
+            str(args.val_size),
+            "--batch",
+            str(args.batch),
+            "--threads",
+            str(args.threads),
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+            "--json",
+            *extra,
+        ]
         print(f"[{number}] {name}: vmf-train {' '.join(cmd)}", file=sys.stderr, flush=True)
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
@@ -61,15 +82,24 @@ def main(argv=None) -> int:
         summary = json.loads(buffer.getvalue().strip().splitlines()[-1])
         val = summary["val"]
         pair = [val["per_class"][c] for c in ("appearing", "disappearing")]
-        rows.append({"name": name, "top1": val["top1"], "mean_class": val["mean_class_accuracy"],
-                     "appear_disappear": sum(pair) / 2, "seconds": summary["seconds"],
-                     "command": "vmf-train " + " ".join(cmd)})
+        rows.append(
+            {
+                "name": name,
+                "top1": val["top1"],
+                "mean_class": val["mean_class_accuracy"],
+                "appear_disappear": sum(pair) / 2,
+                "seconds": summary["seconds"],
+                "command": "vmf-train " + " ".join(cmd),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     print("| model | val top-1 | mean class acc. | appearing/disappearing | train time |")
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['name']} | {r['top1']:.1%} | {r['mean_class']:.1%} | "
-              f"{r['appear_disappear']:.1%} | {r['seconds'] / 60:.1f} min |")
+        print(
+            f"| {r['name']} | {r['top1']:.1%} | {r['mean_class']:.1%} | "
+            f"{r['appear_disappear']:.1%} | {r['seconds'] / 60:.1f} min |"
+        )
     return 0
 
 

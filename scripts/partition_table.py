@@ -21,10 +21,16 @@ from pathlib import Path
 from vmf.export import export
 from vmf.model import VARIANTS, VmfError
 
-COLUMNS = (("onnx", "fp32", "coreml_mlprogram"), ("onnx", "fp32", "nnapi"),
-           ("ort", "fp32", "coreml_mlprogram"), ("ort", "fp32", "nnapi"),
-           ("tflite", "fp32", "xnnpack"), ("tflite", "fp32", "gpu"),
-           ("tflite", "int8", "xnnpack"), ("tflite", "int8", "gpu"))
+COLUMNS = (
+    ("onnx", "fp32", "coreml_mlprogram"),
+    ("onnx", "fp32", "nnapi"),
+    ("ort", "fp32", "coreml_mlprogram"),
+    ("ort", "fp32", "nnapi"),
+    ("tflite", "fp32", "xnnpack"),
+    ("tflite", "fp32", "gpu"),
+    ("tflite", "int8", "xnnpack"),
+    ("tflite", "int8", "gpu"),
+)
 
 
 def cell(card: dict, accelerator: str) -> str:
@@ -48,11 +54,18 @@ def main(argv=None) -> int:
     for variant in args.variant:
         cards = {}
         try:
-            kw = dict(frames=args.frames, out_dir=Path(args.out) / variant,
-                      allow_partitions=True, log=lambda m: None, warn=lambda m: None)
-            reports = [export(variant, targets=("onnx",), precisions=("fp32",), **kw),
-                       export(variant, targets=("ort",), precisions=("fp32",), **kw),
-                       export(variant, targets=("tflite",), precisions=("fp32", "int8"), **kw)]
+            kw = dict(
+                frames=args.frames,
+                out_dir=Path(args.out) / variant,
+                allow_partitions=True,
+                log=lambda m: None,
+                warn=lambda m: None,
+            )
+            reports = [
+                export(variant, targets=("onnx",), precisions=("fp32",), **kw),
+                export(variant, targets=("ort",), precisions=("fp32",), **kw),
+                export(variant, targets=("tflite",), precisions=("fp32", "int8"), **kw),
+            ]
         except VmfError as exc:
             print(f"error: {variant}: {exc}", file=sys.stderr)
             return 1

@@ -49,24 +49,29 @@ def profile_onnxruntime(path: Path, threads: int, warmup: int, runs: int) -> dic
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT's own Fail/InvalidGraph/... types
-            raise ProfileError(f"{path.name} is not a loadable ONNX model "
-                               f"({str(exc).strip().splitlines()[0][:160]})") from None
+            raise ProfileError(
+                f"{path.name} is not a loadable ONNX model ({str(exc).strip().splitlines()[0][:160]})"
+            ) from None
         inp = session.get_inputs()[0]
         clip = random_clip(inp.shape)
         for _ in range(warmup + runs):
             session.run(None, {inp.name: clip})
         events = json.loads(Path(session.end_profiling()).read_text())
     # Each run is one "model_run" window; keep the node events inside the last `runs` ones.
-    windows = sorted((e["ts"], e["ts"] + e["dur"]) for e in events
-                     if e.get("cat") == "Session" and e.get("name") == "model_run")[-runs:]
+    windows = sorted(
+        (e["ts"], e["ts"] + e["dur"])
+        for e in events
+        if e.get("cat") == "Session" and e.get("name") == "model_run"
+    )[-runs:]
     totals: dict = collections.Counter()
     for e in events:
         if e.get("cat") != "Node" or not e.get("name", "").endswith("_kernel_time"):
             continue
         if any(start <= e["ts"] <= end for start, end in windows):
             args = e.get("args", {})
-            totals[(args.get("op_name", "?"), args.get("provider", "").replace(
-                "ExecutionProvider", ""))] += e["dur"] / 1e3
+            totals[(args.get("op_name", "?"), args.get("provider", "").replace("ExecutionProvider", ""))] += (
+                e["dur"] / 1e3
+            )
     return totals
 
 
@@ -97,8 +102,7 @@ def profile_openvino(path: Path, threads: int, warmup: int, runs: int) -> dict:
 
 def summarise(totals: dict, runs: int) -> list[dict]:
     """Rows of op, kernel, ms per clip and share of the kernel time, slowest first."""
-    rows = [{"op": op, "kernel": kernel, "ms_per_clip": ms / runs}
-            for (op, kernel), ms in totals.items()]
+    rows = [{"op": op, "kernel": kernel, "ms_per_clip": ms / runs} for (op, kernel), ms in totals.items()]
     whole = sum(r["ms_per_clip"] for r in rows) or 1.0
     for r in rows:
         r["share"] = r["ms_per_clip"] / whole
@@ -127,13 +131,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     total = sum(r["ms_per_clip"] for r in rows)
     if args.json:
-        print(json.dumps({"model": str(args.model), "backend": args.backend,
-                          "threads": args.threads, "runs": args.runs,
-                          "kernel_ms_per_clip": total, "rows": rows}))
+        print(
+            json.dumps(
+                {
+                    "model": str(args.model),
+                    "backend": args.backend,
+                    "threads": args.threads,
+                    "runs": args.runs,
+                    "kernel_ms_per_clip": total,
+                    "rows": rows,
+                }
+            )
+        )
         return 0
-    print(f"{args.model.name} on {args.backend}, {args.threads} thread(s): "
-          f"{total:.2f} ms of kernels per clip (mean of {args.runs} runs)")
-    for r in rows[:args.top]:
+    print(
+        f"{args.model.name} on {args.backend}, {args.threads} thread(s): "
+        f"{total:.2f} ms of kernels per clip (mean of {args.runs} runs)"
+    )
+    for r in rows[: args.top]:
         print(f"{r['ms_per_clip']:8.2f} ms {r['share']:6.1%}  {r['op']} [{r['kernel']}]")
     return 0
 

@@ -60,8 +60,18 @@ import numpy as np
 
 from vmf.train.video_io import write_video
 
-CLASSES = ("moving_left", "moving_right", "moving_up", "moving_down", "rotating_clockwise",
-           "rotating_anticlockwise", "growing", "shrinking", "appearing", "disappearing")
+CLASSES = (
+    "moving_left",
+    "moving_right",
+    "moving_up",
+    "moving_down",
+    "rotating_clockwise",
+    "rotating_anticlockwise",
+    "growing",
+    "shrinking",
+    "appearing",
+    "disappearing",
+)
 SALT = 0x07E5_0A11  # keeps these generators apart from any other seeded with the same seed
 FRAME_SIZES = ((640, 360), (480, 480), (320, 240), (360, 640), (427, 240), (352, 288))  # (w, h)
 FPS_CHOICES = (12, 15, 20, 24, 25, 30)
@@ -74,6 +84,7 @@ AVI_SHARE = 0.35  # .avi with MJPG; the rest .mp4 with the default codec
 
 
 # --------------------------------------------------------------------------- backgrounds
+
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates in units of the short side."""
@@ -92,8 +103,9 @@ def _sinusoid_field(rng, h: int, w: int, waves: int, fmin: float, fmax: float) -
     for _ in range(waves):
         f = math.exp(rng.uniform(math.log(fmin), math.log(fmax)))
         theta = rng.uniform(0, np.pi)
-        field += f ** -0.8 * np.sin(2 * np.pi * f * (xw * math.cos(theta) + yw * math.sin(theta))
-                                    + rng.uniform(0, 2 * np.pi)).astype(np.float32)
+        field += f**-0.8 * np.sin(
+            2 * np.pi * f * (xw * math.cos(theta) + yw * math.sin(theta)) + rng.uniform(0, 2 * np.pi)
+        ).astype(np.float32)
     field -= field.min()
     return field / max(float(field.max()), 1e-6)
 
@@ -131,7 +143,7 @@ def bg_room(rng, h: int, w: int) -> np.ndarray:
     img[horizon:] = _vertical_gradient(h - horizon, w, floor * 0.8, floor * 1.1)
     plank = max(3, int(h * rng.uniform(0.03, 0.06)))
     for y in range(horizon + plank, h, plank):
-        img[y:y + 1] *= 0.8
+        img[y : y + 1] *= 0.8
     if rng.random() < 0.7:  # window
         ww, wh = int(w * rng.uniform(0.15, 0.3)), int(h * rng.uniform(0.2, 0.35))
         x0, y0 = int(rng.uniform(0, w - ww)), int(rng.uniform(0.05, 0.2) * h)
@@ -145,7 +157,7 @@ def bg_room(rng, h: int, w: int) -> np.ndarray:
         pw, ph = int(w * rng.uniform(0.08, 0.18)), int(h * rng.uniform(0.1, 0.2))
         x0, y0 = int(rng.uniform(0, w - pw)), int(rng.uniform(0.08, 0.3) * h)
         inner = bg_sinusoids(rng, ph, pw)
-        img[y0:y0 + ph, x0:x0 + pw] = inner
+        img[y0 : y0 + ph, x0 : x0 + pw] = inner
         cv2.rectangle(img, (x0, y0), (x0 + pw, y0 + ph), (40, 50, 70), max(1, pw // 15))
     for _ in range(int(rng.integers(2, 7))):  # furniture standing on the floor
         fw, fh = int(w * rng.uniform(0.1, 0.35)), int(h * rng.uniform(0.15, 0.45))
@@ -153,8 +165,9 @@ def bg_room(rng, h: int, w: int) -> np.ndarray:
         y1 = horizon + int(rng.uniform(0, 0.1) * h)
         colour = _random_colour(rng, (0.1, 0.6), (0.15, 0.7))
         cv2.rectangle(img, (x0, y1 - fh), (x0 + fw, y1), colour.tolist(), -1)
-        cv2.rectangle(img, (x0, y1 - fh), (x0 + fw, y1 - fh + max(1, fh // 12)),
-                      (colour * 1.25).tolist(), -1)  # lit top
+        cv2.rectangle(
+            img, (x0, y1 - fh), (x0 + fw, y1 - fh + max(1, fh // 12)), (colour * 1.25).tolist(), -1
+        )  # lit top
         cv2.rectangle(img, (x0, y1 - fh), (x0 + fw, y1), (colour * 0.6).tolist(), max(1, fw // 40))
         if rng.random() < 0.5:  # drawers
             for k in range(1, int(rng.integers(2, 4))):
@@ -177,9 +190,11 @@ def bg_outdoor(rng, h: int, w: int) -> np.ndarray:
     clouds = cv2.GaussianBlur(clouds, (0, 0), max(1.0, min(h, w) / 40))
     img += clouds[..., None] * (np.float32([245, 245, 245]) - img)
     x = np.arange(w, dtype=np.float32) / min(h, w)
-    ridge = horizon - h * (0.05 + 0.08 * np.abs(np.sin(2 * np.pi * rng.uniform(0.3, 1.2) * x
-                                                      + rng.uniform(0, 6.3)))
-                           + 0.03 * np.sin(2 * np.pi * rng.uniform(2, 5) * x))
+    ridge = horizon - h * (
+        0.05
+        + 0.08 * np.abs(np.sin(2 * np.pi * rng.uniform(0.3, 1.2) * x + rng.uniform(0, 6.3)))
+        + 0.03 * np.sin(2 * np.pi * rng.uniform(2, 5) * x)
+    )
     hills = np.int32(np.concatenate([np.stack([np.arange(w), ridge], 1), [[w - 1, h], [0, h]]]))
     cv2.fillPoly(img, [hills], _random_colour(rng, (0.2, 0.5), (0.35, 0.6)).tolist(), cv2.LINE_AA)
     ground = _random_colour(rng, (0.3, 0.8), (0.3, 0.7))
@@ -195,13 +210,20 @@ def bg_outdoor(rng, h: int, w: int) -> np.ndarray:
 
 
 def bg_bokeh(rng, h: int, w: int) -> np.ndarray:
-    img = _vertical_gradient(h, w, _random_colour(rng, (0.2, 0.7), (0.2, 0.7)),
-                             _random_colour(rng, (0.2, 0.7), (0.2, 0.7)))
+    img = _vertical_gradient(
+        h, w, _random_colour(rng, (0.2, 0.7), (0.2, 0.7)), _random_colour(rng, (0.2, 0.7), (0.2, 0.7))
+    )
     for _ in range(int(rng.integers(20, 60))):
         layer = img.copy()
         r = int(min(h, w) * rng.uniform(0.03, 0.15))
-        cv2.circle(layer, (int(rng.uniform(0, w)), int(rng.uniform(0, h))), r,
-                   _random_colour(rng, (0.2, 0.9), (0.4, 1.0)).tolist(), -1, cv2.LINE_AA)
+        cv2.circle(
+            layer,
+            (int(rng.uniform(0, w)), int(rng.uniform(0, h))),
+            r,
+            _random_colour(rng, (0.2, 0.9), (0.4, 1.0)).tolist(),
+            -1,
+            cv2.LINE_AA,
+        )
         img = cv2.addWeighted(img, 1 - (a := rng.uniform(0.15, 0.45)), layer, a, 0)
     img = cv2.GaussianBlur(img, (0, 0), max(1.0, min(h, w) / 45))
     return _grain(rng, img, rng.uniform(2, 6))
@@ -225,11 +247,17 @@ def bg_bricks(rng, h: int, w: int) -> np.ndarray:
     return _grain(rng, img, rng.uniform(3, 7))
 
 
-BACKGROUND_FUNCS = {"sinusoids": bg_sinusoids, "room": bg_room, "outdoor": bg_outdoor,
-                    "bokeh": bg_bokeh, "bricks": bg_bricks}
+BACKGROUND_FUNCS = {
+    "sinusoids": bg_sinusoids,
+    "room": bg_room,
+    "outdoor": bg_outdoor,
+    "bokeh": bg_bokeh,
+    "bricks": bg_bricks,
+}
 
 
 # --------------------------------------------------------------------------- objects
+
 
 def _luma(bgr) -> float:
     b, g, r = (float(v) for v in bgr)
@@ -268,21 +296,28 @@ def _second_colour(rng, primary: np.ndarray) -> np.ndarray:
 def _glyph_mask(rng, d: int, side: int) -> np.ndarray:
     """A thick letter or digit, scaled to fit a d x d box at the canvas centre."""
     char = GLYPHS[int(rng.integers(len(GLYPHS)))]
-    font = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_TRIPLEX,
-            cv2.FONT_HERSHEY_COMPLEX)[int(rng.integers(4))]
+    font = (
+        cv2.FONT_HERSHEY_SIMPLEX,
+        cv2.FONT_HERSHEY_DUPLEX,
+        cv2.FONT_HERSHEY_TRIPLEX,
+        cv2.FONT_HERSHEY_COMPLEX,
+    )[int(rng.integers(4))]
     scale = 4.0
     thickness = int(rng.integers(9, 16))
     (tw, th), base = cv2.getTextSize(char, font, scale, thickness)
     tmp = np.zeros((th + base + 4 * thickness, tw + 4 * thickness), np.uint8)
     cv2.putText(tmp, char, (2 * thickness, th + 2 * thickness), font, scale, 255, thickness, cv2.LINE_AA)
     ys, xs = np.nonzero(tmp > 127)
-    glyph = tmp[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    glyph = tmp[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     f = d / max(glyph.shape)
-    glyph = cv2.resize(glyph, (max(1, round(glyph.shape[1] * f)), max(1, round(glyph.shape[0] * f))),
-                       interpolation=cv2.INTER_AREA)
+    glyph = cv2.resize(
+        glyph,
+        (max(1, round(glyph.shape[1] * f)), max(1, round(glyph.shape[0] * f))),
+        interpolation=cv2.INTER_AREA,
+    )
     mask = np.zeros((side, side), np.uint8)
     y0, x0 = (side - glyph.shape[0]) // 2, (side - glyph.shape[1]) // 2
-    mask[y0:y0 + glyph.shape[0], x0:x0 + glyph.shape[1]] = glyph
+    mask[y0 : y0 + glyph.shape[0], x0 : x0 + glyph.shape[1]] = glyph
     return mask
 
 
@@ -305,10 +340,20 @@ def make_sprite(rng, shape: str, d: int, primary, second, outline, shaded: float
     elif shape == "face":
         cv2.circle(mask, px(0, 0), int(d / 2), 255, -1, cv2.LINE_AA)
         for u in (-0.17, 0.17):
-            cv2.ellipse(col, px(u, -0.12), (max(1, int(0.06 * d)), max(1, int(0.1 * d))), 0, 0, 360,
-                        second.tolist(), -1, cv2.LINE_AA)
-        cv2.ellipse(col, px(0, 0.08), (int(0.25 * d), int(0.17 * d)), 0, 15, 165, second.tolist(), t,
-                    cv2.LINE_AA)
+            cv2.ellipse(
+                col,
+                px(u, -0.12),
+                (max(1, int(0.06 * d)), max(1, int(0.1 * d))),
+                0,
+                0,
+                360,
+                second.tolist(),
+                -1,
+                cv2.LINE_AA,
+            )
+        cv2.ellipse(
+            col, px(0, 0.08), (int(0.25 * d), int(0.17 * d)), 0, 15, 165, second.tolist(), t, cv2.LINE_AA
+        )
         if rng.random() < 0.5:  # a blushing cheek, on one side only
             cv2.circle(col, px(0.3, 0.12), max(1, int(0.06 * d)), (primary * 0.75).tolist(), -1)
     elif shape == "striped_rect":
@@ -318,8 +363,13 @@ def make_sprite(rng, shape: str, d: int, primary, second, outline, shaded: float
             a = rng.uniform(0.12, 0.22)
             cv2.rectangle(col, px(a - 0.5, -1), px(a - 0.5 + 0.16, 1), second.tolist(), -1)
         else:
-            cv2.rectangle(col, px(-1, -aspect / 2 + 0.05), px(1, -aspect / 2 + 0.05 + aspect * 0.25),
-                          second.tolist(), -1)
+            cv2.rectangle(
+                col,
+                px(-1, -aspect / 2 + 0.05),
+                px(1, -aspect / 2 + 0.05 + aspect * 0.25),
+                second.tolist(),
+                -1,
+            )
     elif shape == "heart":
         s = np.linspace(0, 2 * np.pi, 120)
         hx = 16 * np.sin(s) ** 3
@@ -368,8 +418,16 @@ class Sprite:
             c, a = self.levels[-1]
             self.levels.append((cv2.pyrDown(c), cv2.pyrDown(a)))
 
-    def composite(self, canvas: np.ndarray, cx: float, cy: float, size: float, angle_cw: float,
-                  opacity: float, shadow: tuple | None) -> None:
+    def composite(
+        self,
+        canvas: np.ndarray,
+        cx: float,
+        cy: float,
+        size: float,
+        angle_cw: float,
+        opacity: float,
+        shadow: tuple | None,
+    ) -> None:
         """Draw the object (longest extent ``size`` px, turned ``angle_cw`` degrees clockwise
         on screen) centred at (cx, cy) onto ``canvas`` in place."""
         if opacity <= 0.0 or size < 1.0:
@@ -377,7 +435,7 @@ class Sprite:
         k = size / self.d
         level = min(len(self.levels) - 1, max(0, int(math.floor(math.log2(1 / k))))) if k < 1 else 0
         col, alpha = self.levels[level]
-        k *= 2 ** level
+        k *= 2**level
         side = alpha.shape[0]
         c = (side - 1) / 2.0
         # cv2's positive angle turns anticlockwise on screen (y points down): negate for clockwise.
@@ -408,6 +466,7 @@ class Sprite:
 
 # --------------------------------------------------------------------------- timing
 
+
 def _progress(rng, n: int):
     """Per-frame progress 0..1 of a motion that starts early and ends late in the video."""
     start = rng.uniform(0.0, 0.15) * (n - 1)
@@ -417,7 +476,7 @@ def _progress(rng, n: int):
     if profile == "smooth":
         u = u * u * (3 - 2 * u)
     elif profile == "accelerate":
-        u = u ** 1.6
+        u = u**1.6
     elif profile == "decelerate":
         u = 1 - (1 - u) ** 1.6
     return u, {"start": round(start / (n - 1), 3), "end": round(end / (n - 1), 3), "profile": profile}
@@ -437,6 +496,7 @@ def _switch(rng, n: int, on: bool):
 
 
 # --------------------------------------------------------------------------- one video
+
 
 def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: int | None):
     """(frames BGR uint8 (N, H, W, 3), fps, suffix, codec, params) of video k of ``cls``."""
@@ -509,7 +569,7 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
     for i in np.linspace(0, n - 1, 4).astype(int):
         r = max(2, int(sizes[i] / 2))
         x, y = int(cx[i]) + shake, int(cy[i]) + shake
-        patch = bg[max(0, y - r):y + r, max(0, x - r):x + r]
+        patch = bg[max(0, y - r) : y + r, max(0, x - r) : x + r]
         if patch.size:
             patches.append(patch.reshape(-1, 3).mean(0))
     primary, contrast = _pick_colour(rng, patches or [bg.reshape(-1, 3).mean(0)])
@@ -518,8 +578,15 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
     if rng.random() < 0.7 or contrast < 80:  # an outline wherever the fill alone is weak
         outline = np.float32([20, 20, 25]) if bg_luma > 100 else np.float32([245, 245, 245])
     d = int(math.ceil(max(float(sizes.max()), 48.0)))
-    col, alpha = make_sprite(rng, shape, d, primary, _second_colour(rng, primary), outline,
-                             rng.uniform(0.0, 0.35) if rng.random() < 0.7 else 0.0)
+    col, alpha = make_sprite(
+        rng,
+        shape,
+        d,
+        primary,
+        _second_colour(rng, primary),
+        outline,
+        rng.uniform(0.0, 0.35) if rng.random() < 0.7 else 0.0,
+    )
     sprite = Sprite(col, alpha, d)
     shadow_on = rng.random() < 0.5
     sh_dir = rng.uniform(0.2, 1.3)  # down-right-ish light
@@ -533,8 +600,12 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     vig_amount = rng.uniform(0.0, 0.35) if rng.random() < 0.6 else 0.0
     vignette = 1 - vig_amount * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2) * 2
-    flicker = 1 + rng.uniform(0, 0.03) * np.sin(2 * np.pi * rng.uniform(0.5, 3) * np.arange(n) / fps
-                                                  + rng.uniform(0, 6.3)) + rng.normal(0, 0.004, n)
+    flicker = (
+        1
+        + rng.uniform(0, 0.03)
+        * np.sin(2 * np.pi * rng.uniform(0.5, 3) * np.arange(n) / fps + rng.uniform(0, 6.3))
+        + rng.normal(0, 0.004, n)
+    )
     noise = rng.uniform(0.5, 5.0)
     grain = rng.standard_normal((min(n, 8), h, w, 3), dtype=np.float32) * np.float32(noise)  # reused
 
@@ -544,26 +615,50 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
         size = float(sizes[i])
         shadow = None
         if shadow_on:
-            shadow = (sh_len * size * math.cos(sh_dir), sh_len * size * math.sin(sh_dir),
-                      max(0.5, 0.05 * size), sh_strength)
-        sprite.composite(canvas, float(cx[i]) + shake, float(cy[i]) + shake, size, float(angle[i]),
-                         float(opacity[i]), shadow)
+            shadow = (
+                sh_len * size * math.cos(sh_dir),
+                sh_len * size * math.sin(sh_dir),
+                max(0.5, 0.05 * size),
+                sh_strength,
+            )
+        sprite.composite(
+            canvas,
+            float(cx[i]) + shake,
+            float(cy[i]) + shake,
+            size,
+            float(angle[i]),
+            float(opacity[i]),
+            shadow,
+        )
         ox, oy = offsets[i] + shake
-        frame = canvas[oy:oy + h, ox:ox + w]
+        frame = canvas[oy : oy + h, ox : ox + w]
         frame = frame * (vignette * np.float32(flicker[i]))[..., None]
         frame += grain[int(rng.integers(len(grain)))]
         np.clip(frame, 0, 255, out=frame)
         frames[i] = frame.astype(np.uint8)
 
     suffix, codec = (".avi", "mjpeg") if avi else (".mp4", None)
-    params.update(cls=cls, k=k, width=w, height=h, frames=n, fps=fps, container=suffix[1:],
-                  codec=codec or "default", shape=shape, background=background,
-                  size_fraction=[round(float(sizes.min()) / short, 3), round(float(sizes.max()) / short, 3)],
-                  shake_px=shake, shadow=shadow_on, outline=outline is not None)
+    params.update(
+        cls=cls,
+        k=k,
+        width=w,
+        height=h,
+        frames=n,
+        fps=fps,
+        container=suffix[1:],
+        codec=codec or "default",
+        shape=shape,
+        background=background,
+        size_fraction=[round(float(sizes.min()) / short, 3), round(float(sizes.max()) / short, 3)],
+        shake_px=shake,
+        shadow=shadow_on,
+        outline=outline is not None,
+    )
     return frames, fps, suffix, codec, params
 
 
 # --------------------------------------------------------------------------- CLI
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit status 2
@@ -576,12 +671,18 @@ def _parse(argv):
     parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
     parser.add_argument("--per-class", required=True, type=int, help="videos per class")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--max-size", type=int, default=None,
-                        help="scale frames down so the longer side is at most this (px)")
-    parser.add_argument("--max-frames", type=int, default=None,
-                        help="scale lengths down so no video has more frames than this")
-    parser.add_argument("--small", action="store_true",
-                        help="tiny videos for tests: --max-size 96 --max-frames 20")
+    parser.add_argument(
+        "--max-size", type=int, default=None, help="scale frames down so the longer side is at most this (px)"
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        help="scale lengths down so no video has more frames than this",
+    )
+    parser.add_argument(
+        "--small", action="store_true", help="tiny videos for tests: --max-size 96 --max-frames 20"
+    )
     args = parser.parse_args(argv)
     if args.small:
         args.max_size = min(args.max_size or 96, 96)
@@ -612,7 +713,8 @@ def main(argv=None) -> int:
                 (args.out / cls).mkdir(exist_ok=True)
                 for k in range(args.per_class):
                     frames, fps, suffix, codec, params = render_video(
-                        cls, args.seed, k, args.max_size, args.max_frames)
+                        cls, args.seed, k, args.max_size, args.max_frames
+                    )
                     path = args.out / cls / f"{cls}_{k}{suffix}"
                     write_video(path, frames, fps, codec=codec)
                     log.write(json.dumps({"path": f"{cls}/{path.name}", **params}) + "\n")
@@ -624,9 +726,11 @@ def main(argv=None) -> int:
         return 1
     total = sum(counts.values())
     kinds = ", ".join(f"{v} {s[1:]}" for s, v in sorted(counts.items()))
-    print(f"rendered {total} videos ({args.per_class} per class x {len(CLASSES)} classes, seed "
-          f"{args.seed}; {kinds}; {frames_total} frames) to {args.out} in "
-          f"{time.monotonic() - started:.1f} s")
+    print(
+        f"rendered {total} videos ({args.per_class} per class x {len(CLASSES)} classes, seed "
+        f"{args.seed}; {kinds}; {frames_total} frames) to {args.out} in "
+        f"{time.monotonic() - started:.1f} s"
+    )
     return 0
 
 

@@ -42,8 +42,9 @@ SCENE_FRAMES = 16  # distinct frames the synthetic camera cycles through
 def prepare_model(variant: str, work_dir: Path, log) -> Path:
     from vmf.export import export
 
-    report = export(variant, targets=("onnx",), precisions=("fp32",), out_dir=work_dir,
-                    verify=False, log=log, warn=log)
+    report = export(
+        variant, targets=("onnx",), precisions=("fp32",), out_dir=work_dir, verify=False, log=log, warn=log
+    )
     return next(a.path for a in report.artifacts if a.target == "onnx")
 
 
@@ -68,25 +69,39 @@ class MinuteLog:
         with self._lock:
             inference, self._inference = self._inference, []
             end_to_end, self._end_to_end = self._end_to_end, []
-        now = {"frames": self.source.frames_read, "dropped": self.source.frames_dropped,
-               "hops": self.report.hops_due, "skipped": self.report.hops_skipped}
+        now = {
+            "frames": self.source.frames_read,
+            "dropped": self.source.frames_dropped,
+            "hops": self.report.hops_due,
+            "skipped": self.report.hops_skipped,
+        }
         delta = {k: now[k] - self._last[k] for k in now}
         self._last = now
         rss = self.process.memory_info().rss / 2**20
-        row = {"minute": minute, "rss_mb": round(rss, 1), **delta,
-               "inference": summarize(inference), "end_to_end": summarize(end_to_end)}
+        row = {
+            "minute": minute,
+            "rss_mb": round(rss, 1),
+            **delta,
+            "inference": summarize(inference),
+            "end_to_end": summarize(end_to_end),
+        }
         self.rows.append(row)
         growth = rss - self.rows[0]["rss_mb"]
         fmt = lambda s: "n/a" if s["p50"] is None else f"{s['p50']:.1f}/{s['p99']:.1f}"  # noqa: E731
-        print(f"{minute:6d}  {rss:7.1f}  ({growth:+5.1f})  {delta['frames']:6d}  {delta['dropped']:7d}  "
-              f"{delta['hops']:4d}  {delta['skipped']:7d}  {fmt(row['inference']):>17}  "
-              f"{fmt(row['end_to_end']):>18}", file=self.out, flush=True)
+        print(
+            f"{minute:6d}  {rss:7.1f}  ({growth:+5.1f})  {delta['frames']:6d}  {delta['dropped']:7d}  "
+            f"{delta['hops']:4d}  {delta['skipped']:7d}  {fmt(row['inference']):>17}  "
+            f"{fmt(row['end_to_end']):>18}",
+            file=self.out,
+            flush=True,
+        )
         return row
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--minutes", type=float, required=True, help="how long to stream")
     p.add_argument("--model", default=None, help="model file; default: export --variant (random weights)")
     p.add_argument("--variant", default="560M")
@@ -95,9 +110,15 @@ def main(argv=None) -> int:
     p.add_argument("--hop", type=int, default=8)
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--size", default="480x640", help="camera frame HxW")
-    p.add_argument("--max-growth-mb", type=float, default=10.0,
-                   help="allowed RSS growth from the end of minute 1 to the end")
-    p.add_argument("--json", action="store_true", help="print the per-minute rows and the report as JSON last")
+    p.add_argument(
+        "--max-growth-mb",
+        type=float,
+        default=10.0,
+        help="allowed RSS growth from the end of minute 1 to the end",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the per-minute rows and the report as JSON last"
+    )
     args = p.parse_args(argv)
     log = lambda *a: print(*a, file=sys.stderr)  # noqa: E731
     if not args.minutes > 0:
@@ -112,15 +133,22 @@ def main(argv=None) -> int:
             backend = load_backend(model, backend=args.backend, threads=plan.inference, spin=plan.spin)
             rng = np.random.default_rng(0)
             scene = rng.integers(0, 256, (SCENE_FRAMES, height, width, 3), dtype=np.uint8)
-            source = SyntheticLiveSource(args.fps, None, (height, width),
-                                         pattern=lambda k: scene[k % SCENE_FRAMES])
+            source = SyntheticLiveSource(
+                args.fps, None, (height, width), pattern=lambda k: scene[k % SCENE_FRAMES]
+            )
             report = StreamReport(backend=backend.name, device=backend.device)
             minutes = MinuteLog(report, source)
             stop = threading.Event()
-            print(f"soak: {model.name} | {backend.device} | {width}x{height} at {args.fps:g} fps, "
-                  f"hop {args.hop}, {args.minutes:g} min | {plan.describe()}", flush=True)
-            print("minute   RSS MB  (growth)  frames  dropped  hops  skipped  inference p50/p99  "
-                  "end-to-end p50/p99", flush=True)
+            print(
+                f"soak: {model.name} | {backend.device} | {width}x{height} at {args.fps:g} fps, "
+                f"hop {args.hop}, {args.minutes:g} min | {plan.describe()}",
+                flush=True,
+            )
+            print(
+                "minute   RSS MB  (growth)  frames  dropped  hops  skipped  inference p50/p99  "
+                "end-to-end p50/p99",
+                flush=True,
+            )
 
             def clock():
                 started = time.perf_counter()
@@ -134,8 +162,15 @@ def main(argv=None) -> int:
 
             ticker = threading.Thread(target=clock, name="soak-clock", daemon=True)
             ticker.start()
-            run_stream(source, backend, StreamOptions(hop=args.hop), stop=stop,
-                       on_prediction=minutes.on_prediction, thread_plan=plan, report=report)
+            run_stream(
+                source,
+                backend,
+                StreamOptions(hop=args.hop),
+                stop=stop,
+                on_prediction=minutes.on_prediction,
+                thread_plan=plan,
+                report=report,
+            )
             stop.set()
             ticker.join()
     except VmfError as exc:
@@ -146,15 +181,21 @@ def main(argv=None) -> int:
     ok = growth <= args.max_growth_mb
     d = report.to_dict()
     lat = d["latency_ms"]
-    print(f"total: {d['frames_read']} frames, {d['frames_dropped']} dropped, {d['inferences']} clips, "
-          f"{d['hops_skipped']} hops skipped; inference p50 {lat['inference']['p50']} / p99 "
-          f"{lat['inference']['p99']} ms, end-to-end p50 {lat['end_to_end']['p50']} / p99 "
-          f"{lat['end_to_end']['p99']} ms")
+    print(
+        f"total: {d['frames_read']} frames, {d['frames_dropped']} dropped, {d['inferences']} clips, "
+        f"{d['hops_skipped']} hops skipped; inference p50 {lat['inference']['p50']} / p99 "
+        f"{lat['inference']['p99']} ms, end-to-end p50 {lat['end_to_end']['p50']} / p99 "
+        f"{lat['end_to_end']['p99']} ms"
+    )
     if d["stem_reuse"]:
-        print(f"stem reuse: {d['stem_reuse']['stem_frames_computed']} computed, "
-              f"{d['stem_reuse']['stem_frames_reused']} reused")
-    print(f"RSS growth after minute 1: {growth:+.1f} MB ({'ok' if ok else 'FAILED'}: "
-          f"limit {args.max_growth_mb:g} MB)")
+        print(
+            f"stem reuse: {d['stem_reuse']['stem_frames_computed']} computed, "
+            f"{d['stem_reuse']['stem_frames_reused']} reused"
+        )
+    print(
+        f"RSS growth after minute 1: {growth:+.1f} MB ({'ok' if ok else 'FAILED'}: "
+        f"limit {args.max_growth_mb:g} MB)"
+    )
     if args.json:
         d.pop("predictions")
         print(json.dumps({"rows": rows, "report": d, "rss_growth_mb": round(growth, 1)}))

@@ -33,19 +33,29 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     cfg = get_variant("560M")
-    stems = {"k8 (every frame)": cfg, "k5 (X3D)": replace(cfg, stem_temporal_kernel=5,
-                                                          stem_temporal_padding=None)}
+    stems = {
+        "k8 (every frame)": cfg,
+        "k5 (X3D)": replace(cfg, stem_temporal_kernel=5, stem_temporal_padding=None),
+    }
     backends = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, variant in stems.items():
             torch.manual_seed(0)
             ckpt = save_checkpoint(build_model(variant), Path(tmp) / f"{variant.stem_temporal_kernel}.pt")
-            report = export(None, targets=("onnx",), weights=ckpt,
-                            out_dir=Path(tmp) / str(variant.stem_temporal_kernel), log=lambda m: None,
-                            warn=lambda m: None)
+            report = export(
+                None,
+                targets=("onnx",),
+                weights=ckpt,
+                out_dir=Path(tmp) / str(variant.stem_temporal_kernel),
+                log=lambda m: None,
+                warn=lambda m: None,
+            )
             backends[name] = load_backend(report.artifacts[0].path, threads=args.threads)
-        clip = np.random.default_rng(0).standard_normal(
-            next(iter(backends.values())).input_shape).astype(np.float32)
+        clip = (
+            np.random.default_rng(0)
+            .standard_normal(next(iter(backends.values())).input_shape)
+            .astype(np.float32)
+        )
         times = {name: [] for name in backends}
         for b in backends.values():  # warm-up
             for _ in range(3):

@@ -49,8 +49,7 @@ def eval_clip(frames_bgr, resolution: int, mean, std) -> np.ndarray:
     return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
 
 
-def train_clip(frames_bgr, resolution: int, mean, std, rng: np.random.Generator,
-               flip: bool) -> np.ndarray:
+def train_clip(frames_bgr, resolution: int, mean, std, rng: np.random.Generator, flip: bool) -> np.ndarray:
     """(3, T, R, R) float32: one random scale and crop (and maybe a flip) for the whole clip.
 
     The short side is resized to a random S in [R, 1.33 R] and a random R x R
@@ -73,7 +72,7 @@ def train_clip(frames_bgr, resolution: int, mean, std, rng: np.random.Generator,
         if frame.shape[:2] != (h, w):
             raise ValueError("frames of one clip differ in size")
         resized = cv2.resize(frame, (size_w, size_h), interpolation=cv2.INTER_LINEAR)
-        crops[i] = resized[top:top + resolution, left:left + resolution]
+        crops[i] = resized[top : top + resolution, left : left + resolution]
     if flip:
         crops = crops[:, :, ::-1]
     clip = crops.astype(np.float32) * gain + bias  # (T, R, R, 3) BGR, normalised
@@ -97,7 +96,8 @@ def parse_flip_map(text: str | None, classes: list[str]) -> np.ndarray | None:
             raise ValueError(f"--flip-map entry {pair!r} is not 'class_a:class_b'")
         for name in (a, b):
             if name not in index:
-                raise ValueError(f"--flip-map names {name!r}, which is not a class "
-                                 f"(classes: {', '.join(classes)})")
+                raise ValueError(
+                    f"--flip-map names {name!r}, which is not a class (classes: {', '.join(classes)})"
+                )
         perm[index[a]], perm[index[b]] = index[b], index[a]
     return perm

@@ -38,24 +38,37 @@ MAX_FRAMES = 10_000
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description="Make training data for Video Mobile-Former.")
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    s = commands.add_parser("synth", help="write the procedural motion dataset (10 classes)",
-                            description="Write the procedural motion dataset as a class tree.")
+    s = commands.add_parser(
+        "synth",
+        help="write the procedural motion dataset (10 classes)",
+        description="Write the procedural motion dataset as a class tree.",
+    )
     s.add_argument("--out", required=True, help="folder to create (absent or empty)")
     s.add_argument("--per-class", type=int, required=True, help="videos per class (>= 1)")
-    s.add_argument("--frames", default="40-120",
-                   help="frames per video: N, or A-B for a random count in [A, B] (default 40-120)")
-    s.add_argument("--size", default=None,
-                   help="frame size WxH (default: a random size per video, 96 to 320 px)")
-    s.add_argument("--fps", type=float, default=None,
-                   help="frame rate (default: a random rate per video, 10 to 30)")
+    s.add_argument(
+        "--frames",
+        default="40-120",
+        help="frames per video: N, or A-B for a random count in [A, B] (default 40-120)",
+    )
+    s.add_argument(
+        "--size", default=None, help="frame size WxH (default: a random size per video, 96 to 320 px)"
+    )
+    s.add_argument(
+        "--fps", type=float, default=None, help="frame rate (default: a random rate per video, 10 to 30)"
+    )
     s.add_argument("--seed", type=int, default=0, help="seed (>= 0) of the whole dataset (default 0)")
-    s.add_argument("--codec", default=None,
-                   help="FFmpeg encoder, e.g. libx264, mpeg4, ffv1 (default: H.264, "
-                        "MPEG-4 Part 2 for odd sizes)")
+    s.add_argument(
+        "--codec",
+        default=None,
+        help="FFmpeg encoder, e.g. libx264, mpeg4, ffv1 (default: H.264, MPEG-4 Part 2 for odd sizes)",
+    )
     s.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
-    t = commands.add_parser("left-right", help="write one video whose object moves left, then right",
-                            description="Write one video whose object moves left for its first "
-                                        "half and right for its second (a streaming check).")
+    t = commands.add_parser(
+        "left-right",
+        help="write one video whose object moves left, then right",
+        description="Write one video whose object moves left for its first "
+        "half and right for its second (a streaming check).",
+    )
     t.add_argument("--out", required=True, help="video file to write (.mp4, .avi, .mkv, ...)")
     t.add_argument("--frames", type=int, default=200, help="frames (default 200: 8 s at 25 fps)")
     t.add_argument("--size", default="320x240", help="frame size WxH (default 320x240)")
@@ -76,16 +89,23 @@ def run_left_right(args) -> dict:
     started = time.perf_counter()
     try:
         video, turn = synth.render_left_then_right(
-            args.seed, synth.VideoSpec(size[0], size[1], args.frames, args.fps))
+            args.seed, synth.VideoSpec(size[0], size[1], args.frames, args.fps)
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     write_video(args.out, video, args.fps)
-    return {"out": str(args.out), "frames": args.frames, "fps": args.fps,
-            "left": [0, turn], "right": [turn + 1, args.frames - 1],
-            "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "out": str(args.out),
+        "frames": args.frames,
+        "fps": args.fps,
+        "left": [0, turn],
+        "right": [turn + 1, args.frames - 1],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 # --------------------------------------------------------------------------- argument checks
+
 
 def parse_frames(text: str) -> tuple[int, int]:
     """``"N"`` or ``"A-B"`` -> (A, B) with 1 <= A <= B."""
@@ -141,6 +161,7 @@ def scratch_folder(out: Path) -> Path:
 
 # --------------------------------------------------------------------------- synth
 
+
 def video_seed(seed: int, class_index: int, k: int) -> int:
     """A distinct seed per (dataset seed, class, k): an injective packing, not a hash.
 
@@ -152,9 +173,16 @@ def video_seed(seed: int, class_index: int, k: int) -> int:
     return ((seed * 64 + class_index) << 32) | k
 
 
-def render_dataset(folder: Path, per_class: int, frames: tuple[int, int],
-                   size: tuple[int, int] | None, fps: float | None, seed: int,
-                   codec: str | None, progress) -> int:
+def render_dataset(
+    folder: Path,
+    per_class: int,
+    frames: tuple[int, int],
+    size: tuple[int, int] | None,
+    fps: float | None,
+    seed: int,
+    codec: str | None,
+    progress,
+) -> int:
     """Write every video into ``folder`` (a class tree) and its two text files; the video count."""
     width = len(str(per_class - 1))
     for ci, name in enumerate(synth.CLASSES):
@@ -177,16 +205,29 @@ def run_synth(args) -> dict:
     scratch = scratch_folder(out)
     started = time.perf_counter()
     try:
-        count = render_dataset(scratch, args.per_class, frames, size, args.fps, args.seed,
-                               args.codec, lambda line: print(line, file=sys.stderr, flush=True))
+        count = render_dataset(
+            scratch,
+            args.per_class,
+            frames,
+            size,
+            args.fps,
+            args.seed,
+            args.codec,
+            lambda line: print(line, file=sys.stderr, flush=True),
+        )
         if out.is_dir():
             out.rmdir()  # empty (checked above); only POSIX renames onto an empty folder
         os.replace(scratch, out)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return {"out": str(out), "videos": count, "classes": list(synth.CLASSES),
-            "flip_map": synth.FLIP_MAP, "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "out": str(out),
+        "videos": count,
+        "classes": list(synth.CLASSES),
+        "flip_map": synth.FLIP_MAP,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def main(argv=None) -> int:
@@ -203,11 +244,15 @@ def main(argv=None) -> int:
         print_error("interrupted; nothing written")
         return 130
     if args.command == "synth":
-        line = (f"{PROG}: wrote {summary['videos']} videos of {len(summary['classes'])} classes "
-                f"to {summary['out']} in {summary['seconds']:.1f} s")
+        line = (
+            f"{PROG}: wrote {summary['videos']} videos of {len(summary['classes'])} classes "
+            f"to {summary['out']} in {summary['seconds']:.1f} s"
+        )
     else:
-        line = (f"{PROG}: wrote {summary['out']}: moving left in frames {summary['left'][0]}-"
-                f"{summary['left'][1]}, right in {summary['right'][0]}-{summary['right'][1]}")
+        line = (
+            f"{PROG}: wrote {summary['out']}: moving left in frames {summary['left'][0]}-"
+            f"{summary['left'][1]}, right in {summary['right'][0]}-{summary['right'][1]}"
+        )
     if args.json:
         print(line, file=sys.stderr)
         print(json.dumps(summary), flush=True)

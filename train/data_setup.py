@@ -22,11 +22,17 @@ def make_datasets(cfg, mean, std, warn):
 
         classes = list(synth.CLASSES)
         flip = _flip(cfg.flip_map if cfg.flip_map is not None else synth.FLIP_MAP, classes)
-        train = SynthClipDataset(cfg.epoch_size, cfg.frames, cfg.resolution, mean, std,
-                                 train=True, flip_perm=flip, seed=cfg.seed)
+        train = SynthClipDataset(
+            cfg.epoch_size, cfg.frames, cfg.resolution, mean, std, train=True, flip_perm=flip, seed=cfg.seed
+        )
         # Validation scenes come from another seed stream than any training scene.
-        val = SynthClipDataset(cfg.val_size, cfg.frames, cfg.resolution, mean, std,
-                               train=False, seed=cfg.seed + 7919) if cfg.val_size else None
+        val = (
+            SynthClipDataset(
+                cfg.val_size, cfg.frames, cfg.resolution, mean, std, train=False, seed=cfg.seed + 7919
+            )
+            if cfg.val_size
+            else None
+        )
         return train, val, classes
     from .datasets import VideoClipDataset, find_flip_map, load_splits
 
@@ -34,10 +40,24 @@ def make_datasets(cfg, mean, std, warn):
     classes = list(splits.classes)
     # A dataset written by ``vmf-data synth`` carries its flip map; else no flips.
     flip = _flip(cfg.flip_map if cfg.flip_map is not None else find_flip_map(cfg.data), classes)
-    train = VideoClipDataset(splits.train, classes, cfg.frames, cfg.resolution, mean, std,
-                             train=True, flip_perm=flip, seed=cfg.seed)
-    val = (VideoClipDataset(splits.val, classes, cfg.frames, cfg.resolution, mean, std,
-                            train=False, seed=cfg.seed) if splits.val else None)
+    train = VideoClipDataset(
+        splits.train,
+        classes,
+        cfg.frames,
+        cfg.resolution,
+        mean,
+        std,
+        train=True,
+        flip_perm=flip,
+        seed=cfg.seed,
+    )
+    val = (
+        VideoClipDataset(
+            splits.val, classes, cfg.frames, cfg.resolution, mean, std, train=False, seed=cfg.seed
+        )
+        if splits.val
+        else None
+    )
     return train, val, classes
 
 

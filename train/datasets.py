@@ -52,8 +52,8 @@ class Splits(NamedTuple):
 
 # --------------------------------------------------------------------------- folder trees
 
-def find_videos(root: "str | os.PathLike", classes: list[str] | None = None
-                ) -> tuple[list[Item], list[str]]:
+
+def find_videos(root: "str | os.PathLike", classes: list[str] | None = None) -> tuple[list[Item], list[str]]:
     """Videos of a ``ROOT/<class>/<video>`` tree and the class names in label order.
 
     The label order is ``classes`` when given, else the lines of
@@ -76,8 +76,9 @@ def find_videos(root: "str | os.PathLike", classes: list[str] | None = None
         classes = sorted(folders)
     extra = sorted(set(folders) - set(classes))
     if extra:
-        raise DatasetError(f"folder {root / extra[0]} is not a class of {source} "
-                           f"(classes: {', '.join(classes)})")
+        raise DatasetError(
+            f"folder {root / extra[0]} is not a class of {source} (classes: {', '.join(classes)})"
+        )
     items = []
     for label, name in enumerate(classes):
         if name not in folders:
@@ -90,8 +91,11 @@ def find_videos(root: "str | os.PathLike", classes: list[str] | None = None
 
 
 def _videos_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in VIDEO_EXTS and not p.name.startswith(".") and p.is_file())
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in VIDEO_EXTS and not p.name.startswith(".") and p.is_file()
+    )
 
 
 def read_classes(path: "str | os.PathLike") -> list[str]:
@@ -110,8 +114,10 @@ def read_classes(path: "str | os.PathLike") -> list[str]:
 
 # --------------------------------------------------------------------------- list files
 
-def read_list(list_file: "str | os.PathLike", classes: list[str] | None = None
-              ) -> tuple[list[Item], list[str]]:
+
+def read_list(
+    list_file: "str | os.PathLike", classes: list[str] | None = None
+) -> tuple[list[Item], list[str]]:
     """Items of a ``path label`` list file, and the class names in label order.
 
     A label is a class index or a class name. Relative paths are resolved
@@ -132,8 +138,7 @@ def read_list(list_file: "str | os.PathLike", classes: list[str] | None = None
     if classes is None:
         classes = _classes_of_rows(list_file, rows)
     index = {name: i for i, name in enumerate(classes)}
-    items = [(path, _label(list_file, lineno, label, index, len(classes)))
-             for lineno, path, label in rows]
+    items = [(path, _label(list_file, lineno, label, index, len(classes))) for lineno, path, label in rows]
     _check_some_exist(list_file, items)
     return items, list(classes)
 
@@ -160,8 +165,10 @@ def _classes_of_rows(list_file: Path, rows: list[tuple[int, Path, str]]) -> list
     if not any(numeric):
         return sorted({label for _, _, label in rows})
     lineno = next(row[0] for row, is_index in zip(rows, numeric) if is_index != numeric[0])
-    raise DatasetError(f"{list_file}:{lineno}: mixes class indices and class names; "
-                       f"add a {CLASSES_FILE} beside it to say which index is which name")
+    raise DatasetError(
+        f"{list_file}:{lineno}: mixes class indices and class names; "
+        f"add a {CLASSES_FILE} beside it to say which index is which name"
+    )
 
 
 def _label(list_file: Path, lineno: int, label: str, index: dict[str, int], count: int) -> int:
@@ -169,8 +176,9 @@ def _label(list_file: Path, lineno: int, label: str, index: dict[str, int], coun
         return index[label]
     if label.isdigit() and int(label) < count:
         return int(label)
-    raise DatasetError(f"{list_file}:{lineno}: label {label!r} is neither a class name nor an "
-                       f"index below {count}")
+    raise DatasetError(
+        f"{list_file}:{lineno}: label {label!r} is neither a class name nor an index below {count}"
+    )
 
 
 def _check_some_exist(list_file: Path, items: list[Item]) -> None:
@@ -182,17 +190,28 @@ def _check_some_exist(list_file: Path, items: list[Item]) -> None:
     """
     missing = [path for path, _ in items if not path.is_file()]
     if len(missing) == len(items):
-        raise DatasetError(f"none of the {len(items)} videos listed in {list_file} exists "
-                           f"(first: {missing[0]})")
+        raise DatasetError(
+            f"none of the {len(items)} videos listed in {list_file} exists (first: {missing[0]})"
+        )
     if missing:
-        log.warning("%d of %d videos listed in %s do not exist (first: %s); they will be skipped",
-                    len(missing), len(items), list_file, missing[0])
+        log.warning(
+            "%d of %d videos listed in %s do not exist (first: %s); they will be skipped",
+            len(missing),
+            len(items),
+            list_file,
+            missing[0],
+        )
 
 
 # --------------------------------------------------------------------------- splits
 
-def load_splits(data: "str | os.PathLike", val: "str | os.PathLike | None" = None,
-                val_split: float | None = None, seed: int = 0) -> Splits:
+
+def load_splits(
+    data: "str | os.PathLike",
+    val: "str | os.PathLike | None" = None,
+    val_split: float | None = None,
+    seed: int = 0,
+) -> Splits:
     """The train and validation sets a dataset argument means.
 
     ``data`` is a folder with a ``train/`` (and usually a ``val/``) subfolder,
@@ -245,8 +264,10 @@ def _load_val(val: Path, classes: list[str]) -> list[Item]:
     used = sorted({val_classes[label] for _, label in items})
     for name in used:
         if name not in index:
-            raise DatasetError(f"validation class {name!r} of {val} is not a train class "
-                               f"(train classes: {', '.join(classes)})")
+            raise DatasetError(
+                f"validation class {name!r} of {val} is not a train class "
+                f"(train classes: {', '.join(classes)})"
+            )
     return [(path, index[val_classes[label]]) for path, label in items]
 
 
@@ -281,12 +302,14 @@ def find_flip_map(data: "str | os.PathLike") -> str | None:
     folder = data if data.is_dir() else data.parent
     for candidate in (folder / FLIP_MAP_FILE, folder / "train" / FLIP_MAP_FILE):
         if candidate.is_file():
-            return ",".join(line.strip() for line in candidate.read_text(encoding="utf-8").splitlines()
-                            if line.strip())
+            return ",".join(
+                line.strip() for line in candidate.read_text(encoding="utf-8").splitlines() if line.strip()
+            )
     return None
 
 
 # --------------------------------------------------------------------------- clips
+
 
 class VideoClipDataset(Dataset):
     """One clip per video: random (``train``) or the uniform evaluation clip.
@@ -301,8 +324,18 @@ class VideoClipDataset(Dataset):
     a warning naming it), which ``collate_skip`` drops.
     """
 
-    def __init__(self, items: list[Item], classes: list[str], frames: int, resolution: int,
-                 mean, std, train: bool, flip_perm=None, seed: int = 0):
+    def __init__(
+        self,
+        items: list[Item],
+        classes: list[str],
+        frames: int,
+        resolution: int,
+        mean,
+        std,
+        train: bool,
+        flip_perm=None,
+        seed: int = 0,
+    ):
         self.items = list(items)
         self.classes = list(classes)
         self.frames = int(frames)

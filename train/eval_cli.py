@@ -30,30 +30,50 @@ PROGRESS_EVERY = 10  # videos between progress lines when stderr is not a termin
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog=PROG, description="Evaluate a vmf model (checkpoint or export) on labelled "
-                                       "videos: one uniform clip per video, the paper's protocol.")
-    p.add_argument("--model", required=True, help="a vmf checkpoint (.pt) or an exported model "
-                                                  "(.onnx, .tflite, .mlpackage, .pte) with its sidecar")
-    p.add_argument("--data", required=True,
-                   help="class folders (every video is evaluated), a folder with train/ and "
-                        "val/ (val/ is evaluated), or a 'path label' list file")
-    p.add_argument("--backend", default=None,
-                   help="runtime backend (default: implied by the model's suffix)")
+    p = Parser(
+        prog=PROG,
+        description="Evaluate a vmf model (checkpoint or export) on labelled "
+        "videos: one uniform clip per video, the paper's protocol.",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        help="a vmf checkpoint (.pt) or an exported model "
+        "(.onnx, .tflite, .mlpackage, .pte) with its sidecar",
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        help="class folders (every video is evaluated), a folder with train/ and "
+        "val/ (val/ is evaluated), or a 'path label' list file",
+    )
+    p.add_argument("--backend", default=None, help="runtime backend (default: implied by the model's suffix)")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: cores)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    p.add_argument("--shuffle-frames", action="store_true",
-                   help="feed each clip's frames in a random order (a fixed seed): a model that "
-                        "uses motion loses accuracy on direction classes")
+    p.add_argument(
+        "--shuffle-frames",
+        action="store_true",
+        help="feed each clip's frames in a random order (a fixed seed): a model that "
+        "uses motion loses accuracy on direction classes",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of --shuffle-frames (default 0)")
-    p.add_argument("--limit", type=int, default=None,
-                   help="evaluate at most N videos, evenly spread over the dataset")
-    p.add_argument("--json", action="store_true", help="print only one JSON object on stdout (the report goes to stderr)")
-    p.add_argument("--confusion", metavar="PNG", default=None,
-                   help="also draw the confusion matrix to this image (needs matplotlib)")
+    p.add_argument(
+        "--limit", type=int, default=None, help="evaluate at most N videos, evenly spread over the dataset"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print only one JSON object on stdout (the report goes to stderr)"
+    )
+    p.add_argument(
+        "--confusion",
+        metavar="PNG",
+        default=None,
+        help="also draw the confusion matrix to this image (needs matplotlib)",
+    )
     return p
 
 
 # --------------------------------------------------------------------------- progress
+
 
 class ProgressLines:
     """Progress on stderr: a tqdm bar on a terminal, else a line every few videos (for logs)."""
@@ -83,6 +103,7 @@ def warn(message: str) -> None:
 
 # --------------------------------------------------------------------------- the report
 
+
 def _pct(value) -> str:
     return "   -  " if value is None or value != value else f"{100 * value:5.1f} %"
 
@@ -104,8 +125,10 @@ def confusion_text(confusion: np.ndarray, classes: list[str], shown: list[int]) 
     """The matrix as text: rows are true classes, columns predicted ones, by number."""
     width = max(3, len(str(int(confusion.max()))) + 1)
     name_w = max(len(classes[i]) for i in shown)
-    lines = ["confusion matrix (rows: true class, columns: predicted, numbered as the rows)",
-             " " * (name_w + 5) + "".join(f"{k:>{width}}" for k in range(len(shown)))]
+    lines = [
+        "confusion matrix (rows: true class, columns: predicted, numbered as the rows)",
+        " " * (name_w + 5) + "".join(f"{k:>{width}}" for k in range(len(shown))),
+    ]
     for k, i in enumerate(shown):
         cells = "".join(f"{int(confusion[i, j]):>{width}}" for j in shown)
         lines.append(f"{k:>3} {classes[i]:<{name_w}} {cells}")
@@ -135,8 +158,9 @@ def report_lines(result: dict) -> list[str]:
     name_w = max([len("class")] + [len(classes[i]) for i in rows])
     lines.append(f"{'class':<{name_w}}  {'videos':>6}  {'top-1':>7}")
     for i in rows:
-        lines.append(f"{classes[i]:<{name_w}}  {int(counts[i]):>6}  "
-                     f"{_pct(result['per_class'][classes[i]]):>7}")
+        lines.append(
+            f"{classes[i]:<{name_w}}  {int(counts[i]):>6}  {_pct(result['per_class'][classes[i]]):>7}"
+        )
     shown = shown_classes(confusion)
     if shown:
         lines += [""] + confusion_text(confusion, classes, shown)
@@ -150,20 +174,29 @@ def draw_confusion(result: dict, path: Path) -> None:
     confusion = np.asarray(result["confusion"])
     shown = shown_classes(confusion, max_classes=60) or list(range(len(confusion)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    plot_confusion(confusion[np.ix_(shown, shown)], [result["classes"][i] for i in shown],
-                   path, warn)
+    plot_confusion(confusion[np.ix_(shown, shown)], [result["classes"][i] for i in shown], path, warn)
 
 
 # --------------------------------------------------------------------------- main
+
 
 def run(args) -> dict:
     from .evaluate import evaluate
 
     progress = ProgressLines()
     try:
-        return evaluate(args.model, args.data, backend=args.backend, threads=args.threads,
-                        device=args.device, shuffle_frames=args.shuffle_frames, seed=args.seed,
-                        limit=args.limit, progress=progress, warn=warn)
+        return evaluate(
+            args.model,
+            args.data,
+            backend=args.backend,
+            threads=args.threads,
+            device=args.device,
+            shuffle_frames=args.shuffle_frames,
+            seed=args.seed,
+            limit=args.limit,
+            progress=progress,
+            warn=warn,
+        )
     finally:
         progress.close()
 

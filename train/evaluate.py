@@ -47,6 +47,7 @@ def _stderr(message: str) -> None:
 
 # --------------------------------------------------------------------------- which videos
 
+
 def eval_items(data: "str | os.PathLike", warn: Warn = _stderr) -> tuple[list[Item], list[str], str]:
     """(videos, class names, which split) that ``data`` means for an evaluation.
 
@@ -61,8 +62,10 @@ def eval_items(data: "str | os.PathLike", warn: Warn = _stderr) -> tuple[list[It
         return splits.val, splits.classes, "val"
     data = Path(data)
     if data.is_dir() and (data / "train").is_dir():
-        warn(f"warning: {data} has train/ but no val/ videos; evaluating train/ "
-             "(a training score, not a measure of generalisation)")
+        warn(
+            f"warning: {data} has train/ but no val/ videos; evaluating train/ "
+            "(a training score, not a measure of generalisation)"
+        )
         return splits.train, splits.classes, "train"
     return splits.train, splits.classes, "all"
 
@@ -84,13 +87,15 @@ def take_spread(items: list[Item], limit: int | None) -> list[Item]:
 
 # --------------------------------------------------------------------------- class names
 
+
 def is_placeholder(labels: list[str]) -> bool:
     """True for ``class_0, class_1, ...``: a model exported without class names."""
     return all(_PLACEHOLDER.fullmatch(name) for name in labels)
 
 
-def label_map(data_classes: list[str], used: set[int], model_labels: list[str],
-              warn: Warn = _stderr) -> np.ndarray:
+def label_map(
+    data_classes: list[str], used: set[int], model_labels: list[str], warn: Warn = _stderr
+) -> np.ndarray:
     """Model output index of each dataset label, matched by class name.
 
     Label indices differ between datasets (alphabetical folders vs a
@@ -106,17 +111,22 @@ def label_map(data_classes: list[str], used: set[int], model_labels: list[str],
         return np.array([index.get(name, -1) for name in data_classes], np.int64)
     if is_placeholder(model_labels):
         if max(used) >= len(model_labels):
-            raise VmfError(f"the dataset has {len(data_classes)} classes but the model only "
-                           f"{len(model_labels)} outputs")
-        warn("warning: the model's labels are placeholders (class_0, class_1, ...); assuming "
-             "dataset label i is model output i (export with --labels to match by name)")
+            raise VmfError(
+                f"the dataset has {len(data_classes)} classes but the model only {len(model_labels)} outputs"
+            )
+        warn(
+            "warning: the model's labels are placeholders (class_0, class_1, ...); assuming "
+            "dataset label i is model output i (export with --labels to match by name)"
+        )
         return np.arange(len(data_classes), dtype=np.int64)
     shown = ", ".join(model_labels[:8]) + (", ..." if len(model_labels) > 8 else "")
-    raise VmfError(f"dataset class {unknown[0]!r} is not one of the model's "
-                   f"{len(model_labels)} labels ({shown})")
+    raise VmfError(
+        f"dataset class {unknown[0]!r} is not one of the model's {len(model_labels)} labels ({shown})"
+    )
 
 
 # --------------------------------------------------------------------------- clips
+
 
 @dataclass(frozen=True)
 class ClipContract:
@@ -130,8 +140,13 @@ class ClipContract:
 
     @classmethod
     def of(cls, meta: dict) -> "ClipContract":
-        return cls(int(meta["frames"]), int(meta["resolution"]), tuple(meta["mean"]),
-                   tuple(meta["std"]), str(meta["input_layout"]))
+        return cls(
+            int(meta["frames"]),
+            int(meta["resolution"]),
+            tuple(meta["mean"]),
+            tuple(meta["std"]),
+            str(meta["input_layout"]),
+        )
 
     def preprocessor(self) -> FramePreprocessor:
         return FramePreprocessor(self.resolution, self.mean, self.std, self.layout)
@@ -164,8 +179,7 @@ def shuffle_rng(seed: int, position: int) -> np.random.Generator:
     return np.random.default_rng([seed, position])
 
 
-def fill_clip(video: np.ndarray, indices: np.ndarray, pre: FramePreprocessor,
-              clip: np.ndarray) -> np.ndarray:
+def fill_clip(video: np.ndarray, indices: np.ndarray, pre: FramePreprocessor, clip: np.ndarray) -> np.ndarray:
     """Preprocess ``video[indices]`` straight into the slots of ``clip`` (any layout)."""
     for slot, index in enumerate(indices):
         pre(video[index], out=clip[slot])
@@ -178,6 +192,7 @@ def _clip_chooser(frames: int, shuffle_frames: bool, seed: int, position: int):
     The generator is made afresh on each call, so the shuffle depends on
     (seed, position) only, even if a decoder fallback asks twice.
     """
+
     def choose(num_frames: int) -> np.ndarray:
         rng = shuffle_rng(seed, position) if shuffle_frames else None
         return clip_indices(num_frames, frames, rng)
@@ -187,10 +202,20 @@ def _clip_chooser(frames: int, shuffle_frames: bool, seed: int, position: int):
 
 # --------------------------------------------------------------------------- the loop
 
-def evaluate(model_path: "str | os.PathLike", data: "str | os.PathLike", *,
-             backend: str | None = None, threads: int | None = None, device: str = "cpu",
-             shuffle_frames: bool = False, seed: int = 0, limit: int | None = None,
-             progress: Progress | None = None, warn: Warn | None = None) -> dict:
+
+def evaluate(
+    model_path: "str | os.PathLike",
+    data: "str | os.PathLike",
+    *,
+    backend: str | None = None,
+    threads: int | None = None,
+    device: str = "cpu",
+    shuffle_frames: bool = False,
+    seed: int = 0,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    warn: Warn | None = None,
+) -> dict:
     """Top-1, top-5, mean class accuracy and the confusion matrix of a model on ``data``.
 
     ``data`` is what ``vmf-train`` accepts (see ``eval_items`` for which
@@ -219,8 +244,7 @@ def evaluate(model_path: "str | os.PathLike", data: "str | os.PathLike", *,
     for position, (path, label) in enumerate(items):
         try:
             # Only the clip's frames are decoded and kept, already in clip order.
-            frames, _, _ = read_frames(path, _clip_chooser(contract.frames, shuffle_frames, seed,
-                                                           position))
+            frames, _, _ = read_frames(path, _clip_chooser(contract.frames, shuffle_frames, seed, position))
         except VideoReadError as exc:
             warn(f"skipped: {exc}")
             skipped += 1
@@ -228,8 +252,9 @@ def evaluate(model_path: "str | os.PathLike", data: "str | os.PathLike", *,
             logits = model.run(fill_clip(frames, np.arange(len(frames)), pre, clip))
             truth = int(to_model[label])
             tally.add(logits[None], np.array([truth]))
-            predictions.append({"video": str(path), "true": labels[truth],
-                                "predicted": labels[int(np.argmax(logits))]})
+            predictions.append(
+                {"video": str(path), "true": labels[truth], "predicted": labels[int(np.argmax(logits))]}
+            )
         if progress is not None:
             progress(position + 1, len(items))
     seconds = time.perf_counter() - started
@@ -237,13 +262,25 @@ def evaluate(model_path: "str | os.PathLike", data: "str | os.PathLike", *,
         raise VmfError(f"none of the {len(items)} videos could be decoded")
     summary = tally.summary(labels)
     return {
-        "model": str(model_path), "backend": model.name, "device": model.device,
-        "data": str(data), "split": split, "top1": summary["top1"], "top5": summary["top5"],
-        "mean_class_accuracy": summary["mean_class_accuracy"], "per_class": summary["per_class"],
-        "confusion": summary["confusion"], "classes": labels, "n": summary["n"],
-        "skipped": skipped, "frames": contract.frames, "resolution": contract.resolution,
-        "layout": contract.layout, "shuffle_frames": bool(shuffle_frames),
-        "seed": int(seed), "seconds": round(seconds, 3),
+        "model": str(model_path),
+        "backend": model.name,
+        "device": model.device,
+        "data": str(data),
+        "split": split,
+        "top1": summary["top1"],
+        "top5": summary["top5"],
+        "mean_class_accuracy": summary["mean_class_accuracy"],
+        "per_class": summary["per_class"],
+        "confusion": summary["confusion"],
+        "classes": labels,
+        "n": summary["n"],
+        "skipped": skipped,
+        "frames": contract.frames,
+        "resolution": contract.resolution,
+        "layout": contract.layout,
+        "shuffle_frames": bool(shuffle_frames),
+        "seed": int(seed),
+        "seconds": round(seconds, 3),
         "clips_per_s": round(summary["n"] / seconds, 3) if seconds > 0 else None,
         "predictions": predictions,
     }

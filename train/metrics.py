@@ -37,8 +37,7 @@ class Tally:
 
     def as_vector(self) -> np.ndarray:
         """Flat float64 counts, for an all-reduce across processes."""
-        return np.concatenate([self.confusion.ravel().astype(np.float64),
-                               [self.top5_hits, self.loss_sum]])
+        return np.concatenate([self.confusion.ravel().astype(np.float64), [self.top5_hits, self.loss_sum]])
 
     def load_vector(self, vector: np.ndarray) -> None:
         c = self.num_classes

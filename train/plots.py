@@ -49,8 +49,7 @@ def plot_curves(history: list[dict], path: Path, warn=print) -> None:
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_acc.plot(epochs, [h["train_top1"] for h in history], "o-", label="train top-1")
     ax_acc.plot(epochs, [h["val_top1"] for h in history], "o-", label="val top-1")
-    ax_acc.plot(epochs, [h["val_mean_class_accuracy"] for h in history], ".--",
-                label="val mean class acc.")
+    ax_acc.plot(epochs, [h["val_mean_class_accuracy"] for h in history], ".--", label="val mean class acc.")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
@@ -76,7 +75,14 @@ def plot_confusion(confusion: np.ndarray, classes: list[str], path: Path, warn=p
         for i in range(n):
             for j in range(n):
                 if confusion[i, j]:
-                    ax.text(j, i, str(confusion[i, j]), ha="center", va="center", fontsize=7,
-                            color="white" if rates[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(confusion[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if rates[i, j] > 0.5 else "black",
+                    )
     fig.tight_layout()
     _save(fig, plt, path)

@@ -28,11 +28,16 @@ import cv2
 import numpy as np
 
 CLASSES = (
-    "moving_left", "moving_right",
-    "moving_up", "moving_down",
-    "rotating_clockwise", "rotating_anticlockwise",
-    "growing", "shrinking",
-    "appearing", "disappearing",
+    "moving_left",
+    "moving_right",
+    "moving_up",
+    "moving_down",
+    "rotating_clockwise",
+    "rotating_anticlockwise",
+    "growing",
+    "shrinking",
+    "appearing",
+    "disappearing",
 )
 # The second class of each pair is the time reversal of the first.
 REVERSED = {CLASSES[i + 1]: CLASSES[i] for i in range(0, len(CLASSES), 2)}
@@ -41,8 +46,21 @@ FLIP_PAIRS = (("moving_left", "moving_right"), ("rotating_clockwise", "rotating_
 FLIP_MAP = ",".join(f"{a}:{b}" for a, b in FLIP_PAIRS)
 
 SHAPES = ("disc", "square", "triangle", "star", "cross", "arrow", "ellipse", "ring", "polygon")
-SIZES = ((96, 96), (128, 96), (160, 120), (176, 144), (192, 108), (224, 168), (256, 144),
-         (320, 180), (320, 240), (120, 160), (144, 176), (128, 128), (200, 200))
+SIZES = (
+    (96, 96),
+    (128, 96),
+    (160, 120),
+    (176, 144),
+    (192, 108),
+    (224, 168),
+    (256, 144),
+    (320, 180),
+    (320, 240),
+    (120, 160),
+    (144, 176),
+    (128, 128),
+    (200, 200),
+)
 FPS = (10, 12, 15, 24, 25, 30)
 
 
@@ -56,14 +74,23 @@ class VideoSpec:
     fps: float
 
 
-def random_spec(rng: np.random.Generator, frames: tuple[int, int] = (40, 120),
-                size: tuple[int, int] | None = None, fps: float | None = None) -> VideoSpec:
+def random_spec(
+    rng: np.random.Generator,
+    frames: tuple[int, int] = (40, 120),
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+) -> VideoSpec:
     w, h = size if size is not None else SIZES[rng.integers(len(SIZES))]
-    return VideoSpec(int(w), int(h), int(rng.integers(frames[0], frames[1] + 1)),
-                     float(fps if fps is not None else FPS[rng.integers(len(FPS))]))
+    return VideoSpec(
+        int(w),
+        int(h),
+        int(rng.integers(frames[0], frames[1] + 1)),
+        float(fps if fps is not None else FPS[rng.integers(len(FPS))]),
+    )
 
 
 # --------------------------------------------------------------------------- shapes
+
 
 def _shape_outline(kind: str, rng: np.random.Generator) -> np.ndarray:
     """Unit-radius outline (N, 2) of a shape, centred on the origin, pointing up."""
@@ -86,11 +113,27 @@ def _shape_outline(kind: str, rng: np.random.Generator) -> np.ndarray:
         return np.stack([r * np.cos(a), r * np.sin(a)], 1)
     if kind == "cross":
         t = rng.uniform(0.2, 0.35)
-        return np.array([[-t, -1.2], [t, -1.2], [t, -t], [1, -t], [1, t], [t, t], [t, 1],
-                         [-t, 1], [-t, t], [-1, t], [-1, -t], [-t, -t]], float)
+        return np.array(
+            [
+                [-t, -1.2],
+                [t, -1.2],
+                [t, -t],
+                [1, -t],
+                [1, t],
+                [t, t],
+                [t, 1],
+                [-t, 1],
+                [-t, t],
+                [-1, t],
+                [-1, -t],
+                [-t, -t],
+            ],
+            float,
+        )
     if kind == "arrow":
-        return np.array([[0, -1], [0.7, -0.2], [0.25, -0.2], [0.25, 1], [-0.25, 1],
-                         [-0.25, -0.2], [-0.7, -0.2]], float)
+        return np.array(
+            [[0, -1], [0.7, -0.2], [0.25, -0.2], [0.25, 1], [-0.25, 1], [-0.25, -0.2], [-0.7, -0.2]], float
+        )
     # random star-shaped polygon
     n = int(rng.integers(5, 9))
     a = np.sort(rng.uniform(0, 2 * np.pi, n))
@@ -169,6 +212,7 @@ class Sprite:
 
 # --------------------------------------------------------------------------- backgrounds
 
+
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     kind = rng.integers(5)
     base = rng.uniform(0, 255, 3)
@@ -178,7 +222,7 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         other = rng.uniform(0, 255, 3)
         a = rng.uniform(0, 2 * np.pi)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        g = (np.cos(a) * xx / w + np.sin(a) * yy / h)
+        g = np.cos(a) * xx / w + np.sin(a) * yy / h
         g = (g - g.min()) / max(g.max() - g.min(), 1e-6)
         img = base * (1 - g[..., None]) + other * g[..., None]
     elif kind == 2:  # low-frequency noise (clouds)
@@ -201,6 +245,7 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- scenes
+
 
 class Scene:
     """One clip: a background, a main sprite whose motion is the class, distractors, camera."""
@@ -245,7 +290,7 @@ class Scene:
                 outline, kind = _shape_outline("arrow", rng), "arrow"
         elif first == "growing":
             ratio = rng.uniform(1.7, 4.0)
-            radius = rng.uniform(0.05, 0.3 / ratio ** 0.5)
+            radius = rng.uniform(0.05, 0.3 / ratio**0.5)
             radius1 = radius * ratio
         else:  # appearing: absent, then fades in (or pops) around the middle of the clip
             fade_at = rng.uniform(0.3, 0.7)
@@ -253,22 +298,48 @@ class Scene:
             radius = rng.uniform(0.1, 0.22)
             radius1 = radius * rng.uniform(0.95, 1.05)
             dx, dy = rng.uniform(-0.08, 0.08, 2)
-        self.main = Sprite(outline, kind == "ring", colour, colour2, x0, y0, dx, dy, radius,
-                           radius1, rng.uniform(0, 2 * np.pi), spin, fade_at, fade_len)
+        self.main = Sprite(
+            outline,
+            kind == "ring",
+            colour,
+            colour2,
+            x0,
+            y0,
+            dx,
+            dy,
+            radius,
+            radius1,
+            rng.uniform(0, 2 * np.pi),
+            spin,
+            fade_at,
+            fade_len,
+        )
         self.distractors = []
         for _ in range(int(rng.integers(0, 4))):
             d_kind = SHAPES[rng.integers(len(SHAPES))]
             direction = rng.uniform(0, 2 * np.pi)
             dist = rng.uniform(0.0, 0.35)
-            self.distractors.append(Sprite(
-                _shape_outline(d_kind, rng), d_kind == "ring", _random_colour(rng, bg_mean), None,
-                rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), dist * math.cos(direction),
-                dist * math.sin(direction), rng.uniform(0.025, 0.06), rng.uniform(0.025, 0.06),
-                rng.uniform(0, 2 * np.pi), rng.uniform(-2, 2)))
+            self.distractors.append(
+                Sprite(
+                    _shape_outline(d_kind, rng),
+                    d_kind == "ring",
+                    _random_colour(rng, bg_mean),
+                    None,
+                    rng.uniform(0.1, 0.9),
+                    rng.uniform(0.1, 0.9),
+                    dist * math.cos(direction),
+                    dist * math.sin(direction),
+                    rng.uniform(0.025, 0.06),
+                    rng.uniform(0.025, 0.06),
+                    rng.uniform(0, 2 * np.pi),
+                    rng.uniform(-2, 2),
+                )
+            )
         # Hand-held camera: a smooth random path (sum of a few slow sinusoids), in pixels.
         amp = rng.uniform(0, 0.025) * min(width, height)
-        self.jitter = [(amp * rng.uniform(0.3, 1), rng.uniform(0.5, 4), rng.uniform(0, 2 * np.pi))
-                       for _ in range(4)]
+        self.jitter = [
+            (amp * rng.uniform(0.3, 1), rng.uniform(0.5, 4), rng.uniform(0, 2 * np.pi)) for _ in range(4)
+        ]
         self.noise = rng.uniform(0, 10)
         self.blur = rng.random() < 0.25
         self.gain = rng.uniform(0.8, 1.2)
@@ -286,7 +357,7 @@ class Scene:
         ox, oy = self._camera(t)
         x = int(round(self.pad + ox))
         y = int(round(self.pad + oy))
-        frame = self.background[y:y + self.height, x:x + self.width].copy()
+        frame = self.background[y : y + self.height, x : x + self.width].copy()
         offset = (self.pad + ox - x - self.pad, self.pad + oy - y - self.pad)
         for sprite in self.distractors:
             sprite.draw(frame, t, offset)
@@ -322,15 +393,17 @@ def render_video(label: str, seed: int, spec: VideoSpec) -> np.ndarray:
     return video[::-1].copy() if label in REVERSED else video
 
 
-def render_frames(label: str, rng: np.random.Generator, times: np.ndarray,
-                  width: int, height: int) -> np.ndarray:
+def render_frames(
+    label: str, rng: np.random.Generator, times: np.ndarray, width: int, height: int
+) -> np.ndarray:
     """Only the frames at ``times`` (in [0, 1]) of a fresh scene: the in-memory mode."""
     scene = Scene(label, rng, width, height)
     return np.stack([scene.render(float(t), rng) for t in times])
 
 
-def render_left_then_right(seed: int, spec: VideoSpec, *, window: int = 64,
-                           travel: float = 0.45) -> tuple[np.ndarray, int]:
+def render_left_then_right(
+    seed: int, spec: VideoSpec, *, window: int = 64, travel: float = 0.45
+) -> tuple[np.ndarray, int]:
     """A video whose object moves left for its first half, then right: (frames, turn frame).
 
     The object covers ``travel`` of the frame width per ``window`` frames, the
@@ -343,8 +416,10 @@ def render_left_then_right(seed: int, spec: VideoSpec, *, window: int = 64,
     turn = (spec.frames - 1) // 2
     span = travel * turn / window  # distance covered in each half, in frame widths
     if span > 0.8:
-        raise ValueError(f"{spec.frames} frames at {travel} widths per {window} frames do not fit "
-                         "in the frame; use fewer frames or a smaller travel")
+        raise ValueError(
+            f"{spec.frames} frames at {travel} widths per {window} frames do not fit "
+            "in the frame; use fewer frames or a smaller travel"
+        )
     start = 0.5 + span / 2
     last = max(spec.frames - 1, 1)
     y = scene.main.y0

@@ -19,8 +19,18 @@ from .clips import eval_clip, segment_times, train_clip
 
 
 class SynthClipDataset(torch.utils.data.Dataset):
-    def __init__(self, size: int, frames: int, resolution: int, mean, std, *, train: bool,
-                 flip_perm: np.ndarray | None = None, seed: int = 0):
+    def __init__(
+        self,
+        size: int,
+        frames: int,
+        resolution: int,
+        mean,
+        std,
+        *,
+        train: bool,
+        flip_perm: np.ndarray | None = None,
+        seed: int = 0,
+    ):
         self.size = int(size)
         self.frames = int(frames)
         self.resolution = int(resolution)

@@ -28,20 +28,40 @@ PROG = "vmf-train"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog=PROG, description=(
-        "Train Video Mobile-Former on class folders, a list file, or 'synth' (the motion "
-        "generator, rendered in memory). Writes a run folder: weights/last.pt, weights/best.pt, "
-        "results.csv, plots."))
-    p.add_argument("data", nargs="?", help="'synth', a folder (ROOT/<class>/*.mp4 or ROOT/train + "
-                   "ROOT/val), or a list file of 'path label' lines")
+    p = Parser(
+        prog=PROG,
+        description=(
+            "Train Video Mobile-Former on class folders, a list file, or 'synth' (the motion "
+            "generator, rendered in memory). Writes a run folder: weights/last.pt, weights/best.pt, "
+            "results.csv, plots."
+        ),
+    )
+    p.add_argument(
+        "data",
+        nargs="?",
+        help="'synth', a folder (ROOT/<class>/*.mp4 or ROOT/train + "
+        "ROOT/val), or a list file of 'path label' lines",
+    )
     p.add_argument("--variant", default="560M", choices=list(VARIANTS))
     p.add_argument("--baseline", action="store_true", help="train the Mobile3D baseline (Table 2)")
-    p.add_argument("--activation", default="dyrelu", choices=["dyrelu", "relu"],
-                   help="frame-level DY-ReLU (default) or plain ReLU (Table 11 ablation)")
-    p.add_argument("--stem-kernel", type=int, metavar="K", help="ablation: the stem's temporal "
-                   "kernel (default: the variant's; 560M: 8, tiling the clip)")
-    p.add_argument("--stem-padding", type=int, metavar="P",
-                   help="with --stem-kernel: its temporal padding (default K // 2)")
+    p.add_argument(
+        "--activation",
+        default="dyrelu",
+        choices=["dyrelu", "relu"],
+        help="frame-level DY-ReLU (default) or plain ReLU (Table 11 ablation)",
+    )
+    p.add_argument(
+        "--stem-kernel",
+        type=int,
+        metavar="K",
+        help="ablation: the stem's temporal kernel (default: the variant's; 560M: 8, tiling the clip)",
+    )
+    p.add_argument(
+        "--stem-padding",
+        type=int,
+        metavar="P",
+        help="with --stem-kernel: its temporal padding (default K // 2)",
+    )
     p.add_argument("--init", metavar="CKPT", help="fine-tune from a vmf checkpoint or a state dict")
     p.add_argument("--freeze-backbone", action="store_true", help="train the head only")
     p.add_argument("--frames", type=int, default=64, help="clip length T (default 64)")
@@ -58,19 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     p.add_argument("--workers", type=int, default=1, help="data-loading processes")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    p.add_argument("--patience", type=int, default=0, help="stop after N epochs without a "
-                   "better val top-1 (0: never)")
+    p.add_argument(
+        "--patience", type=int, default=0, help="stop after N epochs without a better val top-1 (0: never)"
+    )
     p.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
     p.add_argument("--out", default=None, help="run folder (default runs/train)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val", help="validation folder or list file")
     p.add_argument("--val-split", type=float, help="hold out this fraction of each class")
-    p.add_argument("--flip-map", help="horizontal flip with label swaps 'a:b,c:d' (default: no "
-                   "flip; 'synth' uses its own map); '' flips with no swaps")
+    p.add_argument(
+        "--flip-map",
+        help="horizontal flip with label swaps 'a:b,c:d' (default: no "
+        "flip; 'synth' uses its own map); '' flips with no swaps",
+    )
     p.add_argument("--epoch-size", type=int, default=2000, help="synth: training clips an epoch")
     p.add_argument("--val-size", type=int, default=500, help="synth: validation clips")
-    p.add_argument("--sample-fps", type=float, help="record the frame rate clips were sampled "
-                   "at (the runtime then samples a stream at it)")
+    p.add_argument(
+        "--sample-fps",
+        type=float,
+        help="record the frame rate clips were sampled at (the runtime then samples a stream at it)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary last")
     return p
 
@@ -88,7 +115,8 @@ def config_from_args(args):
     if args.stem_padding is not None and args.stem_kernel is None:
         raise VmfError("--stem-padding needs --stem-kernel")
     if args.stem_kernel is not None and not (
-            args.stem_kernel >= 1 and 0 <= (args.stem_padding or 0) < args.stem_kernel):
+        args.stem_kernel >= 1 and 0 <= (args.stem_padding or 0) < args.stem_kernel
+    ):
         raise VmfError("--stem-kernel must be >= 1 and --stem-padding in [0, kernel)")
     if args.workers < 0 or args.patience < 0 or args.val_size < 0:
         raise VmfError("--workers, --patience and --val-size must be >= 0")
@@ -103,8 +131,9 @@ def config_from_args(args):
 def check_out(out: Path) -> None:
     """Refuse an unwritable folder, or one that already holds a run (use --resume)."""
     if (out / "weights" / "last.pt").exists():
-        raise VmfError(f"--out {out} already holds a run; continue it with --resume {out} "
-                       "or choose another --out")
+        raise VmfError(
+            f"--out {out} already holds a run; continue it with --resume {out} or choose another --out"
+        )
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -125,14 +154,19 @@ def start(args):
         run = Run(cfg)
         state = ckpt["train_state"]
         if int(state.get("world", 1)) != run.dist.world:
-            raise VmfError(f"--resume {args.resume}: the run used {state['world']} processes, "
-                           f"this one has {run.dist.world}")
+            raise VmfError(
+                f"--resume {args.resume}: the run used {state['world']} processes, "
+                f"this one has {run.dist.world}"
+            )
         try:
-            run.model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                       for k, v in ckpt["state_dict"].items()})
+            run.model.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+            )
         except RuntimeError as exc:
-            raise VmfError(f"--resume {args.resume}: its weights do not fit the run's model "
-                           f"({str(exc).splitlines()[0][:120]})") from None
+            raise VmfError(
+                f"--resume {args.resume}: its weights do not fit the run's model "
+                f"({str(exc).splitlines()[0][:120]})"
+            ) from None
         run.load_train_state(state)
         if run.epoch >= cfg.epochs:
             raise VmfError(f"--resume {args.resume}: the run already finished its {cfg.epochs} epochs")
@@ -166,8 +200,10 @@ def main(argv=None, on_step=None) -> int:
     finally:
         _leave_process_group()
     if run.dist.main:
-        run.log(f"done: best val top-1 {summary['best_top1']:.3f} at epoch {summary['best_epoch']}; "
-                f"weights in {run.weights}")
+        run.log(
+            f"done: best val top-1 {summary['best_top1']:.3f} at epoch {summary['best_epoch']}; "
+            f"weights in {run.weights}"
+        )
         if args.json:
             print(json.dumps(summary))
     return 0

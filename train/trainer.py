@@ -39,8 +39,18 @@ from vmf.model.files import write_text
 
 from .metrics import Tally
 
-RESULT_FIELDS = ("epoch", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
-                 "val_mean_class_accuracy", "clips_per_s", "seconds")
+RESULT_FIELDS = (
+    "epoch",
+    "lr",
+    "train_loss",
+    "train_top1",
+    "val_loss",
+    "val_top1",
+    "val_top5",
+    "val_mean_class_accuracy",
+    "clips_per_s",
+    "seconds",
+)
 
 
 @dataclass
@@ -80,8 +90,11 @@ class TrainConfig:
     def resolved(self) -> "TrainConfig":
         cfg = get_variant(self.variant)
         lr = self.lr if self.lr is not None else (2e-3 if self.optimizer == "adamw" else 0.1)
-        wd = self.weight_decay if self.weight_decay is not None else (
-            0.05 if self.optimizer == "adamw" else 5e-5)
+        wd = (
+            self.weight_decay
+            if self.weight_decay is not None
+            else (0.05 if self.optimizer == "adamw" else 5e-5)
+        )
         return replace(self, resolution=self.resolution or cfg.resolution, lr=lr, weight_decay=wd)
 
 
@@ -90,6 +103,7 @@ class Interrupted(Exception):
 
 
 # --------------------------------------------------------------------------- distributed
+
 
 @dataclass
 class Dist:
@@ -130,6 +144,7 @@ def all_reduce_sum(vector: np.ndarray, d: Dist) -> np.ndarray:
 
 # --------------------------------------------------------------------------- pieces
 
+
 def pick_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -149,8 +164,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         if not p.requires_grad:
             continue
         (no_decay if p.ndim <= 1 or name == "tokens" else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -164,20 +178,24 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 def lr_lambda(total_steps: int, warmup_steps: int):
     """Linear warm-up from 1 % to the peak, then cosine to 0 at the last step."""
+
     def f(step: int) -> float:
         if step < warmup_steps:
             return 0.01 + 0.99 * step / max(1, warmup_steps)
         progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
     return f
 
 
 def build_network(cfg: TrainConfig, num_classes: int, log) -> nn.Module:
-    variant = replace(get_variant(cfg.variant), frames=cfg.frames, resolution=cfg.resolution,
-                      activation=cfg.activation)
+    variant = replace(
+        get_variant(cfg.variant), frames=cfg.frames, resolution=cfg.resolution, activation=cfg.activation
+    )
     if cfg.stem_kernel is not None:
-        variant = replace(variant, stem_temporal_kernel=cfg.stem_kernel,
-                          stem_temporal_padding=cfg.stem_padding)
+        variant = replace(
+            variant, stem_temporal_kernel=cfg.stem_kernel, stem_temporal_padding=cfg.stem_padding
+        )
     model = build_model(variant, baseline=cfg.baseline, num_classes=num_classes)
     if cfg.init:
         load_init(model, cfg.init, log)
@@ -196,28 +214,37 @@ def load_init(model: nn.Module, path: str, log) -> None:
     unexpected = [k for k in state if k not in own]
     missing = [k for k in own if k not in state]
     if len(fits) < 0.5 * len(own):
-        raise VmfError(f"--init {path}: only {len(fits)} of {len(own)} tensors fit "
-                       f"{'Mobile3D' if model.baseline else 'VMF'}-{model.cfg.name}: is it another "
-                       "variant's weights?")
+        raise VmfError(
+            f"--init {path}: only {len(fits)} of {len(own)} tensors fit "
+            f"{'Mobile3D' if model.baseline else 'VMF'}-{model.cfg.name}: is it another "
+            "variant's weights?"
+        )
     head_only = all(k.startswith("head.classifier") for k in shape_mismatch + missing)
     if not head_only:
-        raise VmfError(f"--init {path}: {len(shape_mismatch) + len(missing)} backbone tensors do "
-                       f"not fit (e.g. {(shape_mismatch + missing)[0]!r}): is it another variant's weights?")
+        raise VmfError(
+            f"--init {path}: {len(shape_mismatch) + len(missing)} backbone tensors do "
+            f"not fit (e.g. {(shape_mismatch + missing)[0]!r}): is it another variant's weights?"
+        )
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in fits.items()}, strict=False)
     skipped = shape_mismatch + missing
-    log(f"--init: loaded {len(fits)} tensors from {path}"
+    log(
+        f"--init: loaded {len(fits)} tensors from {path}"
         + (f"; re-initialised {', '.join(skipped)} (another class count)" if skipped else "")
-        + (f"; ignored {len(unexpected)} unexpected" if unexpected else ""))
+        + (f"; ignored {len(unexpected)} unexpected" if unexpected else "")
+    )
 
 
 def rng_state(device: torch.device | None = None) -> dict:
     """Every generator a step draws from, as tensors and plain types only: ``read_checkpoint``
     loads with ``weights_only=True``, which refuses numpy arrays."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
-    state = {"torch": torch.get_rng_state(),
-             "numpy": torch.from_numpy(np.asarray(keys, np.int64)),
-             "numpy_pos": int(pos), "numpy_gauss": [int(has_gauss), float(gauss)],
-             "python": repr(random.getstate())}
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": torch.from_numpy(np.asarray(keys, np.int64)),
+        "numpy_pos": int(pos),
+        "numpy_gauss": [int(has_gauss), float(gauss)],
+        "python": repr(random.getstate()),
+    }
     if device is not None and device.type == "cuda":  # dropout on the GPU draws from its generator
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
@@ -226,15 +253,24 @@ def rng_state(device: torch.device | None = None) -> dict:
 def set_rng_state(state: dict, device: torch.device | None = None) -> None:
     torch.set_rng_state(state["torch"])
     has_gauss, gauss = state["numpy_gauss"]
-    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32),
-                         int(state["numpy_pos"]), int(has_gauss), float(gauss)))
+    np.random.set_state(
+        (
+            "MT19937",
+            state["numpy"].numpy().astype(np.uint32),
+            int(state["numpy_pos"]),
+            int(has_gauss),
+            float(gauss),
+        )
+    )
     import ast
+
     random.setstate(ast.literal_eval(state["python"]))
     if "cuda" in state and device is not None and device.type == "cuda":
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
 # --------------------------------------------------------------------------- the run
+
 
 class Run:
     """One training run: the model, its data and its folder."""
@@ -263,7 +299,8 @@ class Run:
             if self.device.type == "cuda":  # SyncBatchNorm refuses CPU modules
                 self.net = nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
             self.net = nn.parallel.DistributedDataParallel(
-                self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         self.optimizer = make_optimizer(self.cfg, self.model)
         self.steps_per_epoch = max(1, math.ceil(len(self.train_set) / (self.cfg.batch * self.dist.world)))
         total = self.steps_per_epoch * self.cfg.epochs
@@ -286,12 +323,19 @@ class Run:
 
     def train_state(self) -> dict:
         return {
-            "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
             "partial": torch.from_numpy(self.partial.copy()),
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(), "rng": rng_state(self.device), "best": self.best,
-            "best_epoch": self.best_epoch, "history": json.dumps(self.history),
-            "args": json.dumps(asdict(self.cfg)), "world": self.dist.world, "skipped": self.skipped,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": rng_state(self.device),
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "history": json.dumps(self.history),
+            "args": json.dumps(asdict(self.cfg)),
+            "world": self.dist.world,
+            "skipped": self.skipped,
             "elapsed": self.elapsed_before + time.time() - self.started,
         }
 
@@ -310,10 +354,15 @@ class Run:
 
     def save(self, name: str, *, resumable: bool) -> Path:
         extra = {"train_state": self.train_state()} if resumable else {}
-        extra["training"] = {"epochs_done": self.epoch, "best_top1": self.best,
-                             "best_epoch": self.best_epoch, "data": self.cfg.data}
-        return save_checkpoint(self.model, self.weights / name, classes=self.classes,
-                               sample_fps=self.cfg.sample_fps, extra=extra)
+        extra["training"] = {
+            "epochs_done": self.epoch,
+            "best_top1": self.best,
+            "best_epoch": self.best_epoch,
+            "data": self.cfg.data,
+        }
+        return save_checkpoint(
+            self.model, self.weights / name, classes=self.classes, sample_fps=self.cfg.sample_fps, extra=extra
+        )
 
     # ------------------------------------------------------------------ loops
 
@@ -321,8 +370,13 @@ class Run:
         sampler = None
         if self.dist.active:
             sampler = torch.utils.data.DistributedSampler(
-                dataset, num_replicas=self.dist.world, rank=self.dist.rank, shuffle=train,
-                seed=self.cfg.seed, drop_last=False)
+                dataset,
+                num_replicas=self.dist.world,
+                rank=self.dist.rank,
+                shuffle=train,
+                seed=self.cfg.seed,
+                drop_last=False,
+            )
             sampler.set_epoch(self.epoch)
         elif train:  # a fixed order per epoch, so a resumed epoch replays the same batches
             g = torch.Generator().manual_seed(self.cfg.seed * 100003 + self.epoch)
@@ -336,12 +390,17 @@ class Run:
         from .datasets import collate_skip
 
         return torch.utils.data.DataLoader(
-            dataset, batch_size=self.cfg.batch, sampler=indices[skip:],
-            num_workers=self.cfg.workers, collate_fn=collate_skip,
+            dataset,
+            batch_size=self.cfg.batch,
+            sampler=indices[skip:],
+            num_workers=self.cfg.workers,
+            collate_fn=collate_skip,
             # its own generator: creating a loader must not draw from the global
             # RNG, or a resumed epoch would see other dropout masks
             generator=torch.Generator().manual_seed(self.cfg.seed + self.epoch),
-            persistent_workers=False, pin_memory=self.device.type == "cuda")
+            persistent_workers=False,
+            pin_memory=self.device.type == "cuda",
+        )
 
     def train_epoch(self, on_step=None) -> dict:
         self.net.train()
@@ -376,8 +435,9 @@ class Run:
             if bar is not None:
                 loss_avg = self.partial[0] / max(self.partial[2], 1)
                 acc = self.partial[1] / max(self.partial[2], 1)
-                bar.set_postfix_str(f"loss {loss_avg:.3f} acc {acc:.3f} "
-                                    f"{clips / max(time.time() - t0, 1e-9):.1f} clips/s")
+                bar.set_postfix_str(
+                    f"loss {loss_avg:.3f} acc {acc:.3f} {clips / max(time.time() - t0, 1e-9):.1f} clips/s"
+                )
                 bar.update(1)
             if on_step is not None:
                 on_step(self)
@@ -385,8 +445,12 @@ class Run:
             bar.close()
         totals = all_reduce_sum(self.partial, self.dist)
         seconds = time.time() - t0
-        return {"train_loss": totals[0] / max(totals[2], 1), "train_top1": totals[1] / max(totals[2], 1),
-                "clips_per_s": clips / max(seconds, 1e-9), "seconds": seconds}
+        return {
+            "train_loss": totals[0] / max(totals[2], 1),
+            "train_top1": totals[1] / max(totals[2], 1),
+            "clips_per_s": clips / max(seconds, 1e-9),
+            "seconds": seconds,
+        }
 
     def _sync_buffers(self) -> None:
         """Give every rank rank 0's BatchNorm statistics (DDP copies them only before a forward)."""
@@ -425,8 +489,16 @@ class Run:
             return None
         from tqdm import tqdm
 
-        return tqdm(total=total, initial=initial, desc=desc, unit="batch", file=sys.stderr,
-                    dynamic_ncols=True, leave=True, mininterval=1.0)
+        return tqdm(
+            total=total,
+            initial=initial,
+            desc=desc,
+            unit="batch",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            leave=True,
+            mininterval=1.0,
+        )
 
     # ------------------------------------------------------------------ driver
 
@@ -452,6 +524,7 @@ class Run:
             flag = torch.tensor([1.0 if stop["signal"] is not None else 0.0])
             if self.dist.active:
                 import torch.distributed as dist
+
                 dist.all_reduce(flag)
             if flag.item() > 0:
                 raise KeyboardInterrupt
@@ -463,10 +536,15 @@ class Run:
                 self._sync_buffers()
                 val = self.validate()
                 last_val = val
-                row = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], **train,
-                       "val_loss": val.get("loss", float("nan")), "val_top1": val.get("top1", float("nan")),
-                       "val_top5": val.get("top5", float("nan")),
-                       "val_mean_class_accuracy": val.get("mean_class_accuracy", float("nan"))}
+                row = {
+                    "epoch": self.epoch + 1,
+                    "lr": self.optimizer.param_groups[0]["lr"],
+                    **train,
+                    "val_loss": val.get("loss", float("nan")),
+                    "val_top1": val.get("top1", float("nan")),
+                    "val_top5": val.get("top5", float("nan")),
+                    "val_mean_class_accuracy": val.get("mean_class_accuracy", float("nan")),
+                }
                 self.history.append({k: row[k] for k in RESULT_FIELDS})
                 score = row["val_top1"] if val else -row["train_loss"]
                 improved = score > self.best
@@ -482,20 +560,26 @@ class Run:
                         self.save("best.pt", resumable=False)
                         self._plot_confusion(val)
                     self._plot_curves()
-                    self.log(f"epoch {self.epoch}/{self.cfg.epochs}: train loss {row['train_loss']:.4f} "
-                             f"top-1 {row['train_top1']:.3f} | val loss {row['val_loss']:.4f} "
-                             f"top-1 {row['val_top1']:.3f} top-5 {row['val_top5']:.3f} "
-                             f"mean-class {row['val_mean_class_accuracy']:.3f} | "
-                             f"{row['clips_per_s']:.1f} clips/s")
+                    self.log(
+                        f"epoch {self.epoch}/{self.cfg.epochs}: train loss {row['train_loss']:.4f} "
+                        f"top-1 {row['train_top1']:.3f} | val loss {row['val_loss']:.4f} "
+                        f"top-1 {row['val_top1']:.3f} top-5 {row['val_top5']:.3f} "
+                        f"mean-class {row['val_mean_class_accuracy']:.3f} | "
+                        f"{row['clips_per_s']:.1f} clips/s"
+                    )
                 if self.cfg.patience and self.epoch - self.best_epoch >= self.cfg.patience:
-                    self.log(f"early stop: no better val top-1 for {self.cfg.patience} epochs "
-                             f"(best {self.best:.3f} at epoch {self.best_epoch})")
+                    self.log(
+                        f"early stop: no better val top-1 for {self.cfg.patience} epochs "
+                        f"(best {self.best:.3f} at epoch {self.best_epoch})"
+                    )
                     break
         except KeyboardInterrupt:
             if self.dist.main:
                 self.save("last.pt", resumable=True)
-                self.log(f"interrupted in epoch {self.epoch + 1} at step {self.step_in_epoch}; "
-                         f"saved {self.weights / 'last.pt'}; continue with --resume {self.out}")
+                self.log(
+                    f"interrupted in epoch {self.epoch + 1} at step {self.step_in_epoch}; "
+                    f"saved {self.weights / 'last.pt'}; continue with --resume {self.out}"
+                )
             raise Interrupted() from None
         finally:
             for sig, handler in handlers.items():
@@ -504,10 +588,15 @@ class Run:
 
     def summary(self, val: dict) -> dict:
         return {
-            "out": str(self.out), "epochs": self.epoch, "best_epoch": self.best_epoch,
-            "best_top1": self.best, "val": {k: v for k, v in val.items() if k != "confusion"},
-            "last": str(self.weights / "last.pt"), "best": str(self.weights / "best.pt"),
-            "classes": self.classes, "skipped": self.skipped,
+            "out": str(self.out),
+            "epochs": self.epoch,
+            "best_epoch": self.best_epoch,
+            "best_top1": self.best,
+            "val": {k: v for k, v in val.items() if k != "confusion"},
+            "last": str(self.weights / "last.pt"),
+            "best": str(self.weights / "best.pt"),
+            "classes": self.classes,
+            "skipped": self.skipped,
             "seconds": round(self.elapsed_before + time.time() - self.started, 1),
         }
 
@@ -523,8 +612,9 @@ class Run:
     def _write_results(self) -> None:
         rows = [",".join(RESULT_FIELDS)]
         for h in self.history:
-            rows.append(",".join(f"{h[k]:.6g}" if isinstance(h[k], float) else str(h[k])
-                                 for k in RESULT_FIELDS))
+            rows.append(
+                ",".join(f"{h[k]:.6g}" if isinstance(h[k], float) else str(h[k]) for k in RESULT_FIELDS)
+            )
         write_text(self.out / "results.csv", "\n".join(rows) + "\n")
 
     def _plot_curves(self) -> None:
@@ -536,8 +626,9 @@ class Run:
         if "confusion" in val:
             from .plots import plot_confusion
 
-            plot_confusion(np.asarray(val["confusion"]), self.classes,
-                           self.out / "confusion_matrix.png", self.warn)
+            plot_confusion(
+                np.asarray(val["confusion"]), self.classes, self.out / "confusion_matrix.png", self.warn
+            )
 
 
 def resume_config(run_dir: str) -> tuple[TrainConfig, dict]:

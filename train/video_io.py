@@ -34,8 +34,11 @@ MAX_PLAUSIBLE_FPS = 1000.0  # some containers report absurd rates (e.g. a 90 kHz
 # What to encode with when no codec is named, by suffix. H.264 plays everywhere except in
 # AVI, where MPEG-4 Part 2 is the customary codec; WebM allows only VP8/VP9/AV1.
 _DEFAULT_CODECS = {
-    ".mp4": ("libx264", "mpeg4"), ".mov": ("libx264", "mpeg4"), ".mkv": ("libx264", "mpeg4"),
-    ".avi": ("mpeg4",), ".webm": ("libvpx-vp9", "libvpx"),
+    ".mp4": ("libx264", "mpeg4"),
+    ".mov": ("libx264", "mpeg4"),
+    ".mkv": ("libx264", "mpeg4"),
+    ".avi": ("mpeg4",),
+    ".webm": ("libvpx-vp9", "libvpx"),
 }
 # Encoders that code an odd width or height in 4:2:0 exactly. Others (H.264, HEVC, MJPEG)
 # refuse it or silently drop the odd row and column, so the default for an odd-sized video
@@ -52,8 +55,14 @@ _ENCODER_OPTIONS = {
 _MPEG4_QSCALE = 3  # fixed quantiser (2 best .. 31 worst) for MPEG-4 Part 2 and MJPEG
 _FF_QP2LAMBDA = 118  # FFmpeg's scale between a quantiser and global_quality
 # OpenCV fallback: a FourCC per FFmpeg encoder name, else per suffix.
-_FOURCC_BY_CODEC = {"mpeg4": "mp4v", "mjpeg": "MJPG", "libx264": "avc1", "h264": "avc1",
-                    "libvpx": "VP80", "libvpx-vp9": "VP90"}
+_FOURCC_BY_CODEC = {
+    "mpeg4": "mp4v",
+    "mjpeg": "MJPG",
+    "libx264": "avc1",
+    "h264": "avc1",
+    "libvpx": "VP80",
+    "libvpx-vp9": "VP90",
+}
 _FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "mp4v", ".webm": "VP80"}
 
 
@@ -66,6 +75,7 @@ class VideoWriteError(VmfError):
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def read_video(path: "str | os.PathLike") -> tuple[np.ndarray, float]:
     """All frames of ``path`` as contiguous (N, H, W, 3) BGR uint8, and its frame rate.
@@ -171,11 +181,14 @@ def _choose(choose: Chooser, num_frames: int) -> np.ndarray:
         if indices.size == 0:
             return np.zeros(0, np.int64)
         if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer):
-            raise ValueError(f"the chooser must return a 1-D array of frame indices, not "
-                             f"{indices.dtype} {indices.shape}")
+            raise ValueError(
+                f"the chooser must return a 1-D array of frame indices, not {indices.dtype} {indices.shape}"
+            )
         if indices.min() < 0 or indices.max() >= num_frames:
-            raise ValueError(f"the chooser returned frame indices {indices.min()}..{indices.max()} "
-                             f"for a video of {num_frames} frames")
+            raise ValueError(
+                f"the chooser returned frame indices {indices.min()}..{indices.max()} "
+                f"for a video of {num_frames} frames"
+            )
     except Exception as exc:
         raise _ChooserFailed() from exc
     return indices.astype(np.int64)
@@ -221,8 +234,7 @@ def _frames_pyav(path: Path, choose: Chooser) -> tuple[np.ndarray, float, int] |
             return None
         stream = container.streams.video[0]
         fps = _plausible_fps(stream.average_rate or stream.guessed_rate or stream.base_rate)
-        counted = sum(1 for packet in container.demux(stream)
-                      if packet.size and packet.pts is not None)
+        counted = sum(1 for packet in container.demux(stream) if packet.size and packet.pts is not None)
     if counted == 0:
         return None
     picker = _Picker(_choose(choose, counted))
@@ -280,8 +292,9 @@ def _frames_opencv(path: Path, choose: Chooser) -> tuple[np.ndarray, float, int]
 
 def _stack(frames: list[np.ndarray]) -> np.ndarray:
     h, w = frames[0].shape[:2]
-    same = [f if f.shape[:2] == (h, w) else cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)
-            for f in frames]
+    same = [
+        f if f.shape[:2] == (h, w) else cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames
+    ]
     return np.ascontiguousarray(np.stack(same))
 
 
@@ -309,6 +322,7 @@ def _import_av():
 
 # --------------------------------------------------------------------------- writing
 
+
 def write_video(path: "str | os.PathLike", frames_bgr, fps: float, codec: str | None = None) -> Path:
     """Encode (N, H, W, 3) BGR uint8 frames to ``path``; the container follows the suffix.
 
@@ -332,8 +346,9 @@ def write_video(path: "str | os.PathLike", frames_bgr, fps: float, codec: str | 
         raise VideoWriteError(f"cannot write video {path}: frame rate {fps} is not positive")
     suffix = path.suffix.lower()
     if suffix not in _DEFAULT_CODECS:
-        raise VideoWriteError(f"cannot write video {path}: unknown suffix {path.suffix!r} "
-                              f"(known: {', '.join(_DEFAULT_CODECS)})")
+        raise VideoWriteError(
+            f"cannot write video {path}: unknown suffix {path.suffix!r} (known: {', '.join(_DEFAULT_CODECS)})"
+        )
     if not path.parent.is_dir():
         raise VideoWriteError(f"cannot write video {path}: folder {path.parent} does not exist")
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{suffix}")

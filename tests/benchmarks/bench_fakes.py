@@ -43,14 +43,34 @@ class FakeBackend:
         return np.zeros(len(self.meta["labels"]), np.float32)
 
 
-def sidecar_meta(variant="560M", baseline=False, frames=2, resolution=8, precision="fp32",
-                 converter="fake", form="deployable") -> dict:
+def sidecar_meta(
+    variant="560M",
+    baseline=False,
+    frames=2,
+    resolution=8,
+    precision="fp32",
+    converter="fake",
+    form="deployable",
+) -> dict:
     return make_card(
-        variant=variant, baseline=baseline, frames=frames, resolution=resolution,
-        temporal_stride=1, input_name="clip", layout="TCHW", labels=["a", "b", "c"],
-        precision=precision, converter=converter, weights_sha256="0" * 64, untrained=True,
-        parity={"max_abs": 1.5e-5, "top1_agree": 1.0}, macs=1000, params=10, versions={},
-        form=form)
+        variant=variant,
+        baseline=baseline,
+        frames=frames,
+        resolution=resolution,
+        temporal_stride=1,
+        input_name="clip",
+        layout="TCHW",
+        labels=["a", "b", "c"],
+        precision=precision,
+        converter=converter,
+        weights_sha256="0" * 64,
+        untrained=True,
+        parity={"max_abs": 1.5e-5, "top1_agree": 1.0},
+        macs=1000,
+        params=10,
+        versions={},
+        form=form,
+    )
 
 
 @dataclass
@@ -78,11 +98,25 @@ class FakeExporter:
     fail: dict = field(default_factory=dict)  # (target, precision) -> message
     calls: list = field(default_factory=list)
 
-    def __call__(self, variant, targets=("onnx",), precisions=("fp32",), *, converter=None,
-                 out_dir=".", baseline=False, frames=None, resolution=None, verify=True,
-                 form="deployable", log=print, **_):
-        self.calls.append((variant, baseline, tuple(targets), tuple(precisions), form, frames,
-                           resolution, converter))
+    def __call__(
+        self,
+        variant,
+        targets=("onnx",),
+        precisions=("fp32",),
+        *,
+        converter=None,
+        out_dir=".",
+        baseline=False,
+        frames=None,
+        resolution=None,
+        verify=True,
+        form="deployable",
+        log=print,
+        **_,
+    ):
+        self.calls.append(
+            (variant, baseline, tuple(targets), tuple(precisions), form, frames, resolution, converter)
+        )
         artifacts = []
         for target in targets:
             for precision in precisions:
@@ -93,10 +127,12 @@ class FakeExporter:
                 path.parent.mkdir(exist_ok=True)
                 path.write_bytes(b"\0" * 2**20)  # 1 MiB, so size_mb is checkable
                 used = converter or "fake-default"
-                side = write_sidecar(path, sidecar_meta(variant, baseline, frames, resolution,
-                                                        precision, used, form))
-                artifacts.append(Artifact(target, precision, used, form, path, side, 1.0,
-                                          {"max_abs": 1.5e-5}, 0.0))
+                side = write_sidecar(
+                    path, sidecar_meta(variant, baseline, frames, resolution, precision, used, form)
+                )
+                artifacts.append(
+                    Artifact(target, precision, used, form, path, side, 1.0, {"max_abs": 1.5e-5}, 0.0)
+                )
         return Report(artifacts)
 
 

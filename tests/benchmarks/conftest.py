@@ -26,5 +26,11 @@ def tools(exporter, loader, clock):
     logs = []
     # In-process: the fake backend and clock live in this process.
     # The fake exporter makes every combination, so the real exporter's option check is off.
-    return Tools(export=exporter, load_backend=loader, clock=clock, log=logs.append,
-                 isolate=False, check_export=lambda *job: None)
+    return Tools(
+        export=exporter,
+        load_backend=loader,
+        clock=clock,
+        log=logs.append,
+        isolate=False,
+        check_export=lambda *job: None,
+    )

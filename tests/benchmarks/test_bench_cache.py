@@ -31,9 +31,18 @@ def test_second_fetch_is_a_hit(tmp_path):
     assert second.path.parent == tmp_path / "0.1.0" / KEY.folder()
 
 
-@pytest.mark.parametrize("field, value", [("version", "0.2.0"), ("precision", "fp16"),
-                                          ("converter", "litert-torch"), ("form", "naive"),
-                                          ("baseline", True), ("frames", 4), ("resolution", 16)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("version", "0.2.0"),
+        ("precision", "fp16"),
+        ("converter", "litert-torch"),
+        ("form", "naive"),
+        ("baseline", True),
+        ("frames", 4),
+        ("resolution", 16),
+    ],
+)
 def test_every_key_field_separates_entries(tmp_path, field, value):
     cache, calls = ArtifactCache(tmp_path), []
     cache.fetch(KEY, producer(calls))
@@ -104,8 +113,10 @@ def test_a_failed_exports_conversion_log_outlives_the_scratch_folder(tmp_path):
     scratch.mkdir()
     log = scratch / "vmf-export-tflite-20261130-093000.log"
     log.write_text("onnx2tf: Traceback ...\n")
-    exc = keep_conversion_log(VmfError(f"onnx2tf failed (ValueError); try --converter "
-                                       f"litert-torch (converter output: {log})"), tmp_path)
+    exc = keep_conversion_log(
+        VmfError(f"onnx2tf failed (ValueError); try --converter litert-torch (converter output: {log})"),
+        tmp_path,
+    )
     kept = tmp_path / "logs" / log.name
     assert str(exc) == f"onnx2tf failed (ValueError); try --converter litert-torch (converter output: {kept})"
     assert kept.read_text() == "onnx2tf: Traceback ...\n" and not log.exists()

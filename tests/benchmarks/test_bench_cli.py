@@ -30,7 +30,7 @@ def test_json_rows_carry_the_core_columns_and_the_fake_delays(tools, loader, tmp
     assert code == 0
     result = last_json(out)
     assert result["columns"] == list(COLUMNS)
-    assert list(COLUMNS[:len(ISSUE_COLUMNS)]) == list(ISSUE_COLUMNS)
+    assert list(COLUMNS[: len(ISSUE_COLUMNS)]) == list(ISSUE_COLUMNS)
     rows = result["results"]
     assert [(r["backend"], r["status"]) for r in rows] == [("onnxruntime", "ok"), ("tflite", "ok")]
     for r in rows:
@@ -54,8 +54,22 @@ def test_json_rows_carry_the_core_columns_and_the_fake_delays(tools, loader, tmp
 
 def test_csv_and_markdown_have_the_same_rows(tools, tmp_path, capsys):
     csv_path, md_path = tmp_path / "out" / "bench.csv", tmp_path / "bench.md"
-    code, out, _ = bench(["--backend", "onnxruntime", "torch", "--baseline", "--csv", str(csv_path),
-                          "--markdown", str(md_path), "--json"], tools, tmp_path, capsys)
+    code, out, _ = bench(
+        [
+            "--backend",
+            "onnxruntime",
+            "torch",
+            "--baseline",
+            "--csv",
+            str(csv_path),
+            "--markdown",
+            str(md_path),
+            "--json",
+        ],
+        tools,
+        tmp_path,
+        capsys,
+    )
     assert code == 0
     with open(csv_path, newline="") as f:
         reader = csv.DictReader(f)
@@ -85,7 +99,9 @@ def test_second_run_does_not_re_export(tools, exporter, tmp_path, capsys):
     code, out, _ = bench(args, tools, tmp_path, capsys)
     # One exporter call per model/form/target: the conversion is shared by its precisions.
     assert code == 0 and [c[2:4] for c in exporter.calls] == [
-        (("onnx",), ("fp32", "int8")), (("tflite",), ("fp32", "int8"))]
+        (("onnx",), ("fp32", "int8")),
+        (("tflite",), ("fp32", "int8")),
+    ]
     assert last_json(out)["exports"] == {"exported": 4, "cached": 0}
     tools.exported.clear()
     code, out, _ = bench(args, tools, tmp_path, capsys)
@@ -93,20 +109,37 @@ def test_second_run_does_not_re_export(tools, exporter, tmp_path, capsys):
     assert last_json(out)["exports"] == {"exported": 0, "cached": 4}
     assert all(r["status"] == "ok" for r in last_json(out)["results"])
     # A different clip is a different artifact.
-    cli.main(["--backend", "onnxruntime", "--cache", str(tmp_path / "cache"),
-              *TINY[:2], "--resolution", "16", *TINY[4:]], tools=tools)
+    cli.main(
+        [
+            "--backend",
+            "onnxruntime",
+            "--cache",
+            str(tmp_path / "cache"),
+            *TINY[:2],
+            "--resolution",
+            "16",
+            *TINY[4:],
+        ],
+        tools=tools,
+    )
     assert len(exporter.calls) == 3 and exporter.calls[-1][6] == 16
 
 
-def test_openvino_times_the_onnx_export_onnxruntime_times(tools, exporter, loader, tmp_path,
-                                                         capsys):
-    code, out, _ = bench(["--backend", "onnxruntime", "openvino", "--precision", "fp32", "int8",
-                          "--json"], tools, tmp_path, capsys)
+def test_openvino_times_the_onnx_export_onnxruntime_times(tools, exporter, loader, tmp_path, capsys):
+    code, out, _ = bench(
+        ["--backend", "onnxruntime", "openvino", "--precision", "fp32", "int8", "--json"],
+        tools,
+        tmp_path,
+        capsys,
+    )
     assert code == 0 and [c[2:4] for c in exporter.calls] == [(("onnx",), ("fp32", "int8"))]
     rows = last_json(out)["results"]
     assert [(r["backend"], r["precision"], r["status"]) for r in rows] == [
-        ("onnxruntime", "fp32", "ok"), ("onnxruntime", "int8", "ok"),
-        ("openvino", "fp32", "ok"), ("openvino", "int8", "ok")]
+        ("onnxruntime", "fp32", "ok"),
+        ("onnxruntime", "int8", "ok"),
+        ("openvino", "fp32", "ok"),
+        ("openvino", "int8", "ok"),
+    ]
     assert last_json(out)["exports"] == {"exported": 2, "cached": 0}
     # The same two files, each loaded once by each backend, by name.
     loaded = [(b.path.name, b.name) for b in loader.loaded]
@@ -124,19 +157,41 @@ def test_all_exports_happen_before_any_timing(tools, tmp_path, capsys):
 
 
 def test_exporter_gets_the_job(tools, exporter, tmp_path, capsys):
-    bench(["--backend", "tflite", "--naive", "--converter", "litert-torch", "--precision", "fp16"],
-          tools, tmp_path, capsys)
+    bench(
+        ["--backend", "tflite", "--naive", "--converter", "litert-torch", "--precision", "fp16"],
+        tools,
+        tmp_path,
+        capsys,
+    )
     assert exporter.calls == [
         ("560M", False, ("tflite",), ("fp16",), "deployable", 8, 8, "litert-torch"),
-        ("560M", False, ("tflite",), ("fp16",), "naive", 8, 8, "onnx2tf")]  # its only route
+        ("560M", False, ("tflite",), ("fp16",), "naive", 8, 8, "onnx2tf"),
+    ]  # its only route
 
 
 def test_failure_rows_keep_the_table(tools, exporter, loader, tmp_path, capsys):
     exporter.fail[("tflite", "int8")] = "int8 parity gate failed: top-1 agreement 0.80 < 0.95"
     loader.fail["onnxruntime"] = MissingDependencyError(
-        "running an ONNX model needs onnxruntime, which is not installed: pip install 'vmf[ort]'")
-    code, out, _ = bench(["--backend", "onnxruntime", "tflite", "torch", "--precision", "fp32",
-                          "int8", "--threads", "1", "2", "--json"], tools, tmp_path, capsys)
+        "running an ONNX model needs onnxruntime, which is not installed: pip install 'vmf[ort]'"
+    )
+    code, out, _ = bench(
+        [
+            "--backend",
+            "onnxruntime",
+            "tflite",
+            "torch",
+            "--precision",
+            "fp32",
+            "int8",
+            "--threads",
+            "1",
+            "2",
+            "--json",
+        ],
+        tools,
+        tmp_path,
+        capsys,
+    )
     assert code == 0  # something was timed
     rows = {(r["backend"], r["precision"], r["threads"]): r for r in last_json(out)["results"]}
     assert len(rows) == 12
@@ -145,39 +200,51 @@ def test_failure_rows_keep_the_table(tools, exporter, loader, tmp_path, capsys):
     assert bad["status"] == "failed" and bad["p50_ms"] is None
     assert bad["reason"] == "export failed: int8 parity gate failed: top-1 agreement 0.80 < 0.95"
     assert rows[("onnxruntime", "fp32", 1)]["reason"].endswith("pip install 'vmf[ort]'")
-    assert rows[("torch", "int8", 2)]["reason"] == \
-        "the torch backend times fp32 only"
+    assert rows[("torch", "int8", 2)]["reason"] == "the torch backend times fp32 only"
     # One call per model/target; the fp32 it finished before int8 failed is kept, and int8 is
     # not tried again (neither singly nor per thread count).
-    assert [c[2:4] for c in exporter.calls] == [(("onnx",), ("fp32", "int8")),
-                                               (("tflite",), ("fp32", "int8"))]
+    assert [c[2:4] for c in exporter.calls] == [
+        (("onnx",), ("fp32", "int8")),
+        (("tflite",), ("fp32", "int8")),
+    ]
     assert "failed: export failed: int8 parity gate failed" in out  # in the printed table too
 
 
-def test_a_failed_conversion_fails_every_precision_of_its_batch(tools, exporter, tmp_path,
-                                                                capsys):
+def test_a_failed_conversion_fails_every_precision_of_its_batch(tools, exporter, tmp_path, capsys):
     exporter.fail[("tflite", "fp16")] = "conversion failed"  # before anything was made
-    code, out, _ = bench(["--backend", "tflite", "onnxruntime", "--precision", "fp16", "int8",
-                          "--json"], tools, tmp_path, capsys)
+    code, out, _ = bench(
+        ["--backend", "tflite", "onnxruntime", "--precision", "fp16", "int8", "--json"],
+        tools,
+        tmp_path,
+        capsys,
+    )
     assert code == 0
-    assert [c[2:4] for c in exporter.calls] == [(("tflite",), ("fp16", "int8")),
-                                               (("onnx",), ("fp16", "int8"))]
+    assert [c[2:4] for c in exporter.calls] == [
+        (("tflite",), ("fp16", "int8")),
+        (("onnx",), ("fp16", "int8")),
+    ]
     rows = last_json(out)["results"]
     assert [(r["backend"], r["precision"], r["reason"]) for r in rows] == [
         ("tflite", "fp16", "export failed: conversion failed"),
         ("tflite", "int8", "export failed: conversion failed"),
-        ("onnxruntime", "fp16", None), ("onnxruntime", "int8", None)]
+        ("onnxruntime", "fp16", None),
+        ("onnxruntime", "int8", None),
+    ]
 
 
 def test_precisions_after_a_failed_one_are_exported_singly(tools, exporter, tmp_path, capsys):
     exporter.fail[("tflite", "fp16")] = "fp16 parity failed"  # after fp32 was made
-    code, out, _ = bench(["--backend", "tflite", "--precision", "fp32", "fp16", "int8", "--json"],
-                         tools, tmp_path, capsys)
+    code, out, _ = bench(
+        ["--backend", "tflite", "--precision", "fp32", "fp16", "int8", "--json"], tools, tmp_path, capsys
+    )
     assert code == 0
     assert [c[3] for c in exporter.calls] == [("fp32", "fp16", "int8"), ("int8",)]
     rows = last_json(out)["results"]
     assert [(r["precision"], r["status"]) for r in rows] == [
-        ("fp32", "ok"), ("fp16", "failed"), ("int8", "ok")]
+        ("fp32", "ok"),
+        ("fp16", "failed"),
+        ("int8", "ok"),
+    ]
     assert rows[1]["reason"] == "export failed: fp16 parity failed"
 
 
@@ -185,8 +252,9 @@ def test_the_exporters_own_check_refuses_before_any_work(tools, exporter, tmp_pa
     from vmf.benchmarks.jobs import check_with_exporter
 
     tools.check_export = check_with_exporter  # the real exporter's option check
-    code, out, _ = bench(["--backend", "coreml", "--precision", "fp16", "int8", "--json"],
-                         tools, tmp_path, capsys)
+    code, out, _ = bench(
+        ["--backend", "coreml", "--precision", "fp16", "int8", "--json"], tools, tmp_path, capsys
+    )
     assert code == 0 and [c[3] for c in exporter.calls] == [("fp16",)]
     bad = last_json(out)["results"][1]
     # The exporter's own sentence (its wording is the exporter's business).
@@ -195,20 +263,22 @@ def test_the_exporters_own_check_refuses_before_any_work(tools, exporter, tmp_pa
 
 def test_nothing_timed_is_an_error_naming_the_first_reason(tools, loader, tmp_path, capsys):
     loader.fail["coreml"] = MissingDependencyError(
-        "running a Core ML model needs coremltools, which is not installed: "
-        "pip install 'vmf[coreml]'")
+        "running a Core ML model needs coremltools, which is not installed: pip install 'vmf[coreml]'"
+    )
     code, out, err = bench(["--backend", "coreml"], tools, tmp_path, capsys)
     assert code == 1
     assert err.strip().splitlines()[-1] == (
         "error: nothing was timed; first failure: running a Core ML model needs coremltools, "
-        "which is not installed: pip install 'vmf[coreml]'")
+        "which is not installed: pip install 'vmf[coreml]'"
+    )
     assert "VMF-560M" in out  # the table is still printed
 
 
 def test_plot_is_written(tools, tmp_path, capsys):
     plot = tmp_path / "plots" / "latency.png"
-    code, _, _ = bench(["--backend", "onnxruntime", "torch", "--baseline", "--plot", str(plot)],
-                       tools, tmp_path, capsys)
+    code, _, _ = bench(
+        ["--backend", "onnxruntime", "torch", "--baseline", "--plot", str(plot)], tools, tmp_path, capsys
+    )
     assert code == 0
     data = plot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
@@ -217,8 +287,9 @@ def test_plot_is_written(tools, tmp_path, capsys):
 
 def test_cuda_request_uses_cuda_backends_only(tools, monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(cli, "cuda_status", lambda: None)  # pretend a GPU is present
-    code, out, _ = bench(["--backend", "onnxruntime", "tflite", "--device", "cuda", "--json"],
-                         tools, tmp_path, capsys)
+    code, out, _ = bench(
+        ["--backend", "onnxruntime", "tflite", "--device", "cuda", "--json"], tools, tmp_path, capsys
+    )
     rows = last_json(out)["results"]
     assert code == 0
     # The fake backend reports a CPU device: the row says what really ran, not what was asked.
@@ -226,16 +297,22 @@ def test_cuda_request_uses_cuda_backends_only(tools, monkeypatch, tmp_path, caps
     assert rows[1]["status"] == "failed" and "no CUDA path" in rows[1]["reason"]
 
 
-@pytest.mark.parametrize("args, message, code", [
-    (["--variant", "3G"], "argument --variant: invalid choice: '3G'", 2),
-    (["--backend", "tensorrt"], "argument --backend: invalid choice: 'tensorrt'", 2),
-    (["--precision", "int4"], "argument --precision: invalid choice: 'int4'", 2),
-    (["--device", "tpu"], "argument --device: invalid choice: 'tpu'", 2),
-    (["--threads", "0"], "argument --threads: '0' must be >= 1", 2),
-    (["--variant", "1G", "560M", "--frames", "12"],
-     "--frames 12 is not a multiple of variant 560M's temporal stride 8", 1),
-    (["--device", "cuda"], "--device cuda: no usable CUDA GPU here (no GPU in this test)", 1),
-])
+@pytest.mark.parametrize(
+    "args, message, code",
+    [
+        (["--variant", "3G"], "argument --variant: invalid choice: '3G'", 2),
+        (["--backend", "tensorrt"], "argument --backend: invalid choice: 'tensorrt'", 2),
+        (["--precision", "int4"], "argument --precision: invalid choice: 'int4'", 2),
+        (["--device", "tpu"], "argument --device: invalid choice: 'tpu'", 2),
+        (["--threads", "0"], "argument --threads: '0' must be >= 1", 2),
+        (
+            ["--variant", "1G", "560M", "--frames", "12"],
+            "--frames 12 is not a multiple of variant 560M's temporal stride 8",
+            1,
+        ),
+        (["--device", "cuda"], "--device cuda: no usable CUDA GPU here (no GPU in this test)", 1),
+    ],
+)
 def test_errors_are_one_line_exit_2_for_the_command_line(args, message, code, monkeypatch, capsys):
     monkeypatch.setattr(cli, "cuda_status", lambda: "no GPU in this test")
     assert cli.main(args) == code
@@ -267,13 +344,13 @@ def test_model_file_rows_come_from_its_sidecar(tools, tmp_path, capsys):
     model = tmp_path / "m.tflite"
     model.write_bytes(b"\0" * 2**19)
     write_sidecar(model, sidecar_meta("1G", True, 2, 8, "int8", "onnx2tf"))
-    code = cli.main(["--model", str(model), "--threads", "1", "2", "--runs", "3", "--json"],
-                    tools=tools)
+    code = cli.main(["--model", str(model), "--threads", "1", "2", "--runs", "3", "--json"], tools=tools)
     rows = last_json(capsys.readouterr().out)["results"]
     assert code == 0
-    assert [(r["model"], r["precision"], r["converter"], r["threads"], r["size_mb"])
-            for r in rows] == [("Mobile3D-1G", "int8", "onnx2tf", 1, 0.5),
-                               ("Mobile3D-1G", "int8", "onnx2tf", 2, 0.5)]
+    assert [(r["model"], r["precision"], r["converter"], r["threads"], r["size_mb"]) for r in rows] == [
+        ("Mobile3D-1G", "int8", "onnx2tf", 1, 0.5),
+        ("Mobile3D-1G", "int8", "onnx2tf", 2, 0.5),
+    ]
     assert rows[0]["macs"] == 1000  # what the sidecar says
 
 

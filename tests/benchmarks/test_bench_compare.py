@@ -4,13 +4,33 @@ from vmf.benchmarks.compare import comparisons
 from vmf.benchmarks.rows import Row
 
 
-def row(model, backend="onnxruntime", form="deployable", precision="fp32", p50=10.0, threads=2,
-        status="ok", parity=None):
+def row(
+    model,
+    backend="onnxruntime",
+    form="deployable",
+    precision="fp32",
+    p50=10.0,
+    threads=2,
+    status="ok",
+    parity=None,
+):
     variant = model.split("-", 1)[1]
-    return Row(variant=variant, baseline=model.startswith("Mobile3D"), backend=backend,
-               precision=precision, converter=None, threads=threads, device="cpu", frames=64,
-               resolution=172, p50_ms=p50 if status == "ok" else None, status=status,
-               model=model, form=form, parity=parity)
+    return Row(
+        variant=variant,
+        baseline=model.startswith("Mobile3D"),
+        backend=backend,
+        precision=precision,
+        converter=None,
+        threads=threads,
+        device="cpu",
+        frames=64,
+        resolution=172,
+        p50_ms=p50 if status == "ok" else None,
+        status=status,
+        model=model,
+        form=form,
+        parity=parity,
+    )
 
 
 def test_each_pairing():
@@ -43,4 +63,5 @@ def test_each_pairing():
 def test_slower_is_said_as_slower():
     rows = [row("VMF-560M", p50=8.0), row("VMF-560M", backend="tflite", p50=12.0)]
     assert comparisons(rows) == [
-        "VMF-560M deployable fp32 2t: LiteRT 12.0 ms vs ONNX Runtime 8.0 ms: LiteRT 1.5x slower"]
+        "VMF-560M deployable fp32 2t: LiteRT 12.0 ms vs ONNX Runtime 8.0 ms: LiteRT 1.5x slower"
+    ]

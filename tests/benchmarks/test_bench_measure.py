@@ -21,18 +21,29 @@ def fake_run(returncode, stdout="", stderr=""):
 
 
 def test_a_crash_is_a_one_line_reason(monkeypatch):
-    monkeypatch.setattr(measure_mod.subprocess, "run", fake_run(
-        -11, "", "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\nFatal Python error: "
-        "Segmentation fault\n\n"))
+    monkeypatch.setattr(
+        measure_mod.subprocess,
+        "run",
+        fake_run(
+            -11,
+            "",
+            "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\nFatal Python error: "
+            "Segmentation fault\n\n",
+        ),
+    )
     with pytest.raises(VmfError) as err:
         measure_isolated("m.tflite", "tflite", 2, "cpu", OPTIONS)
-    assert str(err.value) == ("the timing process was killed by SIGSEGV; it said: "
-                              "Fatal Python error: Segmentation fault")
+    assert str(err.value) == (
+        "the timing process was killed by SIGSEGV; it said: Fatal Python error: Segmentation fault"
+    )
 
 
 def test_the_worker_error_is_passed_on(monkeypatch):
-    monkeypatch.setattr(measure_mod.subprocess, "run", fake_run(
-        0, 'noise from a library\n{"error": "m.onnx is not a loadable ONNX model (bad)"}\n'))
+    monkeypatch.setattr(
+        measure_mod.subprocess,
+        "run",
+        fake_run(0, 'noise from a library\n{"error": "m.onnx is not a loadable ONNX model (bad)"}\n'),
+    )
     with pytest.raises(VmfError, match=r"^m.onnx is not a loadable ONNX model \(bad\)$"):
         measure_isolated("m.onnx", "onnxruntime", 2, "cpu", OPTIONS)
 

@@ -34,14 +34,30 @@ def test_clip_wrapper_is_the_same_network():
     net = build_x3d(dataclasses.replace(X3D_S, stage_depths=(1, 1, 1, 1))).eval()  # small: quick
     frames = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(X3DClip(net)(frames),
-                                   net(frames.permute(1, 0, 2, 3).unsqueeze(0)), rtol=0, atol=0)
+        torch.testing.assert_close(
+            X3DClip(net)(frames), net(frames.permute(1, 0, 2, 3).unsqueeze(0)), rtol=0, atol=0
+        )
 
 
 def test_real_run_on_onnxruntime_and_torch(tmp_path, capsys):
     """The real exporter, X3D-S's naive export and a checkpoint, timed by the real backends."""
-    clip = ["--variant", "560M", "--frames", "8", "--resolution", "32", "--runs", "2",
-            "--warmup", "1", "--threads", "1", "--cache", str(tmp_path), "--json"]
+    clip = [
+        "--variant",
+        "560M",
+        "--frames",
+        "8",
+        "--resolution",
+        "32",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "--threads",
+        "1",
+        "--cache",
+        str(tmp_path),
+        "--json",
+    ]
     # Each row timed in its own process (the default).
     code = cli.main([*clip, "--backend", "onnxruntime", "--x3d"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -58,6 +74,8 @@ def test_real_run_on_onnxruntime_and_torch(tmp_path, capsys):
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and again["exports"] == {"exported": 1, "cached": 2}
     assert [(r["model"], r["backend"], r["status"]) for r in again["results"]] == [
-        ("VMF-560M", "onnxruntime", "ok"), ("VMF-560M", "torch", "ok"),
-        ("X3D-S", "onnxruntime", "ok")]
+        ("VMF-560M", "onnxruntime", "ok"),
+        ("VMF-560M", "torch", "ok"),
+        ("X3D-S", "onnxruntime", "ok"),
+    ]
     assert again["results"][1]["form"] in ("reference", "deployable")  # what torch really ran

@@ -22,8 +22,15 @@ def small_onnx(tmp_path_factory):
     from vmf.export import export
 
     out = tmp_path_factory.mktemp("profile")
-    report = export("560M", targets=("onnx",), frames=8, resolution=64, out_dir=out,
-                    log=lambda m: None, warn=lambda m: None)
+    report = export(
+        "560M",
+        targets=("onnx",),
+        frames=8,
+        resolution=64,
+        out_dir=out,
+        log=lambda m: None,
+        warn=lambda m: None,
+    )
     return report.artifacts[0].path
 
 
@@ -31,8 +38,7 @@ def small_onnx(tmp_path_factory):
 def test_rows_cover_the_graph_and_add_up(profile_ops, small_onnx, backend, capsys):
     if backend == "openvino":
         pytest.importorskip("openvino")
-    code = profile_ops.main([str(small_onnx), "--backend", backend, "--runs", "3",
-                             "--warmup", "1", "--json"])
+    code = profile_ops.main([str(small_onnx), "--backend", backend, "--runs", "3", "--warmup", "1", "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and out["backend"] == backend and out["runs"] == 3
     rows = out["rows"]

@@ -54,8 +54,13 @@ def _fold_time(x: torch.Tensor) -> torch.Tensor:
 def _assert_equivalent(reference: torch.Tensor, deployable: torch.Tensor, what: str = "") -> None:
     """The one equivalence check of every rewrite: same shape, max abs difference <= 1e-4."""
     assert torch.isfinite(reference).all(), f"{what}: reference output is not finite"
-    torch.testing.assert_close(deployable, reference, atol=EQUIVALENCE_ATOL, rtol=0,
-                               msg=lambda m: f"{what}: deployable form differs from the reference\n{m}")
+    torch.testing.assert_close(
+        deployable,
+        reference,
+        atol=EQUIVALENCE_ATOL,
+        rtol=0,
+        msg=lambda m: f"{what}: deployable form differs from the reference\n{m}",
+    )
 
 
 @pytest.fixture

@@ -11,9 +11,14 @@ import pytest
 import torch
 from torch import nn
 
-from vmf.export.deploy_attention import (ChannelsLastFormerToMobile, ChannelsLastMobileToFormer,
-                                         DeployFormerToMobile, DeployMobileToFormer,
-                                         block_diagonal, head_mask)
+from vmf.export.deploy_attention import (
+    ChannelsLastFormerToMobile,
+    ChannelsLastMobileToFormer,
+    DeployFormerToMobile,
+    DeployMobileToFormer,
+    block_diagonal,
+    head_mask,
+)
 from vmf.export.deploy_context import DeployableTwin
 from vmf.export.deploy_mobile import ChannelsLastFrameDyReLU, frame_weight
 from vmf.export.deploy_stem import tap_groups
@@ -39,10 +44,11 @@ def run(block, *args):
         return block(*args)
 
 
-@pytest.mark.parametrize("kernel,stride,frames",
-                         [(5, 8, 16), (5, 8, 8), (5, 4, 12), (5, 4, 4), (3, 2, 6), (7, 2, 8)],
-                         ids=["560M-stem", "560M-stem-T'=1", "1G-stem", "1G-stem-T'=1", "k3s2",
-                              "k7s2-later-runs"])
+@pytest.mark.parametrize(
+    "kernel,stride,frames",
+    [(5, 8, 16), (5, 8, 8), (5, 4, 12), (5, 4, 4), (3, 2, 6), (7, 2, 8)],
+    ids=["560M-stem", "560M-stem-T'=1", "1G-stem", "1G-stem-T'=1", "k3s2", "k7s2-later-runs"],
+)
 @pytest.mark.parametrize("layout", ["TCHW", "THWC"])
 def test_stem(rng, kernel, stride, frames, layout, randomize, fold_time, assert_equivalent):
     stem = randomize(Stem(8, kernel, stride))
@@ -51,8 +57,7 @@ def test_stem(rng, kernel, stride, frames, layout, randomize, fold_time, assert_
     folded = clip[0].transpose(0, 1)  # [T, 3, R, R]
     if layout == "THWC":
         folded = folded.permute(0, 2, 3, 1).contiguous()
-    assert_equivalent(fold_time(run(stem, clip)), run(twin, folded),
-                      f"stem k={kernel} s={stride} T={frames}")
+    assert_equivalent(fold_time(run(stem, clip)), run(twin, folded), f"stem k={kernel} s={stride} T={frames}")
 
 
 def test_stem_gathers_only_the_frames_it_reads(randomize):
@@ -68,14 +73,15 @@ def test_stem_gathers_only_the_frames_it_reads(randomize):
 
 
 @pytest.mark.parametrize("frames", [1, 2, 3])
-@pytest.mark.parametrize("stride,in_ch,out_ch", [(1, 16, 16), (2, 16, 32)],
-                         ids=["identity", "projection"])
+@pytest.mark.parametrize("stride,in_ch,out_ch", [(1, 16, 16), (2, 16, 32)], ids=["identity", "projection"])
 @pytest.mark.parametrize("with_tokens", [True, False], ids=["dyrelu", "relu"])
 @pytest.mark.parametrize("layout", ["TCHW", "THWC"])
-def test_mobile_block(rng, frames, stride, in_ch, out_ch, with_tokens, layout, randomize,
-                      fold_time, assert_equivalent):
-    block = randomize(MobileBlock(in_ch, out_ch, int(2.25 * out_ch), stride,
-                                  TOKEN_DIM if with_tokens else None, 4))
+def test_mobile_block(
+    rng, frames, stride, in_ch, out_ch, with_tokens, layout, randomize, fold_time, assert_equivalent
+):
+    block = randomize(
+        MobileBlock(in_ch, out_ch, int(2.25 * out_ch), stride, TOKEN_DIM if with_tokens else None, 4)
+    )
     x = features(rng, in_ch, frames, 10)
     z0 = tokens(rng)[:, 0] if with_tokens else None
     twin = to_deployable(block, x, z0, layout=layout)
@@ -86,8 +92,7 @@ def test_mobile_block(rng, frames, stride, in_ch, out_ch, with_tokens, layout, r
 
 
 def test_pooling_before_refuses_a_conv_it_cannot_fold(rng, randomize):
-    act = to_deployable(randomize(FrameDyReLU(8, TOKEN_DIM, 4)), features(rng, 8, 2, 5),
-                        tokens(rng)[:, 0])
+    act = to_deployable(randomize(FrameDyReLU(8, TOKEN_DIM, 4)), features(rng, 8, 2, 5), tokens(rng)[:, 0])
     with pytest.raises(ValueError, match="plain 1x1 conv"):
         act.pooling_before(nn.Conv2d(4, 8, 3, padding=1))
 
@@ -113,8 +118,10 @@ def test_frame_dyrelu(rng, frames, layout, randomize, fold_time, assert_equivale
 
 
 # THWC exports get channels-last bridges (no feature-map transposes in TFLite).
-BRIDGE_TWINS = {"TCHW": (DeployMobileToFormer, DeployFormerToMobile),
-                "THWC": (ChannelsLastMobileToFormer, ChannelsLastFormerToMobile)}
+BRIDGE_TWINS = {
+    "TCHW": (DeployMobileToFormer, DeployFormerToMobile),
+    "THWC": (ChannelsLastMobileToFormer, ChannelsLastFormerToMobile),
+}
 
 
 @pytest.mark.parametrize("layout", list(BRIDGE_TWINS))
@@ -138,12 +145,10 @@ def test_former_to_mobile(rng, layout, randomize, fold_time, assert_equivalent):
     y, z = features(rng, 32, 3, 7), tokens(rng)
     twin = to_deployable(bridge, y, z, layout=layout)
     assert type(twin) is BRIDGE_TWINS[layout][1]
-    assert_equivalent(fold_time(run(bridge, y, z)), run(twin, fold_time(y), z),
-                      f"Former->Mobile {layout}")
+    assert_equivalent(fold_time(run(bridge, y, z)), run(twin, fold_time(y), z), f"Former->Mobile {layout}")
 
 
-def test_former_to_mobile_softmax_is_stable_for_large_scores(rng, randomize, fold_time,
-                                                             assert_equivalent):
+def test_former_to_mobile_softmax_is_stable_for_large_scores(rng, randomize, fold_time, assert_equivalent):
     # The TCHW twin writes the softmax over the tokens out as exp / sum; scores of a
     # few hundred would overflow exp without the max subtraction (exp(89) = inf in fp32).
     scale = 100.0
@@ -156,8 +161,7 @@ def test_former_to_mobile_softmax_is_stable_for_large_scores(rng, randomize, fol
     out = run(twin, fold_time(y), z)
     assert torch.isfinite(out).all()
     # Compared at the inputs' scale: the outputs are O(scale), so fp32 rounding is too.
-    assert_equivalent(fold_time(run(bridge, y, z)) / scale, out / scale,
-                      "Former->Mobile, large scores")
+    assert_equivalent(fold_time(run(bridge, y, z)) / scale, out / scale, "Former->Mobile, large scores")
 
 
 def test_block_diagonal_keeps_heads_apart():

@@ -59,14 +59,18 @@ class CallRecorder(TorchFunctionMode):
 SHORT_CASES = [(v, b, "TCHW") for v, b in CASES] + [("560M", False, "THWC"), ("1G", True, "THWC")]
 
 
-@pytest.mark.parametrize("variant,baseline,layout", SHORT_CASES,
-                         ids=[f"{i}-TCHW" for i in IDS] + ["560M-vmf-THWC", "1G-mobile3d-THWC"])
+@pytest.mark.parametrize(
+    "variant,baseline,layout",
+    SHORT_CASES,
+    ids=[f"{i}-TCHW" for i in IDS] + ["560M-vmf-THWC", "1G-mobile3d-THWC"],
+)
 def test_equivalent_at_short_clip(variant, baseline, layout, randomize, assert_equivalent):
     model = randomize(build_model(variant, baseline=baseline), seed=1)
     frames = 2 * model.cfg.temporal_stride
     deployable = make_deployable(model, frames=frames, layout=layout, resolution=SHORT_RES)
-    assert deployable.input_shape == ((frames, 3, SHORT_RES, SHORT_RES) if layout == "TCHW"
-                                      else (frames, SHORT_RES, SHORT_RES, 3))
+    assert deployable.input_shape == (
+        (frames, 3, SHORT_RES, SHORT_RES) if layout == "TCHW" else (frames, SHORT_RES, SHORT_RES, 3)
+    )
     check_equivalence(model, deployable, layout, 2, assert_equivalent, f"{variant} T={frames}")
 
 
@@ -96,13 +100,14 @@ def test_attributes_and_mode(small_vmf):
     assert (default.frames, default.resolution, default.input_layout) == (64, 172, "TCHW")
 
 
-@pytest.mark.parametrize("variant,baseline,layout",
-                         [("560M", False, "TCHW"), ("560M", False, "THWC"), ("1G", True, "TCHW")],
-                         ids=["vmf-TCHW", "vmf-THWC", "mobile3d-TCHW"])
+@pytest.mark.parametrize(
+    "variant,baseline,layout",
+    [("560M", False, "TCHW"), ("560M", False, "THWC"), ("1G", True, "TCHW")],
+    ids=["vmf-TCHW", "vmf-THWC", "mobile3d-TCHW"],
+)
 def test_structure_is_rank4_with_every_block_converted(variant, baseline, layout):
     model = build_model(variant, baseline=baseline)
-    dep = make_deployable(model, frames=2 * model.cfg.temporal_stride, resolution=64,
-                          layout=layout)
+    dep = make_deployable(model, frames=2 * model.cfg.temporal_stride, resolution=64, layout=layout)
     reference_types = {type(m) for m in model.modules()}
     for name, m in dep.named_modules():
         assert not isinstance(m, (nn.Conv3d, nn.modules.batchnorm._BatchNorm, nn.Dropout)), name
@@ -154,18 +159,22 @@ def test_traces_with_static_shapes(small_vmf):
     with torch.no_grad():
         torch.testing.assert_close(traced(clip), dep(clip), atol=1e-6, rtol=0)
     exported = torch.export.export(dep, (clip,))  # litert-torch's route
-    ranks = [len(n.meta["val"].shape) for n in exported.graph.nodes
-             if isinstance(n.meta.get("val"), torch.Tensor)]
+    ranks = [
+        len(n.meta["val"].shape) for n in exported.graph.nodes if isinstance(n.meta.get("val"), torch.Tensor)
+    ]
     assert ranks and max(ranks) <= 4
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"frames": 12}, "multiple of the stem's temporal stride 8"),
-    ({"frames": 0}, "frames must be a positive integer"),
-    ({"frames": 16.0}, "frames must be a positive integer"),
-    ({"layout": "NCTHW"}, "unknown input layout 'NCTHW'; valid layouts: TCHW, THWC"),
-    ({"resolution": -1}, "resolution must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"frames": 12}, "multiple of the stem's temporal stride 8"),
+        ({"frames": 0}, "frames must be a positive integer"),
+        ({"frames": 16.0}, "frames must be a positive integer"),
+        ({"layout": "NCTHW"}, "unknown input layout 'NCTHW'; valid layouts: TCHW, THWC"),
+        ({"resolution": -1}, "resolution must be a positive integer"),
+    ],
+)
 def test_bad_arguments_raise_one_clear_error(small_vmf, kwargs, message):
     with pytest.raises(VmfError, match=message):
         make_deployable(small_vmf, **kwargs)

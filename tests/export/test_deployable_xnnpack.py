@@ -13,15 +13,18 @@ from vmf.export.deployable import make_deployable
 from vmf.model import VARIANTS, VmfError, build_model
 
 
-@pytest.mark.parametrize("variant, baseline, frames", [
-    ("560M", False, 16),  # k_t = s_t = 8: one stem tap group, no zero frames in the stem
-    ("1G", False, 8),  # k_t = 5, s_t = 4, padding 2: stem groups shifted by zero frames
-    ("1G", True, 8),  # Mobile3D: no tokens, plain ReLU
-])
-def test_xnnpack_spelling_matches_the_reference(variant, baseline, frames, randomize,
-                                                assert_equivalent):
-    cfg = dataclasses.replace(VARIANTS[variant], blocks_per_stage=(1, 1, 1, 1), base_channels=8,
-                              head_hidden=64)
+@pytest.mark.parametrize(
+    "variant, baseline, frames",
+    [
+        ("560M", False, 16),  # k_t = s_t = 8: one stem tap group, no zero frames in the stem
+        ("1G", False, 8),  # k_t = 5, s_t = 4, padding 2: stem groups shifted by zero frames
+        ("1G", True, 8),  # Mobile3D: no tokens, plain ReLU
+    ],
+)
+def test_xnnpack_spelling_matches_the_reference(variant, baseline, frames, randomize, assert_equivalent):
+    cfg = dataclasses.replace(
+        VARIANTS[variant], blocks_per_stage=(1, 1, 1, 1), base_channels=8, head_hidden=64
+    )
     model = randomize(build_model(cfg, baseline=baseline, num_classes=10), seed=2)
     clip = torch.randn(1, 3, frames, 32, 32, generator=torch.Generator().manual_seed(0))
     twin = make_deployable(model, frames=frames, resolution=32, spelling="xnnpack")

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from vmf.export.calibration import (calibration_sets, class_tree, held_out_mask,
-                                    labelled_clips)
+from vmf.export.calibration import calibration_sets, class_tree, held_out_mask, labelled_clips
 from vmf.export.preprocess import uniform_indices
 from vmf.model import MEAN, STD, VmfError
 
@@ -49,8 +48,9 @@ def test_labelled_folder_one_uniform_clip_per_video_from_every_class(labelled):
     (labelled / "a" / "broken.mp4").write_bytes(b"not a video")
     model_labels = ["x", "a", "b", "c"]  # folder names map to these by name
     warnings = []
-    calib, held, source, held_labels = calibration_sets(FRAMES, RES, labelled,
-                                                        labels=model_labels, warn=warnings.append)
+    calib, held, source, held_labels = calibration_sets(
+        FRAMES, RES, labelled, labels=model_labels, warn=warnings.append
+    )
     assert len(calib) + len(held) == 5 and len(held) == 1  # one clip per readable video
     assert any("broken.mp4" in w for w in warnings)
     assert "5 labelled clips" in source and str(labelled) in source
@@ -81,8 +81,9 @@ def test_val_split_preferred_and_sorted_names_without_classes_txt(tmp_path):
                 index_video(tmp_path / split / name / f"{v}.mp4", 16 if split == "val" else 8)
     tree = class_tree(tmp_path)
     assert [name for name, _ in tree] == ["a", "b"] and tree[0][1] == tmp_path / "val" / "a"
-    calib, held, source, held_labels = calibration_sets(FRAMES, RES, tmp_path, labels=["b", "a"],
-                                                        warn=pytest.fail)
+    calib, held, source, held_labels = calibration_sets(
+        FRAMES, RES, tmp_path, labels=["b", "a"], warn=pytest.fail
+    )
     assert str(tmp_path / "val") in source and held_labels.tolist() == [1]  # "a" is label 1
     assert all(frame_indices(c) == [2, 6, 10, 14] for c in np.concatenate([calib, held]))
 
@@ -134,9 +135,19 @@ def test_int8_onnx_export_reports_top1_on_labelled_held_out_clips(tmp_path):
     labels_file = tmp_path / "labels.txt"
     labels_file.write_text("still\nleft\nright\n")  # model order differs from folder order
     lines = []
-    report = export("560M", targets=("onnx",), precisions=("int8",), frames=8, resolution=64,
-                    num_classes=3, labels=labels_file, calibration=data, out_dir=tmp_path / "out",
-                    log=lines.append, warn=lines.append)
+    report = export(
+        "560M",
+        targets=("onnx",),
+        precisions=("int8",),
+        frames=8,
+        resolution=64,
+        num_classes=3,
+        labels=labels_file,
+        calibration=data,
+        out_dir=tmp_path / "out",
+        log=lines.append,
+        warn=lines.append,
+    )
     parity = read_sidecar(report.artifacts[0].path)["parity"]  # the sidecar validates with them
     assert parity == report.artifacts[0].parity and parity["passed"]
     assert parity["metric"] == "cosine_median" and parity["labelled_clips"] == parity["clips"] == 3
@@ -148,6 +159,5 @@ def test_int8_onnx_export_reports_top1_on_labelled_held_out_clips(tmp_path):
     assert sorted(model_labels[i] for i in held_labels) == sorted(classes)  # one per class
     model, _ = api.load_model("560M", None, False, 3, warn=lambda m: None)
     with torch.no_grad():
-        refs = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
-                               for c in held])
+        refs = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in held])
     assert parity["top1_fp32"] == pytest.approx(float(np.mean(refs.argmax(1) == held_labels)))

@@ -22,14 +22,17 @@ def one_error_line(err: str) -> str:
     return lines[-1]
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--variant", "560m "], "unknown variant"),
-    (["--variant", "56M"], "did you mean '560M'"),
-    (["--variant", "560M", "--target", "tflit"], "did you mean 'tflite'"),
-    (["--variant", "560M", "--precision", "fp61"], "did you mean 'fp16'"),
-    (["--variant", "560M", "--converter", "litert"], "did you mean 'litert-torch'"),
-    (["--variant", "560M", "--converter", "onnx2tflite"], "did you mean 'onnx2tf'"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--variant", "560m "], "unknown variant"),
+        (["--variant", "56M"], "did you mean '560M'"),
+        (["--variant", "560M", "--target", "tflit"], "did you mean 'tflite'"),
+        (["--variant", "560M", "--precision", "fp61"], "did you mean 'fp16'"),
+        (["--variant", "560M", "--converter", "litert"], "did you mean 'litert-torch'"),
+        (["--variant", "560M", "--converter", "onnx2tflite"], "did you mean 'onnx2tf'"),
+    ],
+)
 def test_unknown_names_exit_2_with_a_suggestion(capsys, argv, expected):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -37,18 +40,23 @@ def test_unknown_names_exit_2_with_a_suggestion(capsys, argv, expected):
     assert err.rstrip().endswith("(see vmf-export --help)")
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--target", "onnx", "--precision", "fp16"], "--target onnx does not support --precision fp16"),
-    (["--target", "coreml", "--precision", "int8"], "does not support --precision int8"),
-    (["--target", "onnx", "--converter", "onnx2tf"], "--converter applies to --target tflite only"),
-    (["--target", "tflite", "--calibration", "."], "--calibration is used for int8 only"),
-    (["--target", "tflite", "--naive", "--converter", "litert-torch"], "through onnx2tf only"),
-    (["--target", "onnx", "--frames", "12"], "not a multiple of variant 560M's temporal stride 8"),
-    (["--target", "onnx", "--frames", "0"], "--frames must be a positive integer"),
-    (["--target", "onnx", "--weights", "no/such/file.pt"], "no such file"),
-    (["--target", "tflite", "--precision", "int8", "--calibration", "no/such/dir"],
-     "not a directory of videos"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--target", "onnx", "--precision", "fp16"], "--target onnx does not support --precision fp16"),
+        (["--target", "coreml", "--precision", "int8"], "does not support --precision int8"),
+        (["--target", "onnx", "--converter", "onnx2tf"], "--converter applies to --target tflite only"),
+        (["--target", "tflite", "--calibration", "."], "--calibration is used for int8 only"),
+        (["--target", "tflite", "--naive", "--converter", "litert-torch"], "through onnx2tf only"),
+        (["--target", "onnx", "--frames", "12"], "not a multiple of variant 560M's temporal stride 8"),
+        (["--target", "onnx", "--frames", "0"], "--frames must be a positive integer"),
+        (["--target", "onnx", "--weights", "no/such/file.pt"], "no such file"),
+        (
+            ["--target", "tflite", "--precision", "int8", "--calibration", "no/such/dir"],
+            "not a directory of videos",
+        ),
+    ],
+)
 def test_option_errors_exit_1_before_any_work(capsys, tmp_path, argv, expected):
     code, out, err = run(capsys, "--variant", "560M", "--out", str(tmp_path / "out"), *argv)
     assert code == 1
@@ -66,20 +74,39 @@ def test_unwritable_out_is_one_clear_line(capsys, tmp_path):
 def test_corrupt_weights(capsys, tmp_path):
     bad = tmp_path / "weights.pt"
     bad.write_bytes(b"definitely not a zip or a pickle")
-    code, _, err = run(capsys, "--variant", "560M", "--target", "onnx", "--weights", str(bad),
-                       "--out", str(tmp_path / "out"))
+    code, _, err = run(
+        capsys, "--variant", "560M", "--target", "onnx", "--weights", str(bad), "--out", str(tmp_path / "out")
+    )
     assert code == 1 and "not a readable PyTorch checkpoint" in one_error_line(err)
 
 
 def test_weights_of_another_variant_are_refused(capsys, tmp_path):
     ckpt = save_checkpoint(build_model("1G"), tmp_path / "vmf-1g.pt")
-    code, _, err = run(capsys, "--variant", "560M", "--target", "onnx", "--weights", str(ckpt),
-                       "--out", str(tmp_path / "out"))
+    code, _, err = run(
+        capsys,
+        "--variant",
+        "560M",
+        "--target",
+        "onnx",
+        "--weights",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 1 and "holds VMF-1G weights, not VMF-560M" in one_error_line(err)
     state = tmp_path / "state.pt"
     torch.save(build_model("2G").state_dict(), state)  # a plain state dict of other widths
-    code, _, err = run(capsys, "--variant", "560M", "--target", "onnx", "--weights", str(state),
-                       "--out", str(tmp_path / "out"))
+    code, _, err = run(
+        capsys,
+        "--variant",
+        "560M",
+        "--target",
+        "onnx",
+        "--weights",
+        str(state),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 1 and "does not fit VMF-560M" in one_error_line(err)
 
 
@@ -87,8 +114,19 @@ def test_a_failed_check_leaves_nothing_in_out(capsys, tmp_path, monkeypatch):
     # No real export misses 1e-4, so demand the impossible: an exact match.
     monkeypatch.setitem(TOLERANCES, ("onnx", "fp32"), -1.0)
     out = tmp_path / "out"
-    code, _, err = run(capsys, "--variant", "560M", "--target", "onnx", "--frames", "8",
-                       "--resolution", "32", "--out", str(out))
+    code, _, err = run(
+        capsys,
+        "--variant",
+        "560M",
+        "--target",
+        "onnx",
+        "--frames",
+        "8",
+        "--resolution",
+        "32",
+        "--out",
+        str(out),
+    )
     assert code == 1 and "parity check failed" in one_error_line(err)
     assert "--no-verify" in err
     assert out.is_dir() and list(out.iterdir()) == []  # no artifact, no partial, no scratch
@@ -97,15 +135,20 @@ def test_a_failed_check_leaves_nothing_in_out(capsys, tmp_path, monkeypatch):
 def test_plan_per_target_defaults_and_all():
     jobs = api.plan(("all",), None, None, "deployable", None)
     assert [(j.target, j.precisions) for j in jobs] == [
-        ("onnx", ("fp32",)), ("tflite", ("fp32",)), ("coreml", ("fp16",)),
-        ("executorch", ("fp32",))]
+        ("onnx", ("fp32",)),
+        ("tflite", ("fp32",)),
+        ("coreml", ("fp16",)),
+        ("executorch", ("fp32",)),
+    ]
     jobs = api.plan(("all",), ("fp16", "int8"), "onnx2tf", "deployable", "videos")
     assert [(j.target, j.precisions, j.converter) for j in jobs] == [
-        ("onnx", ("int8",), None), ("tflite", ("fp16", "int8"), "onnx2tf"),
-        ("coreml", ("fp16",), None), ("executorch", ("int8",), "xnnpack")]
+        ("onnx", ("int8",), None),
+        ("tflite", ("fp16", "int8"), "onnx2tf"),
+        ("coreml", ("fp16",), None),
+        ("executorch", ("int8",), "xnnpack"),
+    ]
     jobs = api.plan(("executorch",), None, None, "deployable", None, "coreml")
-    assert [(j.target, j.precisions, j.converter) for j in jobs] == [
-        ("executorch", ("fp16",), "coreml")]
+    assert [(j.target, j.precisions, j.converter) for j in jobs] == [("executorch", ("fp16",), "coreml")]
     with pytest.raises(VmfError, match="did you mean 'coreml'"):
         api.plan(("cormel",), None, None, "deployable", None)
 
@@ -114,9 +157,24 @@ def test_artifact_names_say_what_differs_from_the_defaults():
     from vmf.model import get_variant
 
     cfg = get_variant("560M")
-    name = lambda **kw: api.artifact_name(cfg, **{**dict(  # noqa: E731
-        baseline=False, frames=64, resolution=172, target="tflite", precision="fp32",
-        converter=api.DEFAULT_CONVERTER, form="deployable"), **kw})
+
+    def name(**kw):
+        return api.artifact_name(
+            cfg,
+            **{
+                **dict(
+                    baseline=False,
+                    frames=64,
+                    resolution=172,
+                    target="tflite",
+                    precision="fp32",
+                    converter=api.DEFAULT_CONVERTER,
+                    form="deployable",
+                ),
+                **kw,
+            },
+        )
+
     assert name() == "vmf-560m_fp32.tflite"
     assert name(target="onnx", converter=None) == "vmf-560m_fp32.onnx"
     assert name(target="coreml", precision="fp16", converter=None) == "vmf-560m_fp16.mlpackage"
@@ -133,9 +191,24 @@ def test_json_summary_labels_and_num_classes(capsys, tmp_path):
 
     labels = tmp_path / "labels.txt"
     labels.write_text("\n".join(f"action {i}" for i in range(5)) + "\n")
-    code, out, err = run(capsys, "--variant", "560m", "--target", "onnx", "--frames", "8",
-                         "--resolution", "32", "--num-classes", "5", "--labels", str(labels),
-                         "--out", str(tmp_path / "out"), "--json")
+    code, out, err = run(
+        capsys,
+        "--variant",
+        "560m",
+        "--target",
+        "onnx",
+        "--frames",
+        "8",
+        "--resolution",
+        "32",
+        "--num-classes",
+        "5",
+        "--labels",
+        str(labels),
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+    )
     assert code == 0, err
     summary = json.loads(out)  # stdout holds the JSON only; progress went to stderr
     assert "onnx fp32: exporting vmf-560m_t8_r32_fp32.onnx" in err and "seeded random" in err
@@ -156,8 +229,21 @@ def test_weights_are_exported_and_hashed(capsys, tmp_path):
     torch.manual_seed(3)
     model = build_model("560M", baseline=True, num_classes=7)
     ckpt = save_checkpoint(model, tmp_path / "mobile3d.pt")
-    code, out, err = run(capsys, "--variant", "560M", "--target", "onnx", "--weights", str(ckpt),
-                         "--frames", "8", "--resolution", "32", "--out", str(tmp_path / "out"))
+    code, out, err = run(
+        capsys,
+        "--variant",
+        "560M",
+        "--target",
+        "onnx",
+        "--weights",
+        str(ckpt),
+        "--frames",
+        "8",
+        "--resolution",
+        "32",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 0, err
     assert "random weights" not in err  # real weights: no warning
     meta = json.loads((tmp_path / "out" / "onnx" / "mobile3d-560m_t8_r32_fp32.json").read_text())

@@ -36,10 +36,14 @@ from vmf.export.tflite import CPU_ONLY_INT8_OPS, FLOAT_OPS, load_interpreter, tf
 
 HAS_COREML = importlib.util.find_spec("coremltools") is not None
 HAS_TFLITE = importlib.util.find_spec("litert_torch") is not None
-needs_coreml = pytest.mark.skipif(not HAS_COREML, reason="coremltools is not installed "
-                                  "(pip install 'vmf[coreml]'): the Core ML export is skipped")
-needs_tflite = pytest.mark.skipif(not HAS_TFLITE, reason="litert-torch is not installed "
-                                  "(pip install 'vmf[tflite]'): the TFLite export is skipped")
+needs_coreml = pytest.mark.skipif(
+    not HAS_COREML,
+    reason="coremltools is not installed (pip install 'vmf[coreml]'): the Core ML export is skipped",
+)
+needs_tflite = pytest.mark.skipif(
+    not HAS_TFLITE,
+    reason="litert-torch is not installed (pip install 'vmf[tflite]'): the TFLite export is skipped",
+)
 
 pytestmark = pytest.mark.slow
 FRAMES = 16
@@ -55,8 +59,7 @@ def reference(variant="560M", baseline=False):
 
 def reference_logits(model, clips):
     with torch.no_grad():
-        return np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
-                               for c in clips])
+        return np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +69,27 @@ def real_export(tmp_path_factory):
     Core ML and TFLite only where their extras are installed."""
     out = tmp_path_factory.mktemp("exports")
     lines = []
-    first = export("560M", targets=("onnx", "coreml") if HAS_COREML else ("onnx",),
-                   precisions=None, frames=FRAMES, out_dir=out, log=lines.append,
-                   warn=lines.append)
+    first = export(
+        "560M",
+        targets=("onnx", "coreml") if HAS_COREML else ("onnx",),
+        precisions=None,
+        frames=FRAMES,
+        out_dir=out,
+        log=lines.append,
+        warn=lines.append,
+    )
     if not HAS_TFLITE:
         return first, out, lines, ()
-    second = export("560M", targets=("tflite",), precisions=("fp32", "fp16", "int8"),
-                    frames=FRAMES, out_dir=out, converter=REAL_CONVERTER, log=lines.append,
-                    warn=lines.append)
+    second = export(
+        "560M",
+        targets=("tflite",),
+        precisions=("fp32", "fp16", "int8"),
+        frames=FRAMES,
+        out_dir=out,
+        converter=REAL_CONVERTER,
+        log=lines.append,
+        warn=lines.append,
+    )
     first.artifacts.insert(1, second.artifacts[0])
     return first, out, lines, second.artifacts[1:]
 
@@ -82,16 +98,23 @@ def test_all_targets_are_written_with_their_names_and_nothing_else(real_export):
     report, out, lines, _ = real_export
     names = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
     tfl = [TFLITE_NAME.replace("fp32", p) for p in ("fp16", "fp32", "int8")] if HAS_TFLITE else []
-    coreml = (["coreml/vmf-560m_t16_fp16.json", "coreml/vmf-560m_t16_fp16.mlpackage"]
-              if HAS_COREML else [])
-    assert names == sorted([  # one folder per target; a non-default converter is a suffix
-        *coreml, "onnx/vmf-560m_t16_fp32.json", "onnx/vmf-560m_t16_fp32.onnx",
-        *[f"tflite/{n}.json" for n in tfl], *[f"tflite/{n}.tflite" for n in tfl],
-    ])
+    coreml = ["coreml/vmf-560m_t16_fp16.json", "coreml/vmf-560m_t16_fp16.mlpackage"] if HAS_COREML else []
+    assert names == sorted(
+        [  # one folder per target; a non-default converter is a suffix
+            *coreml,
+            "onnx/vmf-560m_t16_fp32.json",
+            "onnx/vmf-560m_t16_fp32.onnx",
+            *[f"tflite/{n}.json" for n in tfl],
+            *[f"tflite/{n}.tflite" for n in tfl],
+        ]
+    )
     folders = ["onnx"] + ["coreml"] * HAS_COREML + ["tflite"] * HAS_TFLITE
     assert sorted(p.name for p in out.iterdir()) == sorted(folders)  # no scratch, no log
     assert [(a.target, a.precision) for a in report.artifacts] == [
-        ("onnx", "fp32"), *[("tflite", "fp32")] * HAS_TFLITE, *[("coreml", "fp16")] * HAS_COREML]
+        ("onnx", "fp32"),
+        *[("tflite", "fp32")] * HAS_TFLITE,
+        *[("coreml", "fp16")] * HAS_COREML,
+    ]
     assert any("seeded random weights" in line for line in lines)
     assert sum("max rel err" in line for line in lines) == 1 + 2 * HAS_TFLITE  # onnx, tflite fp32, fp16
     assert sum("top-1 agreement" in line for line in lines) == 1 * HAS_TFLITE  # int8
@@ -102,8 +125,9 @@ def test_onnx_matches_pytorch_on_an_unseen_clip(real_export):
     report, _, _, _ = real_export
     art = next(a for a in report.artifacts if a.target == "onnx")
     clips = structured_clips(1, FRAMES, 172, seed=77)
-    fig = compare(np.concatenate([onnx_predictor(art.path)(c) for c in clips]),
-                  reference_logits(reference(), clips))
+    fig = compare(
+        np.concatenate([onnx_predictor(art.path)(c) for c in clips]), reference_logits(reference(), clips)
+    )
     assert fig["max_rel_err"] <= 1e-4
     assert art.parity["passed"] and art.parity["max_rel_err"] <= 1e-4
 
@@ -119,13 +143,19 @@ def test_tflite_takes_thwc_is_rank4_and_matches_pytorch(real_export):
     lint = lint_tflite(art.path, gpu_check=False)
     assert lint.passed and lint.max_rank <= 4 and "CONV_3D" not in lint.op_counts
     clips = structured_clips(1, FRAMES, 172, seed=78)
-    fig = compare(np.concatenate([tflite_predictor(art.path, "THWC")(c) for c in clips]),
-                  reference_logits(reference(), clips))
+    fig = compare(
+        np.concatenate([tflite_predictor(art.path, "THWC")(c) for c in clips]),
+        reference_logits(reference(), clips),
+    )
     assert fig["max_rel_err"] <= 1e-3
     # Fed TCHW data reinterpreted as THWC, it must disagree: the layout is real.
     wrong = to_layout(clips[0], "THWC").reshape(clips[0].shape)
-    assert compare(tflite_predictor(art.path, "THWC")(wrong)[None][0],
-                   reference_logits(reference(), clips))["max_rel_err"] > 1e-2
+    assert (
+        compare(tflite_predictor(art.path, "THWC")(wrong)[None][0], reference_logits(reference(), clips))[
+            "max_rel_err"
+        ]
+        > 1e-2
+    )
 
 
 @needs_coreml
@@ -147,16 +177,20 @@ def test_coreml_matches_pytorch_on_macos(real_export):
     report, _, _, _ = real_export
     art = next(a for a in report.artifacts if a.target == "coreml")
     clips = structured_clips(1, FRAMES, 172, seed=79)
-    fig = compare(np.concatenate([coreml_predictor(art.path)(c) for c in clips]),
-                  reference_logits(reference(), clips))
+    fig = compare(
+        np.concatenate([coreml_predictor(art.path)(c) for c in clips]), reference_logits(reference(), clips)
+    )
     assert fig["max_rel_err"] <= 1e-2
 
 
 def test_sidecars_and_embedded_metadata_agree_and_describe_the_input(real_export):
     report, _, _, _ = real_export
     model = reference()
-    layouts = {"onnx": ("TCHW", [FRAMES, 3, 172, 172]), "tflite": ("THWC", [FRAMES, 172, 172, 3]),
-               "coreml": ("TCHW", [FRAMES, 3, 172, 172])}
+    layouts = {
+        "onnx": ("TCHW", [FRAMES, 3, 172, 172]),
+        "tflite": ("THWC", [FRAMES, 172, 172, 3]),
+        "coreml": ("TCHW", [FRAMES, 3, 172, 172]),
+    }
     for art in report.artifacts:
         meta = read_sidecar(art.path)
         assert set(REQUIRED_KEYS) <= set(meta)
@@ -174,7 +208,9 @@ def test_sidecars_and_embedded_metadata_agree_and_describe_the_input(real_export
     onnx_meta = read_sidecar(report.artifacts[0].path)
     assert onnx_meta["input_name"] == "clip"
     for tfl in (a for a in report.artifacts if a.target == "tflite"):
-        assert read_sidecar(tfl.path)["input_name"] == load_interpreter(tfl.path).get_input_details()[0]["name"]
+        assert (
+            read_sidecar(tfl.path)["input_name"] == load_interpreter(tfl.path).get_input_details()[0]["name"]
+        )
     assert json.loads(json.dumps(report.to_dict()))["artifacts"][0]["target"] == "onnx"
 
 
@@ -184,8 +220,7 @@ def calibration_videos(tmp_path_factory):
     folder = tmp_path_factory.mktemp("videos")
     rng = np.random.default_rng(5)
     for v in range(2):
-        writer = cv2.VideoWriter(str(folder / f"clip{v}.avi"), cv2.VideoWriter_fourcc(*"MJPG"),
-                                 25, (96, 72))
+        writer = cv2.VideoWriter(str(folder / f"clip{v}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (96, 72))
         base = rng.integers(0, 255, size=(72, 96, 3), dtype=np.uint8)
         for f in range(24):
             frame = np.roll(base, shift=3 * f * (v + 1), axis=1)
@@ -233,15 +268,26 @@ def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
 @needs_tflite
 def test_other_converter_fp32_fp16_int8_from_calibration_videos(tmp_path, calibration_videos):
     other = next(c for c in api.CONVERTERS if c != REAL_CONVERTER)
-    report = export("560M", targets=("tflite",), precisions=("fp32", "fp16", "int8"),
-                    converter=other, frames=8, resolution=64, out_dir=tmp_path,
-                    calibration=calibration_videos, log=lambda m: None, warn=lambda m: None)
+    report = export(
+        "560M",
+        targets=("tflite",),
+        precisions=("fp32", "fp16", "int8"),
+        converter=other,
+        frames=8,
+        resolution=64,
+        out_dir=tmp_path,
+        calibration=calibration_videos,
+        log=lambda m: None,
+        warn=lambda m: None,
+    )
     fp32, fp16, int8 = report.artifacts
     suffix = "" if other == api.DEFAULT_CONVERTER else f"_{other}"
     assert [a.path.name for a in report.artifacts] == [
-        f"vmf-560m_t8_r64_{p}{suffix}.tflite" for p in ("fp32", "fp16", "int8")]
-    assert all(a.converter == other and a.lint["passed"] and a.lint["max_rank"] <= 4
-               for a in report.artifacts)
+        f"vmf-560m_t8_r64_{p}{suffix}.tflite" for p in ("fp32", "fp16", "int8")
+    ]
+    assert all(
+        a.converter == other and a.lint["passed"] and a.lint["max_rank"] <= 4 for a in report.artifacts
+    )
     assert fp32.parity["max_rel_err"] <= 1e-3 and fp16.parity["max_rel_err"] <= 1e-2
     clips = structured_clips(1, 8, 64, seed=80)
     fig = compare(tflite_predictor(fp32.path, "THWC")(clips[0]), reference_logits(reference(), clips))
@@ -252,12 +298,28 @@ def test_other_converter_fp32_fp16_int8_from_calibration_videos(tmp_path, calibr
 
 
 def test_baseline_and_naive_onnx(tmp_path):
-    report = export("560M", targets=("onnx",), baseline=True, frames=8, resolution=64,
-                    out_dir=tmp_path, log=lambda m: None, warn=lambda m: None)
+    report = export(
+        "560M",
+        targets=("onnx",),
+        baseline=True,
+        frames=8,
+        resolution=64,
+        out_dir=tmp_path,
+        log=lambda m: None,
+        warn=lambda m: None,
+    )
     assert report.artifacts[0].path.name == "mobile3d-560m_t8_r64_fp32.onnx"
     assert read_sidecar(report.artifacts[0].path)["baseline"] is True
-    naive = export("560M", targets=("onnx",), frames=8, resolution=64, out_dir=tmp_path,
-                   form="naive", log=lambda m: None, warn=lambda m: None)
+    naive = export(
+        "560M",
+        targets=("onnx",),
+        frames=8,
+        resolution=64,
+        out_dir=tmp_path,
+        form="naive",
+        log=lambda m: None,
+        warn=lambda m: None,
+    )
     art = naive.artifacts[0]
     assert art.path.name == "vmf-560m_t8_r64_fp32_naive.onnx" and art.form == "naive"
     assert art.parity["max_rel_err"] <= 1e-4

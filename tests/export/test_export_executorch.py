@@ -8,7 +8,6 @@ The lint, int8 and Core ML checks use small stand-alone modules.
 """
 
 import dataclasses
-import json
 import subprocess
 import sys
 
@@ -17,12 +16,17 @@ import pytest
 import torch
 from torch import nn
 
-pytest.importorskip("executorch", reason="the executorch extra is not installed "
-                    "(pip install 'vmf[executorch]')")
+pytest.importorskip(
+    "executorch", reason="the executorch extra is not installed (pip install 'vmf[executorch]')"
+)
 
 from vmf.export import export  # noqa: E402
-from vmf.export.executorch import (check_coreml_program, delegation_report, lower,  # noqa: E402
-                                   pte_predictor)
+from vmf.export.executorch import (
+    check_coreml_program,
+    delegation_report,
+    lower,  # noqa: E402
+    pte_predictor,
+)
 from vmf.export.metadata import read_embedded  # noqa: E402
 from vmf.export.parity import compare, gate, structured_clips  # noqa: E402
 from vmf.export.sidecar import read_sidecar, sidecar_path  # noqa: E402
@@ -30,8 +34,14 @@ from vmf.model import VARIANTS, VmfError, build_model, save_checkpoint  # noqa: 
 from vmf.runtime.backends import load_backend  # noqa: E402
 
 FRAMES, RES, CLASSES = 8, 32, 10
-TINY = dataclasses.replace(VARIANTS["560M"], blocks_per_stage=(1, 1, 1, 1), base_channels=8,
-                           head_hidden=64, frames=FRAMES, resolution=RES)
+TINY = dataclasses.replace(
+    VARIANTS["560M"],
+    blocks_per_stage=(1, 1, 1, 1),
+    base_channels=8,
+    head_hidden=64,
+    frames=FRAMES,
+    resolution=RES,
+)
 
 
 def _non_trivial(model: nn.Module) -> nn.Module:
@@ -55,8 +65,14 @@ def tiny_export(tmp_path_factory):
     root = tmp_path_factory.mktemp("executorch")
     ckpt = save_checkpoint(model, root / "tiny.pt", classes=[f"class{i}" for i in range(CLASSES)])
     lines = []
-    report = export(None, targets=("executorch", "onnx"), weights=ckpt, out_dir=root / "out",
-                    log=lines.append, warn=lines.append)
+    report = export(
+        None,
+        targets=("executorch", "onnx"),
+        weights=ckpt,
+        out_dir=root / "out",
+        log=lines.append,
+        warn=lines.append,
+    )
     arts = {a.target: a for a in report.artifacts}
     return model, arts, lines
 
@@ -126,8 +142,9 @@ class _SmallConvNet(nn.Module):
     def __init__(self):
         super().__init__()
         torch.manual_seed(0)
-        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
-                                  nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU()
+        )
         self.fc = nn.Linear(16, 10)
 
     def forward(self, x):
@@ -138,11 +155,12 @@ def test_int8_is_delegated_and_judged_by_the_int8_gate(tmp_path):
     model = _SmallConvNet().eval()
     clips = structured_clips(6, 4, 16, seed=5)  # (count, T, 3, R, R): T plays the batch here
     path = tmp_path / "int8.pte"
-    report = lower(model, torch.from_numpy(clips[0]), path, precision="int8",
-                   calibration=clips[:4])
+    report = lower(model, torch.from_numpy(clips[0]), path, precision="int8", calibration=clips[:4])
     assert report.partitions >= 1 and not report.portable_compute
     ops = report.delegated
-    assert ops.get("quantize_per_tensor") and ops.get("dequantize_per_channel"), ops  # int8 really inside the delegate
+    assert ops.get("quantize_per_tensor") and ops.get("dequantize_per_channel"), (
+        ops
+    )  # int8 really inside the delegate
     predict = pte_predictor(path)
     with torch.no_grad():
         refs = np.stack([model(torch.from_numpy(c)).numpy() for c in clips[4:]])
@@ -155,8 +173,9 @@ def test_int8_is_delegated_and_judged_by_the_int8_gate(tmp_path):
 
 
 def test_coreml_delegate_lowers_whole_and_is_refused_here(tiny_export, tmp_path):
-    pytest.importorskip("coremltools", reason="the Core ML delegate needs coremltools "
-                        "(pip install 'vmf[coreml]')")
+    pytest.importorskip(
+        "coremltools", reason="the Core ML delegate needs coremltools (pip install 'vmf[coreml]')"
+    )
     model = _SmallConvNet().eval()
     path = tmp_path / "small_fp16_coreml.pte"
     example = torch.randn(1, 3, 16, 16)  # one clip in, [1, classes] out, as a vmf model
@@ -187,15 +206,23 @@ def test_delegation_report_counts_partitions(tmp_path):
     assert not report.passed
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--target", "executorch", "--delegate", "xnnpak"], "did you mean 'xnnpack'"),
-    (["--target", "onnx", "--delegate", "coreml"], "--delegate applies to --target executorch"),
-    (["--target", "executorch", "--precision", "fp16"],
-     "--delegate xnnpack does not support --precision fp16"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--target", "executorch", "--delegate", "xnnpak"], "did you mean 'xnnpack'"),
+        (["--target", "onnx", "--delegate", "coreml"], "--delegate applies to --target executorch"),
+        (
+            ["--target", "executorch", "--precision", "fp16"],
+            "--delegate xnnpack does not support --precision fp16",
+        ),
+    ],
+)
 def test_cli_option_errors_are_one_line(args, message, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "vmf.export.cli", "--variant", "560M",
-                           "--out", str(tmp_path), *args], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "vmf.export.cli", "--variant", "560M", "--out", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -26,8 +26,16 @@ FRAMES, RES = 8, 64
 def int8_export(tmp_path_factory):
     out = tmp_path_factory.mktemp("onnx_int8")
     lines = []
-    report = export("560M", targets=("onnx",), precisions=("fp32", "int8"), frames=FRAMES,
-                    resolution=RES, out_dir=out, log=lines.append, warn=lines.append)
+    report = export(
+        "560M",
+        targets=("onnx",),
+        precisions=("fp32", "int8"),
+        frames=FRAMES,
+        resolution=RES,
+        out_dir=out,
+        log=lines.append,
+        warn=lines.append,
+    )
     return report, lines
 
 
@@ -39,13 +47,17 @@ def test_every_conv_and_nothing_else_reads_int8_weights(int8_export):
     report, _ = int8_export
     fp32, int8 = report.artifacts
     assert [a.path.name for a in report.artifacts] == [
-        f"vmf-560m_t{FRAMES}_r{RES}_{p}.onnx" for p in ("fp32", "int8")]
+        f"vmf-560m_t{FRAMES}_r{RES}_{p}.onnx" for p in ("fp32", "int8")
+    ]
     graph = onnx.load(str(int8.path)).graph
     made_by, inits = _producers(graph), {t.name: t for t in graph.initializer}
     counts = collections.Counter(n.op_type for n in graph.node)
     convs = [n for n in graph.node if n.op_type == "Conv"]
-    assert convs and counts["Conv"] == collections.Counter(
-        n.op_type for n in onnx.load(str(fp32.path)).graph.node)["Conv"]
+    assert (
+        convs
+        and counts["Conv"]
+        == collections.Counter(n.op_type for n in onnx.load(str(fp32.path)).graph.node)["Conv"]
+    )
     for conv in convs:
         for i in (0, 1):  # activation and weight both come through DequantizeLinear
             dq = made_by[conv.input[i]]
@@ -54,9 +66,12 @@ def test_every_conv_and_nothing_else_reads_int8_weights(int8_export):
         assert weight.data_type == TensorProto.INT8
         scales = numpy_helper.to_array(inits[made_by[conv.input[1]].input[1]])
         assert scales.size == weight.dims[0]  # per output channel
-    int8_weights = {n.op_type for n in graph.node for i in n.input
-                    if i in made_by and made_by[i].op_type == "DequantizeLinear"
-                    and made_by[i].input[0] in inits}
+    int8_weights = {
+        n.op_type
+        for n in graph.node
+        for i in n.input
+        if i in made_by and made_by[i].op_type == "DequantizeLinear" and made_by[i].input[0] in inits
+    }
     assert int8_weights == set(QUANTIZED_OPS)  # the bridges, the Former and the head stay float
     assert not {"QLinearMatMul", "MatMulInteger", "QLinearMul"} & set(counts)
     assert graph.input[0].type.tensor_type.elem_type == TensorProto.FLOAT
@@ -76,8 +91,7 @@ def test_int8_agrees_with_the_reference_on_unseen_clips(int8_export):
     model, _ = api.load_model("560M", None, False, None, warn=lambda m: None)
     clips = structured_clips(3, FRAMES, RES, seed=91)
     with torch.no_grad():
-        refs = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy()
-                               for c in clips])
+        refs = np.concatenate([model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips])
     predict = onnx_predictor(int8.path)
     figures = compare(np.concatenate([predict(c) for c in clips]), refs)
     assert figures["cosine_min"] >= 0.95

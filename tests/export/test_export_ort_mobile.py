@@ -35,8 +35,16 @@ def reference_560m():
 def ort_export(tmp_path_factory):
     out = tmp_path_factory.mktemp("ort")
     lines = []
-    report = export("560M", targets=("ort",), precisions=None, frames=FRAMES, resolution=RES,
-                    out_dir=out, log=lines.append, warn=lines.append)
+    report = export(
+        "560M",
+        targets=("ort",),
+        precisions=None,
+        frames=FRAMES,
+        resolution=RES,
+        out_dir=out,
+        log=lines.append,
+        warn=lines.append,
+    )
     return report, out / "ort", lines
 
 
@@ -65,9 +73,15 @@ def test_mobile_form_equals_the_reference(reference_560m, randomize, assert_equi
 def test_ort_target_writes_mobile_onnx_ort_and_config_with_the_card(ort_export):
     report, folder, _ = ort_export
     stem = f"vmf-560m_t{FRAMES}_r{RES}_fp32"
-    assert sorted(p.name for p in folder.iterdir()) == sorted([
-        f"{stem}.ort", f"{stem}.json", f"{stem}.required_operators.config",
-        f"{stem}_mobile.onnx", f"{stem}_mobile.json"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [
+            f"{stem}.ort",
+            f"{stem}.json",
+            f"{stem}.required_operators.config",
+            f"{stem}_mobile.onnx",
+            f"{stem}_mobile.json",
+        ]
+    )
     card = json.loads((folder / f"{stem}.json").read_text())
     assert read_embedded(folder / f"{stem}.ort") == card  # the .ort carries its own card
     assert read_embedded(folder / f"{stem}_mobile.onnx")["variant"] == "560M"
@@ -111,15 +125,17 @@ def test_a_reintroduced_unsupported_op_is_named_with_its_place(reference_560m, t
     assert counts["coreml_mlprogram"].unsupported_ops == ["Flatten"]  # DY-ReLU's frame means
     assert counts["coreml_mlprogram"].first_unsupported["where"] == "block 0, mobile"
     assert "LayerNormalization" in counts["nnapi"].unsupported_ops
-    with pytest.raises(VmfError, match=r"Core ML MLProgram EP would run it in \d+ partitions "
-                                       r"\(budget 1\); first unsupported op Flatten in block 0, "
-                                       r"mobile \(/blocks.0/mobile/Flatten\)"):
+    with pytest.raises(
+        VmfError,
+        match=r"Core ML MLProgram EP would run it in \d+ partitions "
+        r"\(budget 1\); first unsupported op Flatten in block 0, "
+        r"mobile \(/blocks.0/mobile/Flatten\)",
+    ):
         parts.check_budget(counts, "ort", "server.onnx")
     # One mobile twin swapped back to the server spelling is caught the same way.
     mobile = make_deployable(reference_560m, frames=8, resolution=32, ort_mobile=True)
     mobile.blocks[2].former.ffn[1] = nn.GELU()
-    counts = parts.ort_partitions(torch2onnx(mobile, torch.zeros(8, 3, 32, 32),
-                                             tmp_path / "gelu.onnx"))
+    counts = parts.ort_partitions(torch2onnx(mobile, torch.zeros(8, 3, 32, 32), tmp_path / "gelu.onnx"))
     assert counts["coreml_mlprogram"].partitions == 1
     assert counts["nnapi"].unsupported_ops == ["Gelu"]
     assert counts["nnapi"].first_unsupported["where"] == "block 2, former.ffn.1"
@@ -127,14 +143,30 @@ def test_a_reintroduced_unsupported_op_is_named_with_its_place(reference_560m, t
 
 def test_over_budget_export_fails_in_one_line_unless_allowed(monkeypatch, tmp_path):
     monkeypatch.setitem(parts.PHONE_BUDGETS, "ort", {"nnapi": 0})
-    with pytest.raises(VmfError, match="NNAPI EP would run it in 1 partitions .budget 0.; "
-                                       "--allow-partitions keeps it"):
-        export("560M", targets=("ort",), frames=8, resolution=32, out_dir=tmp_path,
-               log=lambda m: None, warn=lambda m: None)
+    with pytest.raises(
+        VmfError, match="NNAPI EP would run it in 1 partitions .budget 0.; --allow-partitions keeps it"
+    ):
+        export(
+            "560M",
+            targets=("ort",),
+            frames=8,
+            resolution=32,
+            out_dir=tmp_path,
+            log=lambda m: None,
+            warn=lambda m: None,
+        )
     assert list(tmp_path.iterdir()) == []  # nothing half-written
     warnings = []
-    report = export("560M", targets=("ort",), frames=8, resolution=32, out_dir=tmp_path,
-                    allow_partitions=True, log=lambda m: None, warn=warnings.append)
+    report = export(
+        "560M",
+        targets=("ort",),
+        frames=8,
+        resolution=32,
+        out_dir=tmp_path,
+        allow_partitions=True,
+        log=lambda m: None,
+        warn=warnings.append,
+    )
     assert any("exceeds its partition budget" in w for w in warnings)
     assert report.artifacts[-1].path.suffix == ".ort"
     card = json.loads(report.artifacts[-1].sidecar.read_text())["partitions"]
@@ -144,8 +176,10 @@ def test_over_budget_export_fails_in_one_line_unless_allowed(monkeypatch, tmp_pa
 def test_where_in_network_reads_onnx_and_litert_names():
     assert parts.where_in_network("/blocks.3/former/ffn/ffn.1/Gelu") == "block 3, former.ffn.1"
     assert parts.where_in_network("/head/Flatten") == "head"
-    scope = ("vmf.export.deployable.DeployableVideoMobileFormer/vmf.export.deployable."
-             "DeployBlock_4/vmf.export.deploy_attention.ChannelsLastFormerToMobile_bridge_f2m;11")
+    scope = (
+        "vmf.export.deployable.DeployableVideoMobileFormer/vmf.export.deployable."
+        "DeployBlock_4/vmf.export.deploy_attention.ChannelsLastFormerToMobile_bridge_f2m;11"
+    )
     assert parts.where_in_network(scope) == "block 4, bridge_f2m"
 
 
@@ -183,8 +217,10 @@ def test_xnnpack_partitions_are_read_back_and_broadcast_to_is_caught(tmp_path):
     cut = parts.xnnpack_partitions(_tflite(_Repeat(), tmp_path, "repeat.tflite"))
     assert cut.partitions == 2 and cut.unsupported_ops == ["BROADCAST_TO"]
     assert cut.first_unsupported["op"] == "BROADCAST_TO"
-    with pytest.raises(VmfError, match="XNNPACK delegate would run it in 2 partitions .budget 1.; "
-                                       "first unsupported op BROADCAST_TO"):
+    with pytest.raises(
+        VmfError,
+        match="XNNPACK delegate would run it in 2 partitions .budget 1.; first unsupported op BROADCAST_TO",
+    ):
         parts.check_budget({"xnnpack": cut}, "tflite", "repeat.tflite")
     whole = parts.xnnpack_partitions(_tflite(_BlockDiagonal(), tmp_path, "diag.tflite"))
     assert whole.partitions == 1 and whole.unsupported_ops == [] and whole.coverage == 1.0

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from vmf.export.parity import (INT8_MIN_COSINE, TOLERANCES, compare, gate, predict_all,
-                               structured_clips, to_layout)
+from vmf.export.parity import (
+    INT8_MIN_COSINE,
+    TOLERANCES,
+    compare,
+    gate,
+    predict_all,
+    structured_clips,
+    to_layout,
+)
 from vmf.model import MEAN, STD
 
 
@@ -49,8 +56,9 @@ def test_gate_applies_the_documented_thresholds():
     assert ok["passed"] and ok["threshold"] == 1e-4
     assert not gate({"max_rel_err": 2e-4, "cosine_min": 1.0}, "onnx", "fp32")["passed"]
     assert gate({"max_rel_err": 2e-4, "cosine_min": 1.0}, "tflite", "fp32")["passed"]
-    int8 = gate({"max_rel_err": 0.3, "cosine_min": 0.9, "cosine_median": INT8_MIN_COSINE - 0.01},
-                "tflite", "int8")
+    int8 = gate(
+        {"max_rel_err": 0.3, "cosine_min": 0.9, "cosine_median": INT8_MIN_COSINE - 0.01}, "tflite", "int8"
+    )
     assert int8["metric"] == "cosine_median" and not int8["passed"]
     # one low-margin clip below the median threshold passes; one that int8 broke does not
     assert gate({"cosine_min": 0.85, "cosine_median": 0.99}, "tflite", "int8")["passed"]

@@ -9,18 +9,45 @@ from vmf.model import VmfError, get_variant
 
 
 def card(**overrides):
-    kw = dict(cfg=get_variant("560M"), baseline=False, frames=8, resolution=32, num_classes=2,
-              target="tflite", form="deployable", precision="fp32", converter="onnx2tf",
-              input_name="clip", layout="THWC", labels=["a", "b"], weights_sha256="0" * 64,
-              untrained=True, parity={"checked": True, "passed": True, "max_rel_err": 1e-7,
-                                      "threshold": 1e-3, "metric": "max_rel_err"},
-              macs=10, params=5)
+    kw = dict(
+        cfg=get_variant("560M"),
+        baseline=False,
+        frames=8,
+        resolution=32,
+        num_classes=2,
+        target="tflite",
+        form="deployable",
+        precision="fp32",
+        converter="onnx2tf",
+        input_name="clip",
+        layout="THWC",
+        labels=["a", "b"],
+        weights_sha256="0" * 64,
+        untrained=True,
+        parity={
+            "checked": True,
+            "passed": True,
+            "max_rel_err": 1e-7,
+            "threshold": 1e-3,
+            "metric": "max_rel_err",
+        },
+        macs=10,
+        params=5,
+    )
     return build_metadata(**{**kw, **overrides})
 
 
 def step(final, build, lines):
-    return run_step("tflite fp32", final, build, log=lines.append, target="tflite",
-                    precision="fp32", converter="onnx2tf", form="deployable")
+    return run_step(
+        "tflite fp32",
+        final,
+        build,
+        log=lines.append,
+        target="tflite",
+        precision="fp32",
+        converter="onnx2tf",
+        form="deployable",
+    )
 
 
 def test_a_verified_step_is_renamed_into_place_with_its_card(tmp_path):
@@ -36,8 +63,7 @@ def test_a_verified_step_is_renamed_into_place_with_its_card(tmp_path):
     assert art.path == final and final.read_bytes().startswith(b"TFL3 pretend flatbuffer")
     assert read_sidecar(final)["input_shape"] == [8, 32, 32, 3]
     assert read_embedded(final) == read_sidecar(final)  # the same dict, inside the file
-    assert sorted(p.name for p in final.parent.iterdir()) == ["vmf-560m_fp32.json",
-                                                               "vmf-560m_fp32.tflite"]
+    assert sorted(p.name for p in final.parent.iterdir()) == ["vmf-560m_fp32.json", "vmf-560m_fp32.tflite"]
     assert art.size_mb > 0 and "max rel err 1.0e-07" in lines[-1] and str(final) in lines[-1]
 
 

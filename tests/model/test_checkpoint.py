@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vmf.model import (CheckpointError, build_model, load_checkpoint, load_weights,
-                       save_checkpoint)
+from vmf.model import CheckpointError, build_model, load_checkpoint, load_weights, save_checkpoint
 
 
 def _clip():

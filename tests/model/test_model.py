@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vmf.model import (VARIANTS, UnknownVariantError, VmfError, build_model, count_macs,
-                       count_params, get_variant)
+from vmf.model import (
+    VARIANTS,
+    UnknownVariantError,
+    VmfError,
+    build_model,
+    count_macs,
+    count_params,
+    get_variant,
+)
 from vmf.model.bridges import Former, FormerToMobile, MobileToFormer
 from vmf.model.dyrelu import FrameDyReLU
 from vmf.model.summary import TOLERANCE, summary_rows
@@ -157,8 +164,11 @@ def test_the_built_network_has_the_structure_of_section_3(variant):
     shapes = []  # measured, not read from the config: what each part outputs on a clip
     hooks = [model.stem.register_forward_hook(lambda m, i, o: shapes.append(("stem", o.shape)))]
     for block in model.blocks:
-        hooks.append(block.register_forward_hook(
-            lambda m, i, o: shapes.append(("block", (o[0] if isinstance(o, tuple) else o).shape))))
+        hooks.append(
+            block.register_forward_hook(
+                lambda m, i, o: shapes.append(("block", (o[0] if isinstance(o, tuple) else o).shape))
+            )
+        )
     with torch.no_grad():
         model(torch.zeros(1, 3, 16, 64, 64))
     for hook in hooks:
@@ -170,7 +180,9 @@ def test_the_built_network_has_the_structure_of_section_3(variant):
     # Stages: runs of blocks at one spatial size; each run starts by halving it.
     sizes = [stem[-1]] + [b[-1] for b in blocks]
     starts = [i for i in range(1, len(sizes)) if sizes[i] == sizes[i - 1] // 2]
-    assert len(starts) == 4 and all(sizes[i] in (sizes[i - 1], sizes[i - 1] // 2) for i in range(1, len(sizes)))
+    assert len(starts) == 4 and all(
+        sizes[i] in (sizes[i - 1], sizes[i - 1] // 2) for i in range(1, len(sizes))
+    )
     depths = [b - a for a, b in zip(starts, starts[1:] + [len(sizes)])]
     assert tuple(depths) == tuple(cfg.blocks_per_stage)  # #Blocks, as the network realises it
     assert [blocks[i - 1][1] for i in starts] == list(cfg.stage_channels)

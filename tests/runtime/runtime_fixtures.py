@@ -54,6 +54,7 @@ def write_video(path: Path, count: int, size=(48, 64), fps: float = VIDEO_FPS) -
 def make_video(tmp_path):
     def make(count: int, name: str = "clip.avi", **kwargs) -> Path:
         return write_video(tmp_path / name, count, **kwargs)
+
     return make
 
 
@@ -81,21 +82,42 @@ def tiny_models(tmp_path_factory):
     meta = checkpoint_meta(model, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy (TorchScript) exporter's deprecation notice
-        torch.onnx.export(_TCHW(model).eval(), (example,), str(onnx_path), dynamo=False,
-                          opset_version=17, input_names=[meta["input_name"]],
-                          output_names=[meta["output"]])
+        torch.onnx.export(
+            _TCHW(model).eval(),
+            (example,),
+            str(onnx_path),
+            dynamo=False,
+            opset_version=17,
+            input_names=[meta["input_name"]],
+            output_names=[meta["output"]],
+        )
     write_sidecar(onnx_path, meta)
     return {"checkpoint": ckpt, "onnx": onnx_path, "model": model, "meta": meta}
 
 
-def fake_meta(frames: int = 4, resolution: int = 8, layout: str = "TCHW", classes: int | None = None,
-              **extra) -> dict:
+def fake_meta(
+    frames: int = 4, resolution: int = 8, layout: str = "TCHW", classes: int | None = None, **extra
+) -> dict:
     classes = classes or frames
     return make_card(
-        variant="test", baseline=False, frames=frames, resolution=resolution, temporal_stride=1,
-        input_name="clip", layout=layout, labels=[f"class_{i}" for i in range(classes)],
-        precision="fp32", converter=None, weights_sha256=None, untrained=True, parity=None,
-        macs=None, params=None, versions={}, **extra)
+        variant="test",
+        baseline=False,
+        frames=frames,
+        resolution=resolution,
+        temporal_stride=1,
+        input_name="clip",
+        layout=layout,
+        labels=[f"class_{i}" for i in range(classes)],
+        precision="fp32",
+        converter=None,
+        weights_sha256=None,
+        untrained=True,
+        parity=None,
+        macs=None,
+        params=None,
+        versions={},
+        **extra,
+    )
 
 
 class LevelBackend(Backend):

@@ -51,8 +51,7 @@ def test_torch_backend_derives_the_model_card_from_the_checkpoint(tiny_models):
     assert backend.labels == [f"class_{i}" for i in range(TINY_CLASSES)]
 
 
-@pytest.mark.parametrize("artifact, backend", [("onnx", None), ("checkpoint", None),
-                                               ("onnx", "openvino")])
+@pytest.mark.parametrize("artifact, backend", [("onnx", None), ("checkpoint", None), ("onnx", "openvino")])
 def test_backends_agree_with_the_reference(tiny_models, artifact, backend):
     """Each backend gives the reference model's logits (the exporter's fp32 parity tolerance)."""
     import torch
@@ -73,6 +72,7 @@ def test_wrong_clip_shape_is_refused(tiny_models):
 
 
 # -- errors: each is one VmfError line --------------------------------------
+
 
 def _copy_model(tiny_models, tmp_path):
     onnx_path = tmp_path / "m.onnx"
@@ -109,8 +109,7 @@ def test_corrupt_model(tiny_models, tmp_path):
 
 def test_sidecar_with_another_input_shape(tiny_models, tmp_path):
     path = _copy_model(tiny_models, tmp_path)
-    _edit_sidecar(path, resolution=TINY_RES * 2,
-                  input_shape=[TINY_FRAMES, 3, TINY_RES * 2, TINY_RES * 2])
+    _edit_sidecar(path, resolution=TINY_RES * 2, input_shape=[TINY_FRAMES, 3, TINY_RES * 2, TINY_RES * 2])
     with pytest.raises(VmfError, match="does not belong to this model"):
         load_backend(path)
 
@@ -198,6 +197,7 @@ def test_bad_threads(tiny_models):
 
 # -- OpenVINO: the exporter's .onnx, named explicitly ---------------------------
 
+
 def test_openvino_backend_runs_and_says_what_ran(tiny_models):
     ov = pytest.importorskip("openvino")
     backend = load_backend(tiny_models["onnx"], backend="openvino", threads=1)
@@ -250,12 +250,14 @@ def test_running_an_onnx_model_does_not_import_torch(tiny_models):
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np\n"
-            "from vmf.runtime import Classifier\n"
-            "from vmf.runtime.backends import load_backend\n"
-            f"b = load_backend({str(tiny_models['onnx'])!r}, threads=1)\n"
-            "b.run(np.zeros(b.input_shape, np.float32))\n"
-            "print('torch' in sys.modules)\n")
+    code = (
+        "import sys, numpy as np\n"
+        "from vmf.runtime import Classifier\n"
+        "from vmf.runtime.backends import load_backend\n"
+        f"b = load_backend({str(tiny_models['onnx'])!r}, threads=1)\n"
+        "b.run(np.zeros(b.input_shape, np.float32))\n"
+        "print('torch' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -27,8 +27,9 @@ def _one_error_line(code, out, err):
 
 def test_json_summary_is_the_last_stdout_line(tiny_models, make_video, capsys):
     video = make_video(13, size=(40, 52))
-    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", video, "--hop", "2",
-                          "--threads", "1", "--json")
+    code, out, err = _run(
+        capsys, "--model", tiny_models["onnx"], "--source", video, "--hop", "2", "--threads", "1", "--json"
+    )
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["frames_read"] == 13 and summary["frames_dropped"] == 0
@@ -46,8 +47,19 @@ def test_json_summary_is_the_last_stdout_line(tiny_models, make_video, capsys):
 
 
 def test_plain_output_lists_predictions_and_a_summary(tiny_models, make_video, capsys):
-    code, out, _ = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(9),
-                        "--threads", "1", "--hop", "1", "--max-frames", "8")
+    code, out, _ = _run(
+        capsys,
+        "--model",
+        tiny_models["onnx"],
+        "--source",
+        make_video(9),
+        "--threads",
+        "1",
+        "--hop",
+        "1",
+        "--max-frames",
+        "8",
+    )
     assert code == 0
     assert out.startswith("frame 7 (0.28 s): class_")
     assert "8 frames read, 0 dropped, 1 clips classified" in out
@@ -55,8 +67,18 @@ def test_plain_output_lists_predictions_and_a_summary(tiny_models, make_video, c
 
 def test_output_video_has_every_frame(tiny_models, make_video, tmp_path, capsys):
     target = tmp_path / "overlay.mp4"
-    code, _, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(10, size=(64, 80)),
-                        "--threads", "1", "--output", target, "--json")
+    code, _, err = _run(
+        capsys,
+        "--model",
+        tiny_models["onnx"],
+        "--source",
+        make_video(10, size=(64, 80)),
+        "--threads",
+        "1",
+        "--output",
+        target,
+        "--json",
+    )
     assert code == 0, err
     capture = cv2.VideoCapture(str(target))
     count = 0
@@ -68,8 +90,9 @@ def test_output_video_has_every_frame(tiny_models, make_video, tmp_path, capsys)
 
 
 def test_short_video_is_zero_inferences_not_an_error(tiny_models, make_video, capsys):
-    code, out, _ = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(3),
-                        "--threads", "1", "--json")
+    code, out, _ = _run(
+        capsys, "--model", tiny_models["onnx"], "--source", make_video(3), "--threads", "1", "--json"
+    )
     assert code == 0
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["frames_read"] == 3 and summary["inferences"] == 0 and summary["predictions"] == []
@@ -123,8 +146,9 @@ def test_cuda_without_a_gpu(tiny_models, make_video, capsys):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    line = _one_error_line(*_run(capsys, "--model", tiny_models["onnx"], "--source", make_video(2),
-                                 "--device", "cuda"))
+    line = _one_error_line(
+        *_run(capsys, "--model", tiny_models["onnx"], "--source", make_video(2), "--device", "cuda")
+    )
     assert "--device cuda" in line
 
 
@@ -148,24 +172,42 @@ def test_display_without_gui_says_so(tiny_models, make_video, capsys):
 
     if gui_available():
         pytest.skip("this OpenCV has a GUI")
-    line = _one_error_line(*_run(capsys, "--model", tiny_models["onnx"], "--source", make_video(2),
-                                 "--display"))
+    line = _one_error_line(
+        *_run(capsys, "--model", tiny_models["onnx"], "--source", make_video(2), "--display")
+    )
     assert "headless" in line
 
 
 def test_bad_option_values(tiny_models, make_video, capsys):
     for option in (["--hop", "0"], ["--smooth", "1.5"], ["--sample-every", "0"], ["--max-frames", "0"]):
-        line = _one_error_line(*_run(capsys, "--model", tiny_models["onnx"], "--source", make_video(2),
-                                     *option))
+        line = _one_error_line(
+            *_run(capsys, "--model", tiny_models["onnx"], "--source", make_video(2), *option)
+        )
         assert option[0] in line
 
 
 def test_torch_backend_realtime_sampling_and_smoothing(tiny_models, make_video, capsys):
     """--backend, --realtime, --sample-fps and --smooth each show in the summary."""
     video = make_video(24)  # 25 fps: 0.96 s of video
-    code, out, err = _run(capsys, "--model", tiny_models["checkpoint"], "--backend", "torch",
-                          "--source", video, "--realtime", "--sample-fps", "12.5", "--hop", "2",
-                          "--smooth", "0.5", "--threads", "1", "--json")
+    code, out, err = _run(
+        capsys,
+        "--model",
+        tiny_models["checkpoint"],
+        "--backend",
+        "torch",
+        "--source",
+        video,
+        "--realtime",
+        "--sample-fps",
+        "12.5",
+        "--hop",
+        "2",
+        "--smooth",
+        "0.5",
+        "--threads",
+        "1",
+        "--json",
+    )
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["backend"] == "torch" and summary["device"] == "torch cpu, 1 threads"
@@ -181,8 +223,7 @@ def test_torch_backend_realtime_sampling_and_smoothing(tiny_models, make_video, 
 def test_openvino_backend_runs_the_onnx_file(tiny_models, make_video, capsys):
     pytest.importorskip("openvino")
     video = make_video(10, size=(40, 52))
-    args = ("--model", tiny_models["onnx"], "--source", video, "--hop", "2", "--threads", "1",
-            "--json")
+    args = ("--model", tiny_models["onnx"], "--source", video, "--hop", "2", "--threads", "1", "--json")
     code, out, err = _run(capsys, *args, "--backend", "openvino")
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
@@ -200,8 +241,18 @@ def test_status_line_on_stderr(tiny_models, make_video, capsys, monkeypatch):
     import vmf.runtime.cli as cli
 
     monkeypatch.setattr(cli, "STATUS_INTERVAL_PIPE_S", 0.0)
-    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(12),
-                          "--threads", "1", "--hop", "1", "--json")
+    code, out, err = _run(
+        capsys,
+        "--model",
+        tiny_models["onnx"],
+        "--source",
+        make_video(12),
+        "--threads",
+        "1",
+        "--hop",
+        "1",
+        "--json",
+    )
     assert code == 0
     lines = err.strip().splitlines()
     assert any(line.endswith("filling the clip buffer") for line in lines)
@@ -211,8 +262,20 @@ def test_status_line_on_stderr(tiny_models, make_video, capsys, monkeypatch):
 
 def test_jsonl_writes_each_prediction_as_it_happens(tiny_models, make_video, tmp_path, capsys):
     target = tmp_path / "preds.jsonl"
-    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(13),
-                          "--hop", "2", "--threads", "1", "--jsonl", target, "--json")
+    code, out, err = _run(
+        capsys,
+        "--model",
+        tiny_models["onnx"],
+        "--source",
+        make_video(13),
+        "--hop",
+        "2",
+        "--threads",
+        "1",
+        "--jsonl",
+        target,
+        "--json",
+    )
     assert code == 0, err
     lines = [json.loads(line) for line in target.read_text().splitlines()]
     assert [r["frame_index"] for r in lines] == [7, 9, 11]
@@ -223,8 +286,19 @@ def test_jsonl_writes_each_prediction_as_it_happens(tiny_models, make_video, tmp
 
 
 def test_jsonl_to_stdout_ends_with_the_summary(tiny_models, make_video, capsys):
-    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(10),
-                          "--hop", "2", "--threads", "1", "--jsonl", "-")
+    code, out, err = _run(
+        capsys,
+        "--model",
+        tiny_models["onnx"],
+        "--source",
+        make_video(10),
+        "--hop",
+        "2",
+        "--threads",
+        "1",
+        "--jsonl",
+        "-",
+    )
     assert code == 0, err
     records = [json.loads(line) for line in out.strip().splitlines()]  # stdout is JSON lines only
     assert [r["type"] for r in records] == ["prediction", "prediction", "summary"]
@@ -232,12 +306,12 @@ def test_jsonl_to_stdout_ends_with_the_summary(tiny_models, make_video, capsys):
 
 
 def test_hop_larger_than_the_clip_is_one_error_line(tiny_models, make_video, capsys):
-    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(3),
-                          "--hop", str(TINY_FRAMES + 1))
+    code, out, err = _run(
+        capsys, "--model", tiny_models["onnx"], "--source", make_video(3), "--hop", str(TINY_FRAMES + 1)
+    )
     assert "larger than the model's clip" in _one_error_line(code, out, err)
 
 
 def test_reconnect_on_a_file_is_one_error_line(tiny_models, make_video, capsys):
-    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(3),
-                          "--reconnect")
+    code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(3), "--reconnect")
     assert "--reconnect" in _one_error_line(code, out, err)

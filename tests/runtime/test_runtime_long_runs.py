@@ -168,8 +168,9 @@ def test_cli_sigint_stops_a_blocked_stream_and_prints_the_summary(tiny_models, m
     timer.start()
     started = time.perf_counter()
     try:
-        code = cli.main(["--model", str(tiny_models["onnx"]), "--source", "0", "--threads", "1",
-                         "--hop", "1"])
+        code = cli.main(
+            ["--model", str(tiny_models["onnx"]), "--source", "0", "--threads", "1", "--hop", "1"]
+        )
     finally:
         timer.cancel()
         source.release.set()

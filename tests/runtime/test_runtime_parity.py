@@ -31,12 +31,21 @@ def exports(tiny_models, tmp_path_factory):
     quiet = lambda *_: None  # noqa: E731
     # litert-torch: here it converts this tiny model in about half the time onnx2tf takes
     # (47 s vs 125 s on the shared 2-core machine), and the exporter gates both alike.
-    report = export("560M", targets=("onnx", "tflite"), precisions=("fp32",), converter="litert-torch",
-                    out_dir=tmp_path_factory.mktemp("exports"), weights=tiny_models["checkpoint"],
-                    frames=TINY_FRAMES, resolution=TINY_RES, log=quiet, warn=quiet,
-                    # at this toy size (T' = 1, 4 x 4 positions) XNNPACK declines litert-torch's
-                    # dynamic FULLY_CONNECTEDs: 4 partitions (docs/mobile-accelerators.md)
-                    allow_partitions=True)
+    report = export(
+        "560M",
+        targets=("onnx", "tflite"),
+        precisions=("fp32",),
+        converter="litert-torch",
+        out_dir=tmp_path_factory.mktemp("exports"),
+        weights=tiny_models["checkpoint"],
+        frames=TINY_FRAMES,
+        resolution=TINY_RES,
+        log=quiet,
+        warn=quiet,
+        # at this toy size (T' = 1, 4 x 4 positions) XNNPACK declines litert-torch's
+        # dynamic FULLY_CONNECTEDs: 4 partitions (docs/mobile-accelerators.md)
+        allow_partitions=True,
+    )
     out = {artifact.target: artifact.path for artifact in report.artifacts}
     assert set(out) == {"onnx", "tflite"}
     return out
@@ -83,8 +92,10 @@ def test_tflite_split_halves_compose_to_the_full_model(exports, tiny_models, tmp
     assert split["layout"] == "THWC" and split["parity"]["passed"]
     assert split["stem"]["input_shape"] == [8, TINY_RES, TINY_RES, 3]
     backend = load_backend(target, threads=1)
-    with_split, without = Classifier(backend, hop=1), Classifier(load_backend(target, threads=1),
-                                                                 hop=1, stem_reuse=False)
+    with_split, without = (
+        Classifier(backend, hop=1),
+        Classifier(load_backend(target, threads=1), hop=1, stem_reuse=False),
+    )
     assert with_split.stem_reuse is not None
     rng = np.random.default_rng(8)
     for _ in range(TINY_FRAMES + 2):

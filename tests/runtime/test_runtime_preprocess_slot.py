@@ -25,8 +25,9 @@ def reference_slot(frame_bgr, resolution, layout):
             sx = min(max((x + left + 0.5) * w / sw - 0.5, 0.0), w - 1)
             x0 = int(np.floor(sx))
             x1, wx = min(x0 + 1, w - 1), sx - x0
-            value = ((1 - wy) * ((1 - wx) * src[y0, x0] + wx * src[y0, x1])
-                     + wy * ((1 - wx) * src[y1, x0] + wx * src[y1, x1]))
+            value = (1 - wy) * ((1 - wx) * src[y0, x0] + wx * src[y0, x1]) + wy * (
+                (1 - wx) * src[y1, x0] + wx * src[y1, x1]
+            )
             out[y, x] = value[::-1]  # BGR -> RGB
     out = (out / 255.0 - np.array(MEAN)) / np.array(STD)
     return out.transpose(2, 0, 1) if layout == "TCHW" else out

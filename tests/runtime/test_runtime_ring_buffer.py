@@ -24,7 +24,7 @@ def test_clip_is_the_last_t_frames_in_order_through_wraparound(spare):
         if n >= 5:
             assert _frames_in(clip) == list(range(n - 5, n))
         else:  # not full yet: the newest n frames end the clip, zeros before them
-            assert _frames_in(clip)[5 - n:] == list(range(n))
+            assert _frames_in(clip)[5 - n :] == list(range(n))
             assert not clip[: 5 - n].any()
     assert ring.full
 

@@ -21,8 +21,7 @@ def test_file_is_read_completely_in_order(make_video):
     assert source.frames_read == 23 and source.frames_dropped == 0
     assert source.fps == pytest.approx(VIDEO_FPS)
     assert [f.timestamp_s for f in frames] == pytest.approx([k / VIDEO_FPS for k in range(23)])
-    assert [int(f.image[0, 0, 0]) for f in frames] == pytest.approx(
-        [grey_level(k) for k in range(23)], abs=2)
+    assert [int(f.image[0, 0, 0]) for f in frames] == pytest.approx([grey_level(k) for k in range(23)], abs=2)
     assert not source.live
 
 

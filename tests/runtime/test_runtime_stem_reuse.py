@@ -37,6 +37,7 @@ def _torch_fn(module):
     def run(x):
         with torch.no_grad():
             return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+
     return run
 
 
@@ -49,13 +50,19 @@ def test_stem_reuse_equals_full_recomputation_over_many_hops(variant):
     stem_fn, body_fn = _torch_fn(stem), _torch_fn(body)
     video = np.random.default_rng(1).standard_normal((frames + 6 * stride, 3, RES, RES)).astype(np.float32)
     for hop in (stride, 3):  # multiples of s_t reuse; any other hop recomputes, still exact
-        reuse = StemReuse(stem_fn, body_fn, frames=frames, kernel=geometry["temporal_kernel"],
-                          stride=stride, padding=geometry["temporal_padding"],
-                          features_shape=geometry["features_shape"])
+        reuse = StemReuse(
+            stem_fn,
+            body_fn,
+            frames=frames,
+            kernel=geometry["temporal_kernel"],
+            stride=stride,
+            padding=geometry["temporal_padding"],
+            features_shape=geometry["features_shape"],
+        )
         starts = list(range(0, video.shape[0] - frames + 1, hop))
         assert len(starts) >= 4
         for start in starts:
-            clip = video[start:start + frames]
+            clip = video[start : start + frames]
             got = reuse.run(clip, start)
             full = compose(stem_fn, body_fn, clip, geometry)
             with torch.no_grad():
@@ -76,15 +83,23 @@ def test_stem_reuse_equals_full_recomputation_over_many_hops(variant):
 def test_reset_forgets_the_kept_stem_frames():
     model = _tiny("560M", 16)
     stem, body, g = build_halves(model, 16, RES)
-    reuse = StemReuse(_torch_fn(stem), _torch_fn(body), frames=16, kernel=8, stride=8, padding=0,
-                      features_shape=g["features_shape"])
+    reuse = StemReuse(
+        _torch_fn(stem),
+        _torch_fn(body),
+        frames=16,
+        kernel=8,
+        stride=8,
+        padding=0,
+        features_shape=g["features_shape"],
+    )
     video = np.random.default_rng(2).standard_normal((24, 3, RES, RES)).astype(np.float32)
     reuse.run(video[:16], 0)
     reuse.reset()  # a new source: frame 8 of the new numbering is another frame
     got = reuse.run(video[8:24], 0)
     assert reuse.reused == 0
-    np.testing.assert_allclose(got, compose(_torch_fn(stem), _torch_fn(body), video[8:24], g),
-                               rtol=0, atol=1e-5 * np.abs(got).max())
+    np.testing.assert_allclose(
+        got, compose(_torch_fn(stem), _torch_fn(body), video[8:24], g), rtol=0, atol=1e-5 * np.abs(got).max()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +124,15 @@ def split_exports(tmp_path_factory):
         meta = checkpoint_meta(model, None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(_TCHW(weights).eval(), (torch.zeros(16, 3, RES, RES),), str(target),
-                              dynamo=False, opset_version=17, input_names=[meta["input_name"]],
-                              output_names=[meta["output"]])
+            torch.onnx.export(
+                _TCHW(weights).eval(),
+                (torch.zeros(16, 3, RES, RES),),
+                str(target),
+                dynamo=False,
+                opset_version=17,
+                input_names=[meta["input_name"]],
+                output_names=[meta["output"]],
+            )
         write_sidecar(target, meta)
         add_split(target, weights, log=lambda *_: None)
         paths[name] = target
@@ -135,10 +156,8 @@ def test_parity_gate_fails_when_the_halves_do_not_belong_together(split_exports)
     folder_a, folder_b = split_exports["a"].parent, split_exports["b"].parent
     model = split_exports["model"]
     geometry = {k: a[k] for k in ("temporal_kernel", "temporal_stride", "temporal_padding")}
-    own = split_parity(folder_a / a["stem"]["file"], folder_a / a["body"]["file"], model,
-                       16, RES, geometry)
-    mixed = split_parity(folder_a / a["stem"]["file"], folder_b / b["body"]["file"], model,
-                         16, RES, geometry)
+    own = split_parity(folder_a / a["stem"]["file"], folder_a / a["body"]["file"], model, 16, RES, geometry)
+    mixed = split_parity(folder_a / a["stem"]["file"], folder_b / b["body"]["file"], model, 16, RES, geometry)
     assert own["passed"] and not mixed["passed"]
 
 
@@ -178,8 +197,9 @@ def test_halves_from_another_export_are_refused(split_exports, tmp_path, capsys)
     other = split_exports["b"].parent
 
     def swap(folder, split):
-        shutil.copy(other / read_sidecar(split_exports["b"])["split"]["body"]["file"],
-                    folder / split["body"]["file"])
+        shutil.copy(
+            other / read_sidecar(split_exports["b"])["split"]["body"]["file"], folder / split["body"]["file"]
+        )
 
     path = _broken_copy(split_exports, tmp_path, swap)
     with pytest.raises(VmfError, match="different exports"):
@@ -202,8 +222,23 @@ def test_a_split_from_other_weights_is_refused(split_exports, tmp_path):
 def test_vmf_export_split_writes_both_halves_the_runtime_picks_up(tmp_path, capsys):
     from vmf.export.cli import main
 
-    code = main(["--variant", "560M", "--target", "onnx", "--split", "--frames", "16",
-                 "--resolution", str(RES), "--num-classes", "5", "--out", str(tmp_path)])
+    code = main(
+        [
+            "--variant",
+            "560M",
+            "--target",
+            "onnx",
+            "--split",
+            "--frames",
+            "16",
+            "--resolution",
+            str(RES),
+            "--num-classes",
+            "5",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     artifact = tmp_path / "onnx" / f"vmf-560m_t16_r{RES}_fp32.onnx"
     split = read_sidecar(artifact)["split"]

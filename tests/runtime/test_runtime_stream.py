@@ -69,8 +69,9 @@ def test_sample_fps_from_the_sidecar_by_default(make_video):
 
 def test_smoothing_averages_probabilities_over_clips(make_video):
     plain = run_stream(open_source(make_video(12)), LevelBackend(fake_meta(frames=4)), StreamOptions(hop=1))
-    smooth = run_stream(open_source(make_video(12)), LevelBackend(fake_meta(frames=4)),
-                        StreamOptions(hop=1, smooth=0.25))
+    smooth = run_stream(
+        open_source(make_video(12)), LevelBackend(fake_meta(frames=4)), StreamOptions(hop=1, smooth=0.25)
+    )
     expected = plain.predictions[0].probabilities
     np.testing.assert_allclose(smooth.predictions[0].probabilities, expected, rtol=1e-6)
     for k in range(1, len(plain.predictions)):
@@ -115,8 +116,9 @@ def test_stop_event_ends_a_live_stream():
             stop.set()
 
     source = SyntheticLiveSource(fps=200, count=10_000, size=(8, 8))
-    report = run_stream(source, LevelBackend(fake_meta(frames=4)), StreamOptions(hop=4),
-                        on_frame=on_frame, stop=stop)
+    report = run_stream(
+        source, LevelBackend(fake_meta(frames=4)), StreamOptions(hop=4), on_frame=on_frame, stop=stop
+    )
     assert report.frames_read < 1000
     assert seen[-1] >= 10
     # Every frame read is accounted for: taken by the loop, dropped, or left queued at stop.
@@ -129,9 +131,18 @@ def test_report_json_fields(make_video):
     report = run_stream(open_source(make_video(10)), LevelBackend(fake_meta(frames=4)), StreamOptions(hop=3))
     d = report.to_dict()
     assert d["frames_taken"] == 10 and d["frames_unprocessed"] == 0  # a file is read completely
-    for key in ("frames_read", "frames_dropped", "frames_taken", "frames_unprocessed",
-                "inferences", "latency_ms", "throughput",
-                "backend", "device", "predictions"):
+    for key in (
+        "frames_read",
+        "frames_dropped",
+        "frames_taken",
+        "frames_unprocessed",
+        "inferences",
+        "latency_ms",
+        "throughput",
+        "backend",
+        "device",
+        "predictions",
+    ):
         assert key in d
     for series in ("preprocess", "inference", "end_to_end"):
         assert set(d["latency_ms"][series]) == {"p50", "p90", "p99", "mean", "max", "count"}

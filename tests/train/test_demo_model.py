@@ -33,11 +33,16 @@ def test_demo_checkpoint_is_self_describing():
 def test_demo_model_recognises_generated_motions(tmp_path, capsys):
     data = tmp_path / "heldout"
     # seed 4242: scenes the model never trained on (training renders in memory from seed 0)
-    assert data_cli.main(["synth", "--out", str(data), "--per-class", "2", "--seed", "4242",
-                          "--frames", "48-80"]) == 0
+    assert (
+        data_cli.main(
+            ["synth", "--out", str(data), "--per-class", "2", "--seed", "4242", "--frames", "48-80"]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert eval_cli.main(["--model", str(DEMO_CHECKPOINT), "--data", str(data), "--json",
-                          "--threads", "2"]) == 0
+    assert (
+        eval_cli.main(["--model", str(DEMO_CHECKPOINT), "--data", str(data), "--json", "--threads", "2"]) == 0
+    )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n"] == 20 and result["skipped"] == 0
     assert result["top1"] >= 0.8, result["per_class"]
@@ -47,8 +52,22 @@ def test_demo_model_follows_a_direction_change_in_a_stream(tmp_path, capsys):
     video = tmp_path / "left_right.mp4"
     assert data_cli.main(["left-right", "--out", str(video), "--frames", "176", "--json"]) == 0
     turn = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["left"][1]
-    assert stream_cli.main(["--model", str(DEMO_CHECKPOINT), "--source", str(video), "--hop", "8",
-                            "--threads", "2", "--json"]) == 0
+    assert (
+        stream_cli.main(
+            [
+                "--model",
+                str(DEMO_CHECKPOINT),
+                "--source",
+                str(video),
+                "--hop",
+                "8",
+                "--threads",
+                "2",
+                "--json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     left = right = 0
     for p in report["predictions"]:

@@ -23,21 +23,58 @@ from vmf.export.preprocess import FramePreprocessor
 from vmf.model import MEAN, STD, VARIANTS, VmfError, build_model, save_checkpoint
 from vmf.train import data_cli, eval_cli, synth
 from vmf.train.clips import eval_indices
-from vmf.train.evaluate import (clip_indices, eval_items, evaluate, fill_clip, label_map,
-                                shuffle_rng, shuffled_order, take_spread)
+from vmf.train.evaluate import (
+    clip_indices,
+    eval_items,
+    evaluate,
+    fill_clip,
+    label_map,
+    shuffle_rng,
+    shuffled_order,
+    take_spread,
+)
 
 FRAMES, RES = 8, 32
 CLASSES = list(synth.CLASSES)
-REQUIRED_KEYS = {"top1", "top5", "mean_class_accuracy", "per_class", "n", "skipped",
-                 "confusion", "classes", "model", "backend", "device", "seconds", "clips_per_s"}
+REQUIRED_KEYS = {
+    "top1",
+    "top5",
+    "mean_class_accuracy",
+    "per_class",
+    "n",
+    "skipped",
+    "confusion",
+    "classes",
+    "model",
+    "backend",
+    "device",
+    "seconds",
+    "clips_per_s",
+}
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """10 classes x 1 video (12 frames, 48 x 32) as a class tree with classes.txt."""
     out = tmp_path_factory.mktemp("eval_data") / "synth"
-    assert data_cli.main(["synth", "--out", str(out), "--per-class", "1", "--frames", "12",
-                          "--size", "48x32", "--fps", "12"]) == 0
+    assert (
+        data_cli.main(
+            [
+                "synth",
+                "--out",
+                str(out),
+                "--per-class",
+                "1",
+                "--frames",
+                "12",
+                "--size",
+                "48x32",
+                "--fps",
+                "12",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -53,9 +90,18 @@ def models(tmp_path_factory):
     checkpoint = save_checkpoint(model, folder / "tiny.pt", classes=CLASSES)
     labels = folder / "labels.txt"
     labels.write_text("\n".join(CLASSES) + "\n")
-    report = export("560M", targets=("onnx",), precisions=("fp32",), weights=checkpoint,
-                    frames=FRAMES, resolution=RES, labels=labels, out_dir=folder / "exports",
-                    log=lambda line: None, warn=lambda line: None)
+    report = export(
+        "560M",
+        targets=("onnx",),
+        precisions=("fp32",),
+        weights=checkpoint,
+        frames=FRAMES,
+        resolution=RES,
+        labels=labels,
+        out_dir=folder / "exports",
+        log=lambda line: None,
+        warn=lambda line: None,
+    )
     return {"checkpoint": checkpoint, "onnx": report.artifacts[0].path}
 
 
@@ -73,6 +119,7 @@ def checkpoint_result(dataset, models):
 
 # --------------------------------------------------------------------------- whole runs
 
+
 def test_checkpoint_evaluation_is_sane(checkpoint_result):
     r = checkpoint_result
     assert r["n"] == len(CLASSES) and r["skipped"] == 0 and r["split"] == "all"
@@ -89,8 +136,9 @@ def test_checkpoint_evaluation_is_sane(checkpoint_result):
 def test_checkpoint_and_its_onnx_export_agree(capsys, dataset, models):
     results = {}
     for kind in ("checkpoint", "onnx"):
-        code, out, err = run_cli(capsys, "--model", models[kind], "--data", dataset,
-                                 "--threads", "1", "--json")
+        code, out, err = run_cli(
+            capsys, "--model", models[kind], "--data", dataset, "--threads", "1", "--json"
+        )
         assert code == 0, err
         results[kind] = json.loads(out.strip().splitlines()[-1])
     torch_run, onnx_run = results["checkpoint"], results["onnx"]
@@ -102,8 +150,9 @@ def test_checkpoint_and_its_onnx_export_agree(capsys, dataset, models):
 
 
 def test_json_output_has_the_keys_and_the_report_goes_to_stderr(capsys, dataset, models):
-    code, out, err = run_cli(capsys, "--model", models["onnx"], "--data", dataset,
-                             "--threads", "1", "--limit", "3", "--json")
+    code, out, err = run_cli(
+        capsys, "--model", models["onnx"], "--data", dataset, "--threads", "1", "--limit", "3", "--json"
+    )
     assert code == 0, err
     lines = out.strip().splitlines()
     assert len(lines) == 1  # stdout is the JSON object alone
@@ -113,8 +162,9 @@ def test_json_output_has_the_keys_and_the_report_goes_to_stderr(capsys, dataset,
 
 
 def test_text_report_has_headline_table_and_matrix(capsys, dataset, models):
-    code, out, err = run_cli(capsys, "--model", models["onnx"], "--data", dataset,
-                             "--threads", "1", "--limit", "2")
+    code, out, err = run_cli(
+        capsys, "--model", models["onnx"], "--data", dataset, "--threads", "1", "--limit", "2"
+    )
     assert code == 0, err
     assert "top-1" in out and "top-5" in out and "mean class accuracy" in out
     assert "confusion matrix" in out and "moving_left" in out
@@ -126,11 +176,12 @@ def test_corrupt_video_is_skipped_and_counted(capsys, tmp_path, dataset, models)
     broken.write_bytes(b"\x00not a video" * 64)
     # a list file: classes are the sorted names it uses, so the mapping to the model is by name
     listing = tmp_path / "list.txt"
-    listing.write_text(f"{dataset / 'shrinking' / 'shrinking_0.mp4'} shrinking\n"
-                       f"{broken} moving_left\n"
-                       f"{dataset / 'moving_up' / 'moving_up_0.mp4'} moving_up\n")
-    code, out, err = run_cli(capsys, "--model", models["onnx"], "--data", listing,
-                             "--threads", "1", "--json")
+    listing.write_text(
+        f"{dataset / 'shrinking' / 'shrinking_0.mp4'} shrinking\n"
+        f"{broken} moving_left\n"
+        f"{dataset / 'moving_up' / 'moving_up_0.mp4'} moving_up\n"
+    )
+    code, out, err = run_cli(capsys, "--model", models["onnx"], "--data", listing, "--threads", "1", "--json")
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["n"] == 2 and result["skipped"] == 1
@@ -140,8 +191,18 @@ def test_corrupt_video_is_skipped_and_counted(capsys, tmp_path, dataset, models)
     assert len(skipped) == 1
 
 
-@pytest.mark.parametrize("case", ["missing model", "missing data", "unknown backend", "no videos",
-                                  "unknown class", "missing argument", "bad device"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing model",
+        "missing data",
+        "unknown backend",
+        "no videos",
+        "unknown class",
+        "missing argument",
+        "bad device",
+    ],
+)
 def test_errors_are_one_line_with_the_cli_exit_status(capsys, tmp_path, dataset, models, case):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -176,6 +237,7 @@ def test_confusion_png_is_drawn(tmp_path, checkpoint_result):
 
 
 # --------------------------------------------------------------------------- the pieces
+
 
 def test_shuffled_clip_has_the_same_frames_in_another_order():
     ordered = clip_indices(100, FRAMES)

@@ -10,8 +10,18 @@ import pytest
 from vmf.train.video_io import read_video
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "render_other_motions.py"
-CLASSES = ["moving_left", "moving_right", "moving_up", "moving_down", "rotating_clockwise",
-           "rotating_anticlockwise", "growing", "shrinking", "appearing", "disappearing"]
+CLASSES = [
+    "moving_left",
+    "moving_right",
+    "moving_up",
+    "moving_down",
+    "rotating_clockwise",
+    "rotating_anticlockwise",
+    "growing",
+    "shrinking",
+    "appearing",
+    "disappearing",
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +57,9 @@ def test_same_seed_same_video_regardless_of_count(other_motions):
     assert np.array_equal(a[0], b[0]) and not np.array_equal(a[0], c[0])
 
 
-@pytest.mark.parametrize("args", [["--per-class", "0"], ["--per-class", "1", "--max-size", "8"],
-                                  ["--per-class", "1", "--nope"]])
+@pytest.mark.parametrize(
+    "args", [["--per-class", "0"], ["--per-class", "1", "--max-size", "8"], ["--per-class", "1", "--nope"]]
+)
 def test_bad_arguments_give_one_line_and_status_2(other_motions, tmp_path, capsys, args):
     with pytest.raises(SystemExit) as stop:
         other_motions.main(["--out", str(tmp_path / "x"), *args])

@@ -38,8 +38,7 @@ def test_synth_writes_a_class_tree(tmp_path, capsys):
 
 def test_synth_videos_differ_and_frames_range_is_used(tmp_path, capsys):
     out = tmp_path / "s"
-    assert main(["synth", "--out", str(out), "--per-class", "2", "--frames", "8-10",
-                 "--size", "32x32"]) == 0
+    assert main(["synth", "--out", str(out), "--per-class", "2", "--frames", "8-10", "--size", "32x32"]) == 0
     assert "wrote 20 videos" in capsys.readouterr().out
     a, _ = read_video(out / "growing" / "growing_0.mp4")
     b, _ = read_video(out / "growing" / "growing_1.mp4")
@@ -54,15 +53,18 @@ def test_video_seeds_are_distinct():
     assert len(seeds) == 3 * 10 * 50
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--per-class", "0"], "--per-class"),
-    (["--per-class", "1", "--size", "48by32"], "--size"),
-    (["--per-class", "1", "--size", "4x4"], "--size"),
-    (["--per-class", "1", "--frames", "9-3"], "--frames"),
-    (["--per-class", "1", "--fps", "0"], "--fps"),
-    (["--per-class", "1", "--codec", "no-such-encoder"], "--codec"),
-    (["--per-class", "x"], "--per-class"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--per-class", "0"], "--per-class"),
+        (["--per-class", "1", "--size", "48by32"], "--size"),
+        (["--per-class", "1", "--size", "4x4"], "--size"),
+        (["--per-class", "1", "--frames", "9-3"], "--frames"),
+        (["--per-class", "1", "--fps", "0"], "--fps"),
+        (["--per-class", "1", "--codec", "no-such-encoder"], "--codec"),
+        (["--per-class", "x"], "--per-class"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, needle):
     out = tmp_path / "out"
     assert main(["synth", "--out", str(out), *args]) == 2

@@ -11,8 +11,15 @@ from train_fixtures import index_video, level_to_index
 
 from vmf.model import VmfError
 from vmf.train.clips import eval_clip, eval_indices, train_clip, train_indices
-from vmf.train.datasets import (DatasetError, VideoClipDataset, collate_skip, find_flip_map,
-                                find_videos, load_splits, read_list)
+from vmf.train.datasets import (
+    DatasetError,
+    VideoClipDataset,
+    collate_skip,
+    find_flip_map,
+    find_videos,
+    load_splits,
+    read_list,
+)
 from vmf.train.video_io import read_video
 
 
@@ -27,6 +34,7 @@ def make_tree(root, counts: dict[str, int], ext: str = ".mp4"):
 
 # --------------------------------------------------------------------------- class trees
 
+
 def test_folder_tree_sorted_classes(tmp_path):
     root = make_tree(tmp_path / "data", {"walk": 2, "jump": 1})
     (root / "walk" / "notes.txt").write_text("not a video")
@@ -35,7 +43,11 @@ def test_folder_tree_sorted_classes(tmp_path):
     items, classes = find_videos(root)
     assert classes == ["jump", "walk"]
     assert [(p.name, label) for p, label in items] == [
-        ("jump_0.mp4", 0), ("upper.MKV", 1), ("walk_0.mp4", 1), ("walk_1.mp4", 1)]
+        ("jump_0.mp4", 0),
+        ("upper.MKV", 1),
+        ("walk_0.mp4", 1),
+        ("walk_1.mp4", 1),
+    ]
 
 
 def test_folder_tree_classes_txt_sets_the_order(tmp_path):
@@ -70,6 +82,7 @@ def test_missing_and_videoless_roots(tmp_path):
 
 
 # --------------------------------------------------------------------------- list files
+
 
 def test_list_file_with_indices_and_relative_paths(tmp_path):
     make_tree(tmp_path / "videos", {"a": 2, "b": 1})
@@ -140,6 +153,7 @@ def test_list_file_where_nothing_exists(tmp_path, caplog):
 
 
 # --------------------------------------------------------------------------- splits
+
 
 def test_train_val_folders_share_labels_by_name(tmp_path):
     make_tree(tmp_path / "d" / "train", {"a": 2, "b": 2, "c": 1})
@@ -226,8 +240,9 @@ def _levels(clip: torch.Tensor) -> np.ndarray:
 
 def _dataset(video_file, train: bool, flip_perm=None, seed: int = 0, frames: int = 4):
     path = video_file("v/a/clip.mp4", index_video(16))
-    return VideoClipDataset([(path, 0)], ["a", "b"], frames, 24, MEAN, STD, train=train,
-                            flip_perm=flip_perm, seed=seed)
+    return VideoClipDataset(
+        [(path, 0)], ["a", "b"], frames, 24, MEAN, STD, train=train, flip_perm=flip_perm, seed=seed
+    )
 
 
 def test_eval_clip_covers_the_whole_video(video_file):
@@ -279,8 +294,9 @@ def test_items_equal_clips_of_the_whole_decoded_video(video_file):
     video, _ = read_video(path)
     clip, _ = VideoClipDataset([(path, 0)], ["a"], 5, 24, MEAN, STD, train=False)[0]
     assert torch.equal(clip, torch.from_numpy(eval_clip(video[eval_indices(16, 5)], 24, MEAN, STD)))
-    data = VideoClipDataset([(path, 0)], ["a", "b"], 5, 24, MEAN, STD, train=True,
-                            flip_perm=np.array([1, 0]), seed=3)
+    data = VideoClipDataset(
+        [(path, 0)], ["a", "b"], 5, 24, MEAN, STD, train=True, flip_perm=np.array([1, 0]), seed=3
+    )
     data.set_epoch(2)
     clip, label = data[0]
     rng = np.random.default_rng([3, 2, 0])

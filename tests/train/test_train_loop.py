@@ -23,18 +23,32 @@ import numpy as np
 import pytest
 import torch
 
-from vmf.model import (VARIANTS, build_model, load_checkpoint, read_checkpoint, save_checkpoint,
-                       state_dict_sha256)
+from vmf.model import (
+    VARIANTS,
+    build_model,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+    state_dict_sha256,
+)
 from vmf.train import synth, train_cli
 from vmf.train.trainer import RESULT_FIELDS
 from vmf.train.video_io import write_video
 
 FRAMES, RES = 16, 32
 TINY = ["--frames", str(FRAMES), "--resolution", str(RES), "--workers", "0", "--threads", "1"]
-HEADER = ("epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top5,val_mean_class_accuracy,"
-          "clips_per_s,seconds")
-RUN_FILES = {"args.json", "classes.txt", "results.csv", "results.png", "confusion_matrix.png",
-             "weights/last.pt", "weights/best.pt"}
+HEADER = (
+    "epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top5,val_mean_class_accuracy,clips_per_s,seconds"
+)
+RUN_FILES = {
+    "args.json",
+    "classes.txt",
+    "results.csv",
+    "results.png",
+    "confusion_matrix.png",
+    "weights/last.pt",
+    "weights/best.pt",
+}
 TIMING = ("clips_per_s", "seconds")  # the only columns a resumed run may differ in
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
@@ -51,8 +65,9 @@ def read_results(run: Path) -> list[dict]:
 def tiny_model(num_classes: int, seed: int, variant: str = "560M"):
     """A real network of ``variant`` at the test's clip size, with random BN statistics too."""
     torch.manual_seed(seed)
-    model = build_model(dataclasses.replace(VARIANTS[variant], frames=FRAMES, resolution=RES),
-                        num_classes=num_classes)
+    model = build_model(
+        dataclasses.replace(VARIANTS[variant], frames=FRAMES, resolution=RES), num_classes=num_classes
+    )
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
@@ -75,8 +90,9 @@ def ramp_video(rising: bool, rng: np.random.Generator, height: int = 40, width: 
     """
     lo, hi = rng.uniform(30, 90), rng.uniform(160, 225)
     levels = np.linspace(lo, hi, FRAMES)[:: 1 if rising else -1]
-    texture = (rng.normal(0, 12, (height, width, 1))
-               + np.linspace(-20, 20, width)[None, :, None] * rng.choice([-1, 1]))
+    texture = rng.normal(0, 12, (height, width, 1)) + np.linspace(-20, 20, width)[None, :, None] * rng.choice(
+        [-1, 1]
+    )
     video = levels[:, None, None, None] + texture[None]
     return np.clip(video, 0, 255).astype(np.uint8).repeat(3, -1)
 
@@ -100,8 +116,23 @@ def trained(tmp_path_factory):
     run = tmp / "run"
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = train_cli.main([str(data), *TINY, "--epochs", "14", "--batch", "4", "--lr", "1e-3",
-                             "--seed", "0", "--out", str(run), "--json"])
+        rc = train_cli.main(
+            [
+                str(data),
+                *TINY,
+                "--epochs",
+                "14",
+                "--batch",
+                "4",
+                "--lr",
+                "1e-3",
+                "--seed",
+                "0",
+                "--out",
+                str(run),
+                "--json",
+            ]
+        )
     return {"run": run, "rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
 
@@ -155,15 +186,29 @@ def test_run_folder_holds_every_file(trained):
 
 # --------------------------------------------------------------------------- resume
 
-SYNTH = ["synth", *TINY, "--epochs", "2", "--batch", "4", "--epoch-size", "12", "--val-size", "4",
-         "--seed", "3"]  # 3 steps an epoch
+SYNTH = [
+    "synth",
+    *TINY,
+    "--epochs",
+    "2",
+    "--batch",
+    "4",
+    "--epoch-size",
+    "12",
+    "--val-size",
+    "4",
+    "--seed",
+    "3",
+]  # 3 steps an epoch
 
 
 def stop_at(epoch: int, step: int):
     """An ``on_step`` that acts as Ctrl-C right after step ``step`` of epoch ``epoch`` (0-based)."""
+
     def on_step(run):
         if (run.epoch, run.step_in_epoch) == (epoch, step):
             raise KeyboardInterrupt
+
     return on_step
 
 
@@ -185,16 +230,22 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, capsys):
     final_a = read_checkpoint(a / "weights" / "last.pt")
     final_b = read_checkpoint(b / "weights" / "last.pt")
     assert final_a["state_dict"].keys() == final_b["state_dict"].keys()
-    differ = [k for k in final_a["state_dict"]
-              if not torch.equal(final_a["state_dict"][k], final_b["state_dict"][k])]
+    differ = [
+        k
+        for k in final_a["state_dict"]
+        if not torch.equal(final_a["state_dict"][k], final_b["state_dict"][k])
+    ]
     assert differ == []
     rows_a, rows_b = read_results(a), read_results(b)
     assert len(rows_a) == len(rows_b) == 2
     for ra, rb in zip(rows_a, rows_b):
-        assert {k: v for k, v in ra.items() if k not in TIMING} == \
-               {k: v for k, v in rb.items() if k not in TIMING}
-    assert (read_checkpoint(a / "weights" / "best.pt")["sha256"]
-            == read_checkpoint(b / "weights" / "best.pt")["sha256"])
+        assert {k: v for k, v in ra.items() if k not in TIMING} == {
+            k: v for k, v in rb.items() if k not in TIMING
+        }
+    assert (
+        read_checkpoint(a / "weights" / "best.pt")["sha256"]
+        == read_checkpoint(b / "weights" / "best.pt")["sha256"]
+    )
     assert files_under(b) == RUN_FILES
 
     capsys.readouterr()
@@ -205,13 +256,34 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- DDP
 
+
 def test_two_process_gloo_run_agrees_and_rank0_writes(tmp_path):
     run, sha = tmp_path / "run", tmp_path / "sha"
     sha.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
-           str(WORKER), str(sha), "synth", *TINY, "--epochs", "2", "--batch", "2",
-           "--epoch-size", "8", "--val-size", "4", "--out", str(run), "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--standalone",
+        str(WORKER),
+        str(sha),
+        "synth",
+        *TINY,
+        "--epochs",
+        "2",
+        "--batch",
+        "2",
+        "--epoch-size",
+        "8",
+        "--val-size",
+        "4",
+        "--out",
+        str(run),
+        "--json",
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -232,6 +304,7 @@ def test_two_process_gloo_run_agrees_and_rank0_writes(tmp_path):
 
 # --------------------------------------------------------------------------- fine-tuning
 
+
 @pytest.fixture(scope="module")
 def three_class_checkpoint(tmp_path_factory):
     """A VMF-560M checkpoint (16 x 32 x 32 clips) for 3 classes: another class count than synth's."""
@@ -241,9 +314,25 @@ def three_class_checkpoint(tmp_path_factory):
 
 def test_init_with_another_class_count_and_frozen_backbone(tmp_path, capsys, three_class_checkpoint):
     run = tmp_path / "run"
-    rc = train_cli.main(["synth", *TINY, "--epochs", "1", "--batch", "4", "--epoch-size", "8",
-                         "--val-size", "4", "--init", str(three_class_checkpoint),
-                         "--freeze-backbone", "--out", str(run)])
+    rc = train_cli.main(
+        [
+            "synth",
+            *TINY,
+            "--epochs",
+            "1",
+            "--batch",
+            "4",
+            "--epoch-size",
+            "8",
+            "--val-size",
+            "4",
+            "--init",
+            str(three_class_checkpoint),
+            "--freeze-backbone",
+            "--out",
+            str(run),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0, err[-2000:]
     init_line = next(line for line in err.splitlines() if line.startswith("--init:"))
@@ -263,6 +352,7 @@ def test_init_with_another_class_count_and_frozen_backbone(tmp_path, capsys, thr
 
 
 # --------------------------------------------------------------------------- errors
+
 
 @pytest.fixture(scope="module")
 def plain_checkpoint(tmp_path_factory):
@@ -296,6 +386,7 @@ def _other_variant(variant):
     def case(tmp_path, **_):
         ckpt = save_checkpoint(tiny_model(10, seed=1, variant=variant), tmp_path / f"{variant}.pt")
         return ["synth", "--init", str(ckpt)], "another variant"
+
     return case
 
 
@@ -323,10 +414,10 @@ ERROR_CASES = {
 
 
 @pytest.mark.parametrize("case", list(ERROR_CASES))
-def test_errors_are_one_line_exit_1_and_leave_nothing(case, tmp_path, capsys, video_file,
-                                                      plain_checkpoint):
-    argv, message = ERROR_CASES[case](tmp_path=tmp_path, video_file=video_file,
-                                      plain_checkpoint=plain_checkpoint)
+def test_errors_are_one_line_exit_1_and_leave_nothing(case, tmp_path, capsys, video_file, plain_checkpoint):
+    argv, message = ERROR_CASES[case](
+        tmp_path=tmp_path, video_file=video_file, plain_checkpoint=plain_checkpoint
+    )
     if argv[0] != "--resume":
         if "--out" not in argv:
             argv += ["--out", str(tmp_path / "run")]

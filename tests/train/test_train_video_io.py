@@ -10,8 +10,7 @@ from train_fixtures import ramp_video
 
 from vmf.model import VmfError
 from vmf.train import video_io
-from vmf.train.video_io import (VideoReadError, VideoWriteError, read_frames, read_video,
-                                 write_video)
+from vmf.train.video_io import VideoReadError, VideoWriteError, read_frames, read_video, write_video
 
 
 def _hidden_leftovers(folder):
@@ -112,8 +111,10 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path):
     assert _hidden_leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("frames", [np.zeros((0, 8, 8, 3), np.uint8), np.zeros((2, 8, 8), np.uint8),
-                                    np.zeros((2, 8, 8, 3), np.float32)])
+@pytest.mark.parametrize(
+    "frames",
+    [np.zeros((0, 8, 8, 3), np.uint8), np.zeros((2, 8, 8), np.uint8), np.zeros((2, 8, 8, 3), np.float32)],
+)
 def test_write_rejects_bad_frames(tmp_path, frames):
     with pytest.raises(VideoWriteError):
         write_video(tmp_path / "x.mp4", frames, 12.0)
@@ -156,8 +157,10 @@ def test_read_frames_opencv_is_read_video_opencv(tmp_path, monkeypatch, how):
     if how == "missing":
         monkeypatch.setitem(sys.modules, "av", None)
     else:
+
         def broken(*_args):
             raise ValueError("simulated decoder failure")
+
         monkeypatch.setattr(video_io, "_read_pyav", broken)
         monkeypatch.setattr(video_io, "_frames_pyav", broken)
     whole, whole_fps = read_video(path)
