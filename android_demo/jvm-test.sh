@@ -50,7 +50,7 @@ else
     echo "jvm-test: no ../.venv, not checking that the golden fixtures are current" >&2
 fi
 
-# The app's ONNX Runtime runner, against stand-ins for its API (typecheck/).
+# The app's ONNX Runtime and ExecuTorch runners, against stand-ins for their APIs (typecheck/).
 bash typecheck/check.sh
 
 OUT=build/jvm-test

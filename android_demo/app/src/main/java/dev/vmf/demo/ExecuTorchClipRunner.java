@@ -47,7 +47,11 @@ final class ExecuTorchClipRunner implements ModelRunner {
             elements *= shape[i];
         }
         try {
-            module.loadMethod("forward");
+            int loaded = module.loadMethod("forward"); // an error code, not an exception
+            if (loaded != 0) {
+                throw new ModelCardException("ExecuTorch cannot load the model's forward method "
+                        + "(error " + loaded + "); was it exported for this runtime's backends?");
+            }
             ByteBuffer zeros = ByteBuffer.allocateDirect(elements * Float.BYTES)
                     .order(ByteOrder.nativeOrder());
             EValue[] out;
