@@ -142,7 +142,11 @@ CARD_KEYS: tuple[CardKey, ...] = (
         "File name of the required_operators.config beside a .ort (target ort).",
     ),
     CardKey(
-        "delegation", _OPEN_OBJECT, False, "Delegated and portable op counts and partitions (ExecuTorch)."
+        "split",
+        _OPEN_OBJECT,
+        False,
+        "Stem and body halves written by vmf-export --split (file names, sha256, export id), "
+        "which a stream uses to compute the stem only for new frames (docs/streaming.md).",
     ),
 )
 

@@ -22,7 +22,11 @@ class ExecuTorchBackend(Backend):
         self._torch = torch
 
     @classmethod
-    def load(cls, path: Path, *, threads: int | None = None, device: str = "cpu") -> "ExecuTorchBackend":
+    def load(
+        cls, path: Path, *, threads: int | None = None, device: str = "cpu", spin: bool = True
+    ) -> "ExecuTorchBackend":
+        # ``spin`` is part of every backend's load (the stream's thread plan); ExecuTorch's
+        # thread pool has no spin-wait switch, so there is nothing to apply.
         meta = read_sidecar(path)
         if device == "cuda":
             raise VmfError(

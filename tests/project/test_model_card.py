@@ -94,7 +94,7 @@ def test_the_schema_names_what_is_wrong(change, message):
 def test_target_specific_objects_and_unknown_keys_are_accepted():
     extra = {
         "partitions": {"xnnpack": 3, "gpu": {"ops": 40, "fallback": ["BROADCAST_TO"]}},
-        "delegation": {"delegated_ops": 120, "portable_ops": 2, "partitions": 1},
+        "split": {"stem": "m.stem.onnx", "body": "m.body.onnx", "export_id": "abc"},
         "a_key_from_a_newer_minor_version": [1, 2, 3],
     }
     validate_sidecar({**card(), **extra})
