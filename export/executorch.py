@@ -46,13 +46,21 @@ NON_COMPUTE = ("getitem", "alias_copy", "view_copy", "squeeze_copy", "unsqueeze_
 
 def require_executorch():
     """The ``executorch`` package, or one error naming the extra to install."""
-    try:
-        import executorch  # noqa: F401
-        import executorch.exir
-    except ImportError:
+    missing = False
+    # torchao (imported by executorch) prints that its CUDA kernels are absent on a CPU
+    # build; that goes to the export's conversion log, not the console.
+    with _quiet():
+        try:
+            import executorch  # noqa: F401
+            import executorch.exir  # noqa: F401
+        except ImportError:
+            missing = True
+    if missing:
         raise MissingDependencyError(
             "--target executorch needs executorch, which is not installed: pip install 'vmf[executorch]'"
-        ) from None
+        )
+    import executorch
+
     return executorch
 
 

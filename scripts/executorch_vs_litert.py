@@ -79,7 +79,7 @@ def main() -> None:
             f"{b.device}"
             + (
                 f"  {lint['partitions']} partition(s), {lint['delegated_ops']}/{lint['ops']} ops delegated"
-                if "partitions" in lint
+                if "delegated_ops" in lint
                 else ""
             )
         )
