@@ -25,13 +25,15 @@ def pad_frames(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
 
 
 def first_token(z: torch.Tensor) -> torch.Tensor:
-    """``z[:, 0]`` (``[1, M, d]`` -> ``[1, d]``) as a Slice and a Squeeze, not a Gather.
+    """``z[:, 0]`` (``[1, M, d]`` -> ``[1, d]``) as a Slice and a Reshape, not a Gather.
 
     Core ML MLProgram (through ONNX Runtime) and XNNPACK (onnx2tf writes a
     GATHER) take no Gather, and every block reads z0, so a Gather cut each
-    phone graph once per block (docs/mobile-accelerators.md).
+    phone graph once per block (docs/mobile-accelerators.md). A Reshape rather
+    than a Squeeze: ExecuTorch's XNNPACK delegate leaves ``squeeze_copy`` out,
+    which cut the .pte into 10 partitions; one spelling serves every target.
     """
-    return z[:, :1].squeeze(1)
+    return z[:, :1].reshape(z.shape[0], z.shape[2])
 
 
 def shift_frames(x: torch.Tensor, offset: int) -> torch.Tensor:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vmf.model.blocks import Head, MobileBlock, Stem, VideoMobileFormerBlock
+from vmf.model.blocks import Head, MobileBlock, Stem
 from vmf.model.bridges import Former, FormerToMobile, MobileToFormer
 from vmf.model.dyrelu import FrameDyReLU
 
@@ -40,6 +40,7 @@ from .deploy_context import DeployContext
 from .deploy_fold import frozen
 from .deploy_head import DeployHead
 from .deploy_mobile import DeployDepthwise3d, DeployFrameDyReLU, DeployMobileBlock
+from .deploy_ops import first_token
 from .deploy_stem import DeployStem
 
 SPELLING = "xnnpack"
@@ -50,11 +51,6 @@ def pad_frames(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
     if not before and not after:
         return x
     return F.pad(x, (0, 0, 0, 0, 0, 0, before, after))
-
-
-def first_token(z: torch.Tensor) -> torch.Tensor:
-    """``z[:, 0]`` as a slice and a view (XNNPACK has no ``select``): ``[1, M, d]`` -> ``[1, d]``."""
-    return z[:, 0:1].reshape(z.shape[0], z.shape[2])
 
 
 class LayerNorm4d(nn.Module):
@@ -254,30 +250,6 @@ class XnnpackFormerToMobile(nn.Module):
         return y + torch.bmm(v, attn).reshape(self.output_shape)  # [T'h, C/h, HW] = features
 
 
-class XnnpackBlock(nn.Module):
-    """One block of Fig. 2 (as ``DeployBlock``), with ``z[:, 0]`` as a slice."""
-
-    def __init__(self, bridge_m2f, former, mobile, bridge_f2m):
-        super().__init__()
-        self.bridge_m2f, self.former = bridge_m2f, former
-        self.mobile, self.bridge_f2m = mobile, bridge_f2m
-
-    @classmethod
-    def from_reference(cls, block: VideoMobileFormerBlock, ctx: DeployContext) -> "XnnpackBlock":
-        return cls(
-            ctx.convert(block.bridge_m2f),
-            ctx.convert(block.former),
-            ctx.convert(block.mobile),
-            ctx.convert(block.bridge_f2m),
-        )
-
-    def forward(self, x: torch.Tensor, z: torch.Tensor | None):
-        z = self.bridge_m2f(x, z)
-        z = self.former(z)
-        y = self.mobile(x, None if z is None else first_token(z))
-        return self.bridge_f2m(y, z), z
-
-
 class XnnpackFrameDyReLU(DeployFrameDyReLU):
     """Frame-level DY-ReLU with its per-frame means as a 4-D mean over (H, W)."""
 
@@ -352,7 +324,6 @@ def xnnpack_twins(twins: dict[type, type]) -> dict[type, type]:
     return {
         **twins,
         Stem: XnnpackStem,
-        VideoMobileFormerBlock: XnnpackBlock,
         MobileToFormer: XnnpackMobileToFormer,
         Former: XnnpackFormer,
         FormerToMobile: XnnpackFormerToMobile,
