@@ -15,7 +15,7 @@ logits with ops both EPs take (docs/mobile-accelerators.md):
   last axis of ``[T', h, HW, M]`` scores;
 - sums over frames and heads are a ReduceMean times the count (frames) or
   one MatMul over the concatenated heads (heads);
-- ``flatten`` is a Squeeze (``z[:, 0]`` is a Slice and a Squeeze in every form,
+- ``flatten`` is a Squeeze (``z[:, 0]`` is a Slice and a Reshape in every form,
   ``deploy_ops.first_token``);
 - LayerNorm is written out (mean, centred second moment, sqrt, divide: the
   same two-pass formula as PyTorch's kernel);
