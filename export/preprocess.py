@@ -38,6 +38,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from vmf.contract.sampling import uniform_indices  # noqa: F401  (re-exported: part of the clip contract)
+
 
 @dataclass(frozen=True)
 class ResamplePlan:
@@ -125,14 +127,3 @@ class FramePreprocessor:
         else:
             out[...] = normalised
         return out
-
-
-def uniform_indices(num_frames: int, frames: int) -> np.ndarray:
-    """``frames`` indices spread uniformly over ``num_frames`` (segment centres, repeats if short).
-
-    The one evaluation clip of a video (see the module docstring), int64, ascending.
-    """
-    if num_frames < 1:
-        raise ValueError("a video with no frames")
-    centres = (np.arange(frames) + 0.5) * num_frames / frames
-    return np.minimum(centres.astype(np.int64), num_frames - 1)

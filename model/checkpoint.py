@@ -48,7 +48,8 @@ def save_checkpoint(
     The config records the clip the model was trained on (``frames``,
     ``resolution``); ``classes`` (default: the model's own ``classes``, if set)
     and ``sample_fps`` travel with it so the runtime, the exporter and the
-    evaluator use them by default. ``half=True`` stores floating-point weights
+    evaluator use them by default; so does the model's ``clip_sampling``
+    attribute (how training clips were taken, ``vmf.contract.sampling``). ``half=True`` stores floating-point weights
     in fp16 (half the file; they load back as fp32). ``extra`` adds keys (e.g.
     a trainer's resumable state).
     """
@@ -67,6 +68,7 @@ def save_checkpoint(
         "config": model.cfg.to_dict(),
         "classes": list(classes) if classes is not None else None,
         "sample_fps": sample_fps if sample_fps is not None else getattr(model, "sample_fps", None),
+        "clip_sampling": getattr(model, "clip_sampling", None),
         "state_dict": state,
         "sha256": state_dict_sha256(state),
         **(extra or {}),
@@ -112,6 +114,7 @@ def load_checkpoint(path: "str | os.PathLike") -> VideoMobileFormer:
     # What the model was trained on travels with it (None for older checkpoints).
     model.classes = ckpt.get("classes")
     model.sample_fps = ckpt.get("sample_fps")
+    model.clip_sampling = ckpt.get("clip_sampling")  # "video" | "stream" (None: before it was recorded)
     return model.eval()
 
 

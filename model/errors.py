@@ -3,14 +3,14 @@
 Every mistake a user can make (unknown variant, bad checkpoint, unreadable
 source, missing optional dependency, ...) raises a ``VmfError`` with one clear
 sentence. The command-line tools catch ``VmfError`` once and print it as a
-single line on stderr with a non-zero exit, never a traceback. It lives in
-``vmf.model`` because every other package depends on the model package and
-nothing depends upward.
+single line on stderr with a non-zero exit, never a traceback. ``VmfError`` itself is defined in the torch-free ``vmf.contract``
+(the runtime's file and camera paths need it without torch); the model's own
+subclasses live here.
 """
 
+from vmf.contract.errors import VmfError  # the one error type, defined below every package
 
-class VmfError(Exception):
-    """A user-facing error: ``str(err)`` is the one line the CLI prints."""
+__all__ = ["VmfError", "UnknownVariantError", "CheckpointError", "MissingDependencyError"]
 
 
 class UnknownVariantError(VmfError, KeyError):

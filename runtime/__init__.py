@@ -17,7 +17,7 @@ from .backends import BACKENDS, Backend, load_backend
 from .classifier import Classifier
 from .clip_assembler import HOP, ClipAssembler, expected_inferences
 from .ring_buffer import ClipRingBuffer
-from .sampling import TemporalSampler
+from vmf.contract.sampling import TemporalSampler
 from .scoring import Prediction
 from .sources import Frame, SyntheticLiveSource, VideoSource, open_source
 from .stream import StreamOptions, StreamReport, run_stream

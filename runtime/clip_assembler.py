@@ -15,7 +15,7 @@ from vmf.export.preprocess import FramePreprocessor
 from vmf.model import VmfError
 
 from .ring_buffer import ClipRingBuffer
-from .sampling import TemporalSampler
+from vmf.contract.sampling import TemporalSampler
 
 # Default hop, in kept frames: 8 frames at 30 fps is ~3.75 predictions a second,
 # and for VMF-560M (stem stride s_t = 8, paper Table 1) each new clip then moves

@@ -38,7 +38,7 @@ from vmf.model import VmfError
 from .backends import Backend
 from .clip_assembler import HOP, ClipAssembler
 from .latency import LatencyRecorder
-from .sampling import TemporalSampler
+from vmf.contract.sampling import TemporalSampler
 from .scoring import TOP_K, Prediction, Scorer
 from .sources import Frame, FrameSource
 

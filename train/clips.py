@@ -1,13 +1,16 @@
 """Which frames of a video make a clip, and how they become the model's input.
 
-Evaluation takes one clip of ``frames`` frames uniformly covering the whole
-video (the paper's protocol, §4) and preprocesses it with exactly the function
-the runtime and every exported model use (``vmf.export.preprocess``), so a
-score measured here is what a device computes. Training takes one random
-frame from each of ``frames`` equal segments (TSN-style), a random short-side
-scale in [R, 1.33 R], a random R x R crop and, only with a class-swap map, a
-horizontal flip. Time is never reversed: in a motion task that changes the
-class.
+With ``clip_sampling="video"`` evaluation takes one clip of ``frames`` frames
+uniformly covering the whole video (the paper's protocol, §4) and training one
+random frame from each of ``frames`` equal segments (TSN-style). With
+``"stream"`` both take a stream window, T consecutive kept frames as the
+runtime keeps them (``vmf.contract.sampling``): training from a random
+position, evaluation the middle window. Evaluation clips are preprocessed with
+exactly the function the runtime and every exported model use
+(``vmf.export.preprocess``), so a score measured here is what a device
+computes. Training adds a random short-side scale in [R, 1.33 R], a random
+R x R crop and, only with a class-swap map, a horizontal flip. Time is never
+reversed: in a motion task that changes the class.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vmf.export.preprocess import FramePreprocessor, uniform_indices
+from vmf.contract.sampling import kept_indices, stream_window, uniform_indices
+from vmf.export.preprocess import FramePreprocessor
 
 MAX_SCALE = 1.33  # short side drawn from [R, 1.33 R] (X3D / PyTorchVideo train scale jitter)
 
@@ -32,6 +36,28 @@ def train_indices(num_frames: int, frames: int, rng: np.random.Generator) -> np.
     starts = np.arange(frames) * num_frames / frames
     offsets = rng.random(frames) * num_frames / frames
     return np.minimum((starts + offsets).astype(np.int64), num_frames - 1)
+
+
+class StreamChooser:
+    """Chooses a stream window of a file: ``choose(num_frames, fps)`` for ``video_io.read_frames``.
+
+    ``rng`` given: a random window (training); else the middle one (evaluation).
+    """
+
+    needs_fps = True
+
+    def __init__(self, frames: int, sample_fps: float | None = None, rng: np.random.Generator | None = None):
+        self.frames, self.sample_fps, self.rng = int(frames), sample_fps, rng
+
+    def __call__(self, num_frames: int, fps: float) -> np.ndarray:
+        kept = kept_indices(num_frames, fps, self.sample_fps)
+        if len(kept) <= self.frames:
+            return stream_window(kept, self.frames)
+        if self.rng is None:
+            end = (len(kept) + self.frames + 1) // 2
+        else:
+            end = int(self.rng.integers(self.frames, len(kept) + 1))
+        return stream_window(kept, self.frames, end)
 
 
 def segment_times(frames: int, rng: np.random.Generator | None) -> np.ndarray:

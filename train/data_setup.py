@@ -22,13 +22,30 @@ def make_datasets(cfg, mean, std, warn):
 
         classes = list(synth.CLASSES)
         flip = _flip(cfg.flip_map if cfg.flip_map is not None else synth.FLIP_MAP, classes)
+        sampling = dict(clip_sampling=cfg.clip_sampling, sample_fps=cfg.sample_fps)
         train = SynthClipDataset(
-            cfg.epoch_size, cfg.frames, cfg.resolution, mean, std, train=True, flip_perm=flip, seed=cfg.seed
+            cfg.epoch_size,
+            cfg.frames,
+            cfg.resolution,
+            mean,
+            std,
+            train=True,
+            flip_perm=flip,
+            seed=cfg.seed,
+            video_share=cfg.video_share,
+            **sampling,
         )
         # Validation scenes come from another seed stream than any training scene.
         val = (
             SynthClipDataset(
-                cfg.val_size, cfg.frames, cfg.resolution, mean, std, train=False, seed=cfg.seed + 7919
+                cfg.val_size,
+                cfg.frames,
+                cfg.resolution,
+                mean,
+                std,
+                train=False,
+                seed=cfg.seed + 7919,
+                **sampling,
             )
             if cfg.val_size
             else None
@@ -50,10 +67,21 @@ def make_datasets(cfg, mean, std, warn):
         train=True,
         flip_perm=flip,
         seed=cfg.seed,
+        clip_sampling=cfg.clip_sampling,
+        sample_fps=cfg.sample_fps,
     )
     val = (
         VideoClipDataset(
-            splits.val, classes, cfg.frames, cfg.resolution, mean, std, train=False, seed=cfg.seed
+            splits.val,
+            classes,
+            cfg.frames,
+            cfg.resolution,
+            mean,
+            std,
+            train=False,
+            seed=cfg.seed,
+            clip_sampling=cfg.clip_sampling,
+            sample_fps=cfg.sample_fps,
         )
         if splits.val
         else None

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from vmf.model import VmfError
 
-from .clips import eval_clip, eval_indices, train_clip, train_indices
+from .clips import StreamChooser, eval_clip, eval_indices, train_clip, train_indices
 from .video_io import VideoReadError, read_frames
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
@@ -312,7 +312,7 @@ def find_flip_map(data: "str | os.PathLike") -> str | None:
 
 
 class VideoClipDataset(Dataset):
-    """One clip per video: random (``train``) or the uniform evaluation clip.
+    """One clip per video: random (``train``) or the evaluation clip, whole-video or stream window.
 
     The training randomness of item ``i`` in epoch ``e`` comes from
     ``default_rng([seed, e, i])``: a run is reproducible whatever the number
@@ -335,8 +335,12 @@ class VideoClipDataset(Dataset):
         train: bool,
         flip_perm=None,
         seed: int = 0,
+        clip_sampling: str = "video",
+        sample_fps: float | None = None,
     ):
         self.items = list(items)
+        self.clip_sampling = clip_sampling
+        self.sample_fps = sample_fps
         self.classes = list(classes)
         self.frames = int(frames)
         self.resolution = int(resolution)
@@ -355,7 +359,9 @@ class VideoClipDataset(Dataset):
     def __getitem__(self, i: int):
         path, label = self.items[i]
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
-        if self.train:
+        if self.clip_sampling == "stream":
+            choose = StreamChooser(self.frames, self.sample_fps, rng)
+        elif self.train:
             choose = lambda n: train_indices(n, self.frames, rng)  # noqa: E731
         else:
             choose = lambda n: eval_indices(n, self.frames)  # noqa: E731

@@ -1,6 +1,8 @@
 """A procedural motion dataset whose classes need temporal order (``vmf-data synth``).
 
-Ten classes in five time-reversed pairs. The second class of each pair is
+Eleven classes: five time-reversed pairs and ``no_motion`` (a scene where
+nothing moves but the camera, the sensor and small distractors, so a live
+camera pointed at a still scene has an answer). The second class of each pair is
 rendered as a clip of the first class played backwards, and every random
 parameter is drawn from a distribution that does not favour either direction,
 so the multiset of frames of a clip says nothing about its class within a
@@ -11,11 +13,17 @@ A clip is a *scene* (a function of normalised time ``t`` in [0, 1]) rendered
 at the frame times of a video: every frame of a file, or only the frames a
 training clip samples (the in-memory mode, which skips encoding and decoding).
 Diversity, so that a model learns motion rather than this generator:
-textured backgrounds (gradients, low-frequency noise, stripes, checkers),
-nine shape families with solid, striped or two-tone fills, sizes, speeds,
-start positions, 0-3 smaller distractors drifting in random directions,
-hand-held camera jitter, sensor noise, blur, brightness changes, frame sizes
-from 96 to 320 pixels in either orientation, 40-120 frames, 10-30 fps.
+textured backgrounds (gradients, low-frequency noise, stripes, checkers, and
+real photographs shipped with scikit-image), nine shape families plus letters
+and digits, solid, two-tone, hollow or thin, sizes, slow and fast motions,
+rotation about the centre or an off-centre pivot, fades of any length up to the
+whole clip, start positions, 0-3 smaller distractors drifting in random
+directions, a static occluder over part of the frame, hand-held jitter and
+camera shake, sensor noise, blur, brightness changes, frame sizes from 96 to
+320 pixels in either orientation, 40-120 frames, 10-30 fps.
+
+``vmf.train.timeline`` puts the same scenes through a sequence of these
+motions (untrimmed videos, the stream's view of the world).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -38,14 +47,19 @@ CLASSES = (
     "shrinking",
     "appearing",
     "disappearing",
+    "no_motion",
 )
-# The second class of each pair is the time reversal of the first.
-REVERSED = {CLASSES[i + 1]: CLASSES[i] for i in range(0, len(CLASSES), 2)}
+# The second class of each pair is the time reversal of the first; no_motion has no partner.
+REVERSED = {CLASSES[i + 1]: CLASSES[i] for i in range(0, 10, 2)}
 # A horizontal flip turns left into right and clockwise into anticlockwise.
 FLIP_PAIRS = (("moving_left", "moving_right"), ("rotating_clockwise", "rotating_anticlockwise"))
 FLIP_MAP = ",".join(f"{a}:{b}" for a, b in FLIP_PAIRS)
 
-SHAPES = ("disc", "square", "triangle", "star", "cross", "arrow", "ellipse", "ring", "polygon")
+SHAPES = ("disc", "square", "triangle", "star", "cross", "arrow", "ellipse", "ring", "polygon", "glyph")
+# Shapes a rotation about their own centre leaves unchanged: a rotation needs a marked shape.
+ROUND_SHAPES = ("disc", "ring")
+GLYPHS = "AEFGJKLPRTVYZ2345679?&#@%"  # no letter that looks the same turned half round
+GLYPH_FONTS = (0, 1, 2, 3, 4, 6, 7)  # cv2.FONT_HERSHEY_* (5 is the script font: too thin here)
 SIZES = (
     (96, 96),
     (128, 96),
@@ -90,6 +104,29 @@ def random_spec(
 
 
 # --------------------------------------------------------------------------- shapes
+
+
+def _glyph_outlines(rng: np.random.Generator) -> list[np.ndarray]:
+    """The contours of one letter or digit, unit radius, centred: a shape drawn by someone else."""
+    char = GLYPHS[rng.integers(len(GLYPHS))]
+    font = GLYPH_FONTS[rng.integers(len(GLYPH_FONTS))]
+    thick = int(rng.integers(5, 12))
+    (w, h), base = cv2.getTextSize(char, font, 4.0, thick)
+    mask = np.zeros((h + base + 2 * thick, w + 2 * thick), np.uint8)
+    cv2.putText(mask, char, (thick, h + thick), font, 4.0, 255, thick, cv2.LINE_AA)
+    contours, _ = cv2.findContours((mask > 127).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_TC89_L1)
+    polys = [c[:, 0, :].astype(float) for c in contours if len(c) >= 3]
+    pts = np.concatenate(polys)
+    centre = (pts.max(0) + pts.min(0)) / 2
+    scale = np.abs(pts - centre).max()
+    return [(p - centre) / scale for p in polys]
+
+
+def shape_outlines(kind: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """Unit-radius outlines (each (N, 2)) of a shape centred on the origin; holes as extra contours."""
+    if kind == "glyph":
+        return _glyph_outlines(rng)
+    return [_shape_outline(kind, rng)]
 
 
 def _shape_outline(kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -152,8 +189,8 @@ def _random_colour(rng: np.random.Generator, avoid: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Sprite:
-    outline: np.ndarray  # unit outline (N, 2)
-    ring: bool
+    outline: "list[np.ndarray] | np.ndarray"  # unit outlines (each (N, 2)); holes as extra contours
+    ring: bool  # drawn as an outline (hollow) rather than filled
     colour: np.ndarray
     colour2: np.ndarray | None  # second fill colour (two-tone), or None
     # position (x, y) in frame fractions, radius in fractions of the short side,
@@ -169,6 +206,12 @@ class Sprite:
     fade_at: float | None = None  # appearing: opacity 0 -> 1 around this time
     fade_len: float = 0.0
     path: "Callable[[float], tuple[float, float]] | None" = None  # (x, y) of t, overrides dx, dy
+    pivot: tuple[float, float] = (0.0, 0.0)  # rotation centre, in unit outline coordinates
+    thickness: float = 0.35  # of a hollow shape's line, as a fraction of its radius
+
+    def __post_init__(self):
+        if isinstance(self.outline, np.ndarray):
+            self.outline = [self.outline]
 
     def state(self, t: float):
         if self.path is not None:
@@ -187,23 +230,28 @@ class Sprite:
         return x, y, radius, angle, alpha
 
     def draw(self, frame: np.ndarray, t: float, offset: tuple[float, float]) -> None:
-        x, y, radius, angle, alpha = self.state(t)
+        self.draw_state(frame, *self.state(t), offset)
+
+    def draw_state(self, frame, x, y, radius, angle, alpha, offset) -> None:
+        """Draw at an explicit state (position, radius, angle, opacity)."""
         if alpha <= 0:
             return
         h, w = frame.shape[:2]
         short = min(h, w)
-        # angle grows clockwise on screen (y points down)
+        # angle grows clockwise on screen (y points down); the shape turns about its pivot
         rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
-        pts = self.outline @ rot.T * radius * short
-        pts = pts + [x * w + offset[0], y * h + offset[1]]
-        poly = np.round(pts * 16).astype(np.int32)  # 4 fractional bits: smooth sub-pixel motion
+        pivot = np.asarray(self.pivot, float)
+        centre = np.array([x * w + offset[0], y * h + offset[1]])
+        polys = [((o - pivot) @ rot.T + pivot) * radius * short + centre for o in self.outline]
+        fixed = [np.round(p * 16).astype(np.int32) for p in polys]  # 4 fractional bits: sub-pixel motion
         target = frame if alpha >= 1 else frame.copy()
         if self.ring:
-            thick = max(2, int(radius * short * 0.35))
-            cv2.polylines(target, [poly], True, self.colour.tolist(), thick, cv2.LINE_AA, 4)
+            thick = max(1, int(radius * short * self.thickness))
+            cv2.polylines(target, fixed, True, self.colour.tolist(), thick, cv2.LINE_AA, 4)
         else:
-            cv2.fillPoly(target, [poly], self.colour.tolist(), cv2.LINE_AA, 4)
+            cv2.fillPoly(target, fixed, self.colour.tolist(), cv2.LINE_AA, 4)
             if self.colour2 is not None:  # the front half in a second colour: orientation shows
+                pts = polys[0]
                 half = np.round((pts[: max(2, len(pts) // 2)] * 0.5 + pts.mean(0) * 0.5) * 16)
                 cv2.fillPoly(target, [half.astype(np.int32)], self.colour2.tolist(), cv2.LINE_AA, 4)
         if alpha < 1:
@@ -213,9 +261,76 @@ class Sprite:
 # --------------------------------------------------------------------------- backgrounds
 
 
+# Photographs that ship inside scikit-image's wheel (no download at run time).
+_PHOTO_NAMES = (
+    "astronaut", "brick", "camera", "cat", "coffee", "coins", "grass", "gravel",
+    "moon", "page", "rocket", "text", "clock", "horse", "immunohistochemistry",
+    "hubble_deep_field", "logo", "colorwheel", "chelsea", "retina",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def photographs() -> tuple[np.ndarray, ...]:
+    """Real photographs as BGR uint8 (those this scikit-image has locally; none if it is absent)."""
+    try:
+        import skimage.data as data
+    except ImportError:  # the generator still works, with synthetic backgrounds only
+        return ()
+    photos = []
+    for name in _PHOTO_NAMES:
+        loader = getattr(data, name, None)
+        if loader is None:
+            continue
+        try:
+            img = np.asarray(loader())
+        except Exception:  # noqa: BLE001 - an image that would need a download: skip it
+            continue
+        if img.dtype == bool:
+            img = img.astype(np.uint8) * 255
+        if img.dtype != np.uint8:
+            img = np.clip(img * (255.0 if img.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        if img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        elif img.shape[2] == 4:
+            img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGR)
+        else:
+            img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+        if min(img.shape[:2]) >= 64:
+            photos.append(np.ascontiguousarray(img))
+    return tuple(photos)
+
+
+def _photo_patch(rng: np.random.Generator, h: int, w: int) -> np.ndarray | None:
+    """A random crop of a random photograph, resized to (h, w), colour-jittered; None if none."""
+    photos = photographs()
+    if not photos:
+        return None
+    img = photos[rng.integers(len(photos))]
+    ih, iw = img.shape[:2]
+    zoom = rng.uniform(0.35, 1.0)  # fraction of the photo's short side the crop spans
+    side = max(16, int(min(ih, iw) * zoom))
+    ch, cw = (
+        (side, max(16, min(iw, int(side * w / h))))
+        if w / h <= iw / ih
+        else (max(16, min(ih, int(side * h / w))), side)
+    )
+    ch, cw = min(ch, ih), min(cw, iw)
+    y, x = int(rng.integers(0, ih - ch + 1)), int(rng.integers(0, iw - cw + 1))
+    patch = cv2.resize(img[y : y + ch, x : x + cw], (w, h), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        patch = patch[:, ::-1]
+    gain, bias = rng.uniform(0.6, 1.3), rng.uniform(-40, 40)
+    return cv2.convertScaleAbs(patch, alpha=gain, beta=bias)
+
+
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    kind = rng.integers(5)
+    kind = rng.integers(7)
     base = rng.uniform(0, 255, 3)
+    if kind >= 5:  # a real photograph (two chances in seven)
+        photo = _photo_patch(rng, h, w)
+        if photo is not None:
+            return photo
+        kind = 0
     if kind == 0:  # flat
         img = np.broadcast_to(base, (h, w, 3)).astype(np.float32)
     elif kind == 1:  # linear gradient
@@ -247,8 +362,37 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 # --------------------------------------------------------------------------- scenes
 
 
+def random_sprite(
+    rng: np.random.Generator, bg_mean: np.ndarray, *, rotating: bool = False, kind: str | None = None
+) -> tuple[str, Sprite]:
+    """The main object: a shape (or glyph), its colours, fill, pivot; motion left at rest."""
+    kind = kind or SHAPES[rng.integers(len(SHAPES))]
+    if rotating and kind in ROUND_SHAPES:  # a rotating disc is invisible: give it a marked shape
+        kind = "arrow"
+    outline = shape_outlines(kind, rng)
+    colour = _random_colour(rng, bg_mean)
+    hollow = kind == "ring" or (kind != "glyph" and rng.random() < 0.15)
+    two_tone = not hollow and kind != "glyph" and rng.random() < 0.3
+    colour2 = _random_colour(rng, colour) if two_tone else None
+    pivot = (0.0, 0.0)
+    if rotating and rng.random() < 0.4:  # turn about an off-centre point (the object orbits it)
+        pivot = tuple(rng.uniform(-0.7, 0.7, 2))
+    sprite = Sprite(
+        outline, hollow, colour, colour2, 0.5, 0.5, 0.0, 0.0, 0.15, 0.15, rng.uniform(0, 2 * np.pi), 0.0
+    )
+    sprite.pivot = pivot
+    sprite.thickness = 0.35 if kind == "ring" else rng.uniform(0.08, 0.3)  # thin or bold outlines
+    return kind, sprite
+
+
 class Scene:
-    """One clip: a background, a main sprite whose motion is the class, distractors, camera."""
+    """One clip: a background, a main sprite whose motion is the class, distractors, camera.
+
+    Every motion is drawn per clip (scene time 0..1) from ranges that cover slow
+    and fast motions: a move crosses 20-80 % of the frame, a rotation turns
+    60-540 degrees, a size changes 1.4-4x, a fade lasts from one frame to the
+    whole clip.
+    """
 
     def __init__(self, label: str, rng: np.random.Generator, width: int, height: int):
         if label not in CLASSES:
@@ -256,23 +400,19 @@ class Scene:
         self.reverse = label in REVERSED
         first = REVERSED.get(label, label)
         self.width, self.height = width, height
-        margin = 0.12
+        margin = 0.1
         self.pad = int(0.06 * max(width, height)) + 2  # room for the camera jitter
         self.background = _background(rng, height + 2 * self.pad, width + 2 * self.pad)
         bg_mean = self.background.reshape(-1, 3).mean(0)
-        kind = SHAPES[rng.integers(len(SHAPES))]
-        outline = _shape_outline(kind, rng)
-        colour = _random_colour(rng, bg_mean)
-        two_tone = kind not in ("ring",) and rng.random() < 0.35
-        colour2 = _random_colour(rng, colour) if two_tone else None
+        kind, main = random_sprite(rng, bg_mean, rotating=first == "rotating_clockwise")
         radius = rng.uniform(0.08, 0.2)
         x0, y0 = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
         dx = dy = 0.0
         radius1 = radius
-        spin = rng.uniform(-0.3, 0.3)  # a little rotation in every class: never a cue
+        spin = rng.uniform(-0.3, 0.3)  # a little rotation in every moving class: never a cue
         fade_at, fade_len = None, 0.0
         if first in ("moving_left", "moving_up"):
-            dist = rng.uniform(0.3, 0.75)
+            dist = rng.uniform(0.2, 0.8)
             start = rng.uniform(0.5 + dist / 2 - 0.05, 0.5 + dist / 2 + 0.05)
             along, across = start, rng.uniform(margin + radius, 1 - margin - radius)
             drift = rng.uniform(-0.1, 0.1)  # a slight slant
@@ -283,88 +423,60 @@ class Scene:
             radius = min(radius, 0.15)
             radius1 = radius * rng.uniform(0.9, 1.1)
         elif first == "rotating_clockwise":
-            spin = math.radians(rng.uniform(90, 540))
-            radius = rng.uniform(0.14, 0.28)
+            spin = math.radians(rng.uniform(60, 540))
+            radius = rng.uniform(0.12, 0.26) / (1 + 0.5 * float(np.hypot(*main.pivot)))
             radius1 = radius
-            if kind in ("disc", "ring"):  # a rotating disc is invisible: give it a marked shape
-                outline, kind = _shape_outline("arrow", rng), "arrow"
         elif first == "growing":
-            ratio = rng.uniform(1.7, 4.0)
+            ratio = rng.uniform(1.4, 4.0)
             radius = rng.uniform(0.05, 0.3 / ratio**0.5)
             radius1 = radius * ratio
-        else:  # appearing: absent, then fades in (or pops) around the middle of the clip
-            fade_at = rng.uniform(0.3, 0.7)
-            fade_len = 0.0 if rng.random() < 0.3 else rng.uniform(0.02, 0.2)
+        elif first == "appearing":  # absent, then fades in: a pop or a fade as long as the whole clip
+            fade_len = 0.0 if rng.random() < 0.25 else rng.uniform(0.02, 1.0)
+            lo, hi = max(0.2, fade_len / 2), min(0.8, 1 - fade_len / 2)
+            fade_at = rng.uniform(lo, hi) if lo < hi else 0.5
             radius = rng.uniform(0.1, 0.22)
             radius1 = radius * rng.uniform(0.95, 1.05)
             dx, dy = rng.uniform(-0.08, 0.08, 2)
-        self.main = Sprite(
-            outline,
-            kind == "ring",
-            colour,
-            colour2,
-            x0,
-            y0,
-            dx,
-            dy,
-            radius,
-            radius1,
-            rng.uniform(0, 2 * np.pi),
-            spin,
-            fade_at,
-            fade_len,
-        )
-        self.distractors = []
-        for _ in range(int(rng.integers(0, 4))):
-            d_kind = SHAPES[rng.integers(len(SHAPES))]
-            direction = rng.uniform(0, 2 * np.pi)
-            dist = rng.uniform(0.0, 0.35)
-            self.distractors.append(
-                Sprite(
-                    _shape_outline(d_kind, rng),
-                    d_kind == "ring",
-                    _random_colour(rng, bg_mean),
-                    None,
-                    rng.uniform(0.1, 0.9),
-                    rng.uniform(0.1, 0.9),
-                    dist * math.cos(direction),
-                    dist * math.sin(direction),
-                    rng.uniform(0.025, 0.06),
-                    rng.uniform(0.025, 0.06),
-                    rng.uniform(0, 2 * np.pi),
-                    rng.uniform(-2, 2),
-                )
-            )
-        # Hand-held camera: a smooth random path (sum of a few slow sinusoids), in pixels.
-        amp = rng.uniform(0, 0.025) * min(width, height)
-        self.jitter = [
-            (amp * rng.uniform(0.3, 1), rng.uniform(0.5, 4), rng.uniform(0, 2 * np.pi)) for _ in range(4)
-        ]
+        else:  # no_motion: the object (if any) stays put; camera, sensor and distractors as always
+            spin = 0.0
+            if rng.random() < 0.15:  # an empty scene
+                fade_at, fade_len = 2.0, 0.0
+        main.x0, main.y0, main.dx, main.dy = x0, y0, dx, dy
+        main.radius0, main.radius1, main.spin = radius, radius1, spin
+        main.fade_at, main.fade_len = fade_at, fade_len
+        self.main = main
+        self.distractors = random_distractors(rng, bg_mean)
+        self.occluder = random_occluder(rng, height, width)
+        self.camera = CameraPath(rng, width, height)
         self.noise = rng.uniform(0, 10)
         self.blur = rng.random() < 0.25
         self.gain = rng.uniform(0.8, 1.2)
         self.flicker = rng.uniform(0, 0.05)
 
-    def _camera(self, t: float) -> tuple[float, float]:
-        ox = sum(a * math.sin(2 * np.pi * f * t + p) for a, f, p in self.jitter[:2])
-        oy = sum(a * math.sin(2 * np.pi * f * t + p) for a, f, p in self.jitter[2:])
-        return ox, oy
-
     def render(self, t: float, rng: np.random.Generator) -> np.ndarray:
         """The frame at scene time ``t`` (BGR uint8), with this frame's own sensor noise."""
         if self.reverse:
             t = 1.0 - t
-        ox, oy = self._camera(t)
+        return self.compose(t, t, self.main.state(t), rng)
+
+    def compose(
+        self, camera_t: float, distractor_t: float, main_state, rng: np.random.Generator
+    ) -> np.ndarray:
+        """A frame from its parts: camera time, distractor time, the main object's state."""
+        ox, oy = self.camera(camera_t)
         x = int(round(self.pad + ox))
         y = int(round(self.pad + oy))
         frame = self.background[y : y + self.height, x : x + self.width].copy()
         offset = (self.pad + ox - x - self.pad, self.pad + oy - y - self.pad)
         for sprite in self.distractors:
-            sprite.draw(frame, t, offset)
-        self.main.draw(frame, t, offset)
+            sprite.draw(frame, distractor_t, offset)
+        self.main.draw_state(frame, *main_state, offset)
+        if self.occluder is not None:  # static in the world, so it moves with the camera
+            oy0, oy1, ox0, ox1, patch = self.occluder
+            frame[oy0:oy1, ox0:ox1] = patch
         if self.blur:
             frame = cv2.GaussianBlur(frame, (3, 3), 0)
-        frame = cv2.convertScaleAbs(frame, alpha=self.gain * (1 + self.flicker * math.sin(7 * t)))
+        frame = cv2.convertScaleAbs(frame, alpha=self.gain * (1 + self.flicker * math.sin(7 * camera_t)))
         if self.noise > 0.5:
             # OpenCV's generator (several times faster than numpy's here), seeded from
             # ``rng`` so that a video is still a pure function of its seed.
@@ -373,6 +485,78 @@ class Scene:
             cv2.randn(noise, 0.0, float(self.noise))
             frame = cv2.add(frame, noise, dtype=cv2.CV_8U)
         return frame
+
+
+def random_distractors(rng: np.random.Generator, bg_mean: np.ndarray) -> list[Sprite]:
+    """0-3 small shapes drifting in random directions (motion that is not the class)."""
+    out = []
+    for _ in range(int(rng.integers(0, 4))):
+        d_kind = SHAPES[rng.integers(len(SHAPES) - 1)]  # no glyphs: they are the main object's
+        direction = rng.uniform(0, 2 * np.pi)
+        dist = rng.uniform(0.0, 0.35)
+        out.append(
+            Sprite(
+                _shape_outline(d_kind, rng),
+                d_kind == "ring",
+                _random_colour(rng, bg_mean),
+                None,
+                rng.uniform(0.1, 0.9),
+                rng.uniform(0.1, 0.9),
+                dist * math.cos(direction),
+                dist * math.sin(direction),
+                rng.uniform(0.025, 0.06),
+                rng.uniform(0.025, 0.06),
+                rng.uniform(0, 2 * np.pi),
+                rng.uniform(-2, 2),
+            )
+        )
+    return out
+
+
+def random_occluder(rng: np.random.Generator, height: int, width: int):
+    """One time in five, a static bar over 10-22 % of one edge (a post, a door frame): partial occlusion."""
+    if rng.random() >= 0.2:
+        return None
+    frac = rng.uniform(0.1, 0.22)
+    side = int(rng.integers(4))
+    if side < 2:  # left or right
+        size = max(1, int(width * frac))
+        x0 = 0 if side == 0 else width - size
+        box = (0, height, x0, x0 + size)
+    else:
+        size = max(1, int(height * frac))
+        y0 = 0 if side == 2 else height - size
+        box = (y0, y0 + size, 0, width)
+    h, w = box[1] - box[0], box[3] - box[2]
+    patch = _photo_patch(rng, h, w)
+    if patch is None:
+        patch = np.broadcast_to(rng.uniform(0, 255, 3).astype(np.uint8), (h, w, 3)).copy()
+    return (*box, patch)
+
+
+class CameraPath:
+    """Hand-held camera: a smooth random path (a few slow sinusoids), sometimes with shake, in pixels.
+
+    Time is in clips (one unit = one clip or one window), so a long video shakes
+    at the same rate per second as a short one.
+    """
+
+    def __init__(self, rng: np.random.Generator, width: int, height: int):
+        amp = rng.uniform(0, 0.025) * min(width, height)
+        self.waves = [
+            (amp * rng.uniform(0.3, 1), rng.uniform(0.5, 4), rng.uniform(0, 2 * np.pi)) for _ in range(4)
+        ]
+        if rng.random() < 0.2:  # shake: small, fast
+            shake = rng.uniform(0.003, 0.012) * min(width, height)
+            self.waves += [(shake, rng.uniform(12, 25), rng.uniform(0, 2 * np.pi)) for _ in range(2)]
+        else:
+            self.waves += [(0.0, 1.0, 0.0)] * 2
+
+    def __call__(self, t: float) -> tuple[float, float]:
+        w = self.waves
+        ox = sum(a * math.sin(2 * np.pi * f * t + p) for a, f, p in (w[0], w[1], w[4]))
+        oy = sum(a * math.sin(2 * np.pi * f * t + p) for a, f, p in (w[2], w[3], w[5]))
+        return ox, oy
 
 
 def frame_times(count: int) -> np.ndarray:

@@ -1,12 +1,23 @@
 """The in-memory form of the motion dataset: clips rendered on demand, never encoded.
 
-Each index is one fresh video scene (class ``index % 10``, so every batch is
-balanced over an epoch). Only the frames the clip samples are rendered: a
-training clip takes one random time in each of ``frames`` equal segments of the
-video (as ``clips.train_indices`` does on a file) and gets the training
-augmentation; an evaluation clip takes the segment centres and the runtime's
+Each index is one fresh scene of class ``index % 11`` (so every batch is
+balanced over an epoch). Only the frames the clip samples are rendered.
+
+- ``clip_sampling="video"``: the scene is one trimmed video; a training clip
+  takes one random time in each of ``frames`` equal segments of it (as
+  ``clips.train_indices`` does on a file), an evaluation clip the segment centres.
+- ``clip_sampling="stream"``: the scene is an untrimmed timeline
+  (``vmf.train.timeline``) and the clip is a stream window, T consecutive kept
+  frames chosen by ``vmf.contract.sampling`` exactly as the runtime keeps them
+  (at ``sample_fps``, else every frame), from a random position. Its label is
+  the class of the segment holding most of the window; plans are drawn until
+  that class is the index's, so classes stay balanced. ``video_share`` of the
+  training clips are still whole videos (a stream also sees short, complete
+  events, such as an object popping in).
+
+Training clips get the training augmentation, evaluation clips the runtime's
 preprocessing. Randomness is drawn from ``(seed, epoch, index)``, so a run is
-reproducible and resumable, and every epoch sees new videos.
+reproducible and resumable, and every epoch sees new scenes.
 """
 
 from __future__ import annotations
@@ -14,8 +25,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from vmf.contract.sampling import kept_indices, stream_window
+
 from . import synth
 from .clips import eval_clip, segment_times, train_clip
+from .timeline import Timeline, window_label
+
+# Timelines a stream window is cut from: 1-4 windows long, segments of 1-5 s.
+TIMELINE_WINDOWS = (1.0, 4.0)
+MAX_PLANS = 400  # plans tried for a window of the wanted class
 
 
 class SynthClipDataset(torch.utils.data.Dataset):
@@ -30,6 +48,9 @@ class SynthClipDataset(torch.utils.data.Dataset):
         train: bool,
         flip_perm: np.ndarray | None = None,
         seed: int = 0,
+        clip_sampling: str = "video",
+        sample_fps: float | None = None,
+        video_share: float = 0.0,
     ):
         self.size = int(size)
         self.frames = int(frames)
@@ -40,6 +61,9 @@ class SynthClipDataset(torch.utils.data.Dataset):
         self.seed = int(seed)
         self.epoch = 0
         self.classes = list(synth.CLASSES)
+        self.clip_sampling = clip_sampling
+        self.sample_fps = sample_fps
+        self.video_share = float(video_share)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -52,9 +76,13 @@ class SynthClipDataset(torch.utils.data.Dataset):
         epoch = self.epoch if self.train else 0
         rng = np.random.default_rng([self.seed, epoch, int(index), int(self.train)])
         label = int(index) % len(self.classes)
-        spec = synth.random_spec(rng)
-        times = segment_times(self.frames, rng if self.train else None)
-        frames = synth.render_frames(self.classes[label], rng, times, spec.width, spec.height)
+        whole = self.clip_sampling == "video" or (self.train and rng.random() < self.video_share)
+        if whole:
+            spec = synth.random_spec(rng)
+            times = segment_times(self.frames, rng if self.train else None)
+            frames = synth.render_frames(self.classes[label], rng, times, spec.width, spec.height)
+        else:
+            frames, label = self.stream_window(rng, label)
         if self.train:
             flip = self.flip_perm is not None and rng.random() < 0.5
             clip = train_clip(frames, self.resolution, self.mean, self.std, rng, flip)
@@ -63,3 +91,23 @@ class SynthClipDataset(torch.utils.data.Dataset):
         else:
             clip = eval_clip(frames, self.resolution, self.mean, self.std)
         return torch.from_numpy(clip), label
+
+    def stream_window(self, rng: np.random.Generator, label: int) -> tuple[np.ndarray, int]:
+        """The frames of one stream window whose class is ``label`` (see the module docstring)."""
+        width, height = synth.SIZES[rng.integers(len(synth.SIZES))]
+        fps = float(synth.FPS[rng.integers(len(synth.FPS))])
+        span = self.frames * (
+            fps / self.sample_fps if self.sample_fps else 1.0
+        )  # source frames a window spans
+        want = self.classes[label]
+        for _ in range(MAX_PLANS):
+            length = max(1, int(span * rng.uniform(*TIMELINE_WINDOWS)))
+            timeline = Timeline(rng, width, height, length, fps, window=max(1, round(span)))
+            kept = kept_indices(length, fps, self.sample_fps)
+            end = int(rng.integers(self.frames, len(kept) + 1)) if len(kept) >= self.frames else None
+            window = stream_window(kept, self.frames, end)
+            got = window_label(timeline.segments, window)
+            if got == want:
+                break
+        timeline.build_scene(rng)
+        return timeline.frames(window, rng), self.classes.index(got)

@@ -94,9 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch-size", type=int, default=2000, help="synth: training clips an epoch")
     p.add_argument("--val-size", type=int, default=500, help="synth: validation clips")
     p.add_argument(
+        "--clip-sampling",
+        choices=["video", "stream"],
+        default="video",
+        help="video: one clip over each whole video (paper protocol); stream: T consecutive frames "
+        "(at --sample-fps) from a random position, the windows a live stream sees",
+    )
+    p.add_argument(
         "--sample-fps",
         type=float,
-        help="record the frame rate clips were sampled at (the runtime then samples a stream at it)",
+        help="the rate frames are kept at (stream windows are taken at it, and the runtime samples "
+        "a stream at it); default: the video's own rate",
+    )
+    p.add_argument(
+        "--video-share",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="synth with --clip-sampling stream: this fraction of training clips are whole videos",
     )
     p.add_argument("--json", action="store_true", help="print one JSON summary last")
     return p
@@ -120,6 +135,10 @@ def config_from_args(args):
         raise VmfError("--stem-kernel must be >= 1 and --stem-padding in [0, kernel)")
     if args.workers < 0 or args.patience < 0 or args.val_size < 0:
         raise VmfError("--workers, --patience and --val-size must be >= 0")
+    if not 0.0 <= args.video_share <= 1.0:
+        raise VmfError("--video-share must be in [0, 1]")
+    if args.sample_fps is not None and not args.sample_fps > 0:
+        raise VmfError(f"--sample-fps must be > 0, got {args.sample_fps}")
     if args.data != "synth" and not Path(args.data).exists():
         raise VmfError(f"data not found: {args.data}")
     known = {f.name for f in fields(TrainConfig)}

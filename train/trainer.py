@@ -86,6 +86,8 @@ class TrainConfig:
     val_size: int = 500
     threads: int | None = None
     sample_fps: float | None = None
+    clip_sampling: str = "video"  # "video" (whole videos, paper §4) or "stream" (vmf.contract.sampling)
+    video_share: float = 0.0  # stream sampling of 'synth': this share of training clips are whole videos
 
     def resolved(self) -> "TrainConfig":
         cfg = get_variant(self.variant)
@@ -294,6 +296,7 @@ class Run:
         self.model = build_network(self.cfg, len(self.classes), self.log).to(self.device)
         self.model.classes = list(self.classes)
         self.model.sample_fps = self.cfg.sample_fps
+        self.model.clip_sampling = self.cfg.clip_sampling
         self.net: nn.Module = self.model
         if self.dist.active:
             if self.device.type == "cuda":  # SyncBatchNorm refuses CPU modules

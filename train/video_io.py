@@ -174,10 +174,15 @@ def read_frames(path: "str | os.PathLike", choose: Chooser) -> tuple[np.ndarray,
     raise VideoReadError(f"cannot read video {path}: {'; '.join(reasons)}")
 
 
-def _choose(choose: Chooser, num_frames: int) -> np.ndarray:
-    """The chooser's indices as int64, checked; its failures wrapped in ``_ChooserFailed``."""
+def _choose(choose: Chooser, num_frames: int, fps: float) -> np.ndarray:
+    """The chooser's indices as int64, checked; its failures wrapped in ``_ChooserFailed``.
+
+    A chooser with a true ``needs_fps`` attribute is called as ``choose(num_frames, fps)``
+    (a stream window kept at a frame rate depends on the video's own rate).
+    """
     try:
-        indices = np.asarray(choose(num_frames))
+        needs_fps = getattr(choose, "needs_fps", False)
+        indices = np.asarray(choose(num_frames, fps) if needs_fps else choose(num_frames))
         if indices.size == 0:
             return np.zeros(0, np.int64)
         if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer):
@@ -237,7 +242,7 @@ def _frames_pyav(path: Path, choose: Chooser) -> tuple[np.ndarray, float, int] |
         counted = sum(1 for packet in container.demux(stream) if packet.size and packet.pts is not None)
     if counted == 0:
         return None
-    picker = _Picker(_choose(choose, counted))
+    picker = _Picker(_choose(choose, counted, fps))
     decoded, last_frame = 0, None
     with av.open(str(path)) as container:  # a fresh open: rewinding by seeking is not exact
         for frame in container.decode(container.streams.video[0]):
@@ -272,7 +277,7 @@ def _frames_opencv(path: Path, choose: Chooser) -> tuple[np.ndarray, float, int]
         capture.release()
     if counted == 0:
         return None
-    picker = _Picker(_choose(choose, counted))
+    picker = _Picker(_choose(choose, counted, fps))
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():

@@ -1,7 +1,7 @@
 import pytest
 
 from vmf.model import VmfError
-from vmf.runtime.sampling import TemporalSampler
+from vmf.contract.sampling import TemporalSampler
 
 
 def _kept(sampler, count, fps):
