@@ -3,12 +3,17 @@
     vmf-data synth --out data/synth --per-class 200                  # 2000 videos, random sizes
     vmf-data synth --out tiny --per-class 2 --frames 16 --size 64x48 --json
     vmf-data left-right --out left_right.mp4                        # left for 4 s, then right
+    vmf-data still --out still.mp4                                  # nothing moves (no_motion)
+    vmf-data timeline --out data/timeline --videos 40               # untrimmed, with segments
 
 ``synth`` writes the procedural motion dataset of ``vmf.train.synth`` as a
 class tree (``OUT/<class>/<class>_<k>.mp4``) with ``classes.txt`` (the label
 order) and ``flip_map.txt`` (the classes a horizontal flip swaps), the layout
-``vmf.train.datasets`` reads. Progress goes to stderr; stdout holds the
-summary, or with ``--json`` one JSON object as its last line.
+``vmf.train.datasets`` reads. ``timeline`` writes untrimmed videos in which
+one scene passes through a random sequence of the classes
+(``vmf.train.timeline``), each with ``<video>.segments.csv``; ``left-right``
+and ``still`` write one video and its segments file. Progress goes to stderr;
+stdout holds the summary, or with ``--json`` one JSON object as its last line.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ import numpy as np
 from vmf.model import VmfError
 from vmf.model.cli import ERROR_EXIT, USAGE_EXIT, Parser, UsageError, print_error
 
-from . import synth
-from .video_io import encoder_available, write_video
+from . import synth, timeline
+from .timeline import Segment, segments_path, write_segments
+from .video_io import LazyFrames, encoder_available, write_video
 
 PROG = "vmf-data"
 MIN_SIDE, MAX_SIDE = 16, 4096  # a scene needs room for its shapes; beyond 4K is a typo
@@ -40,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = commands.add_parser(
         "synth",
-        help="write the procedural motion dataset (10 classes)",
+        help="write the procedural motion dataset (11 classes)",
         description="Write the procedural motion dataset as a class tree.",
     )
     s.add_argument("--out", required=True, help="folder to create (absent or empty)")
@@ -75,6 +81,36 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
     t.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
     t.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    still = commands.add_parser(
+        "still",
+        help="write one video in which nothing moves (no_motion)",
+        description="Write one video of a still scene: camera jitter, sensor noise and "
+        "small drifting distractors only (a streaming check for no_motion).",
+    )
+    still.add_argument("--out", required=True, help="video file to write (.mp4, .avi, .mkv, ...)")
+    still.add_argument("--frames", type=int, default=200, help="frames (default 200: 8 s at 25 fps)")
+    still.add_argument("--size", default="320x240", help="frame size WxH (default 320x240)")
+    still.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
+    still.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
+    still.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    tl = commands.add_parser(
+        "timeline",
+        help="write untrimmed videos passing through random sequences of the classes",
+        description="Write untrimmed videos: one scene each, passing through segments of 1-5 s, "
+        "each one class (no_motion included), with <video>.segments.csv beside each video.",
+    )
+    tl.add_argument("--out", required=True, help="folder to create (absent or empty)")
+    tl.add_argument("--videos", type=int, required=True, help="number of videos (>= 1)")
+    tl.add_argument(
+        "--seconds", default="10-60", help="length: S, or A-B for a random length in [A, B] s (default 10-60)"
+    )
+    tl.add_argument("--size", default=None, help="frame size WxH (default: a random size per video)")
+    tl.add_argument(
+        "--fps", type=float, default=None, help="frame rate (default: 15, 24, 25 or 30 per video)"
+    )
+    tl.add_argument("--seed", type=int, default=0, help="seed (>= 0) (default 0)")
+    tl.add_argument("--codec", default=None, help="FFmpeg encoder (default: H.264)")
+    tl.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
     return p
 
 
@@ -94,12 +130,105 @@ def run_left_right(args) -> dict:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     write_video(args.out, video, args.fps)
+    segments = [Segment(0, turn + 1, "moving_left"), Segment(turn + 1, args.frames, "moving_right")]
+    write_segments(segments_path(args.out), segments)
     return {
         "out": str(args.out),
+        "segments": segments_path(args.out),
         "frames": args.frames,
         "fps": args.fps,
         "left": [0, turn],
         "right": [turn + 1, args.frames - 1],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def run_still(args) -> dict:
+    size = parse_size(args.size)
+    if args.frames < 1 or args.frames > MAX_FRAMES:
+        raise UsageError(f"--frames must be in [1, {MAX_FRAMES}], got {args.frames}")
+    if not args.fps > 0:
+        raise UsageError(f"--fps must be > 0, got {args.fps}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    started = time.perf_counter()
+    video = synth.render_video(
+        "no_motion", args.seed, synth.VideoSpec(size[0], size[1], args.frames, args.fps)
+    )
+    write_video(args.out, video, args.fps)
+    write_segments(segments_path(args.out), [Segment(0, args.frames, "no_motion")])
+    return {
+        "out": str(args.out),
+        "segments": segments_path(args.out),
+        "frames": args.frames,
+        "fps": args.fps,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def parse_seconds(text: str) -> tuple[float, float]:
+    try:
+        parts = [float(v) for v in text.split("-")] if text.count("-") <= 1 else []
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or not 0 < parts[0] <= parts[1] <= 3600:
+        raise UsageError(f"--seconds must be S or A-B with 0 < A <= B <= 3600, got {text!r}")
+    return parts[0], parts[1]
+
+
+def run_timeline(args) -> dict:
+    seconds = parse_seconds(args.seconds)
+    size = parse_size(args.size)
+    if args.videos < 1:
+        raise UsageError(f"--videos must be >= 1, got {args.videos}")
+    if args.fps is not None and not 0 < args.fps <= 240:
+        raise UsageError(f"--fps must be in (0, 240], got {args.fps}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if args.codec is not None and not encoder_available(args.codec):
+        raise UsageError(f"--codec {args.codec}: no such encoder here")
+    out = Path(args.out)
+    scratch = scratch_folder(out)
+    started = time.perf_counter()
+    total_s, counts = 0.0, dict.fromkeys(synth.CLASSES, 0)
+    width = len(str(args.videos - 1))
+    try:
+        for k in range(args.videos):
+            rng = np.random.default_rng([args.seed, k])
+            w, h = size or timeline.TIMELINE_SIZES[rng.integers(len(timeline.TIMELINE_SIZES))]
+            fps = float(args.fps or timeline.TIMELINE_FPS[rng.integers(len(timeline.TIMELINE_FPS))])
+            frames = max(1, int(round(rng.uniform(*seconds) * fps)))
+            tl = timeline.Timeline(rng, w, h, frames, fps).build_scene(rng)
+            name = scratch / f"timeline_{k:0{width}d}.mp4"
+            # each frame's sensor noise from its own seed: the frames are a pure function of i
+            lazy = LazyFrames(
+                frames, h, w, lambda i, tl=tl, k=k: tl.frame(i, np.random.default_rng([args.seed, k, i]))
+            )
+            write_video(name, lazy, fps, args.codec)
+            write_segments(segments_path(name), tl.segments)
+            total_s += frames / fps
+            for seg in tl.segments:
+                counts[seg.label] += seg.end - seg.start
+            print(
+                f"{PROG}: {name.name}: {w}x{h}, {frames} frames at {fps:g} fps, {len(tl.segments)} segments "
+                f"({k + 1}/{args.videos})",
+                file=sys.stderr,
+                flush=True,
+            )
+        (scratch / "classes.txt").write_text("\n".join(synth.CLASSES) + "\n", encoding="utf-8")
+        if out.is_dir():
+            out.rmdir()
+        os.replace(scratch, out)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return {
+        "out": str(out),
+        "videos": args.videos,
+        "minutes": round(total_s / 60, 2),
+        "frames_per_class": counts,
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -233,7 +362,8 @@ def run_synth(args) -> dict:
 def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        summary = run_synth(args) if args.command == "synth" else run_left_right(args)
+        run = {"synth": run_synth, "left-right": run_left_right, "still": run_still, "timeline": run_timeline}
+        summary = run[args.command](args)
     except UsageError as exc:
         print_error(str(exc))
         return USAGE_EXIT
@@ -248,6 +378,13 @@ def main(argv=None) -> int:
             f"{PROG}: wrote {summary['videos']} videos of {len(summary['classes'])} classes "
             f"to {summary['out']} in {summary['seconds']:.1f} s"
         )
+    elif args.command == "timeline":
+        line = (
+            f"{PROG}: wrote {summary['videos']} timeline videos ({summary['minutes']:.1f} min) "
+            f"to {summary['out']} in {summary['seconds']:.1f} s"
+        )
+    elif args.command == "still":
+        line = f"{PROG}: wrote {summary['out']}: {summary['frames']} frames of a still scene"
     else:
         line = (
             f"{PROG}: wrote {summary['out']}: moving left in frames {summary['left'][0]}-"

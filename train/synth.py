@@ -446,7 +446,7 @@ class Scene:
         main.fade_at, main.fade_len = fade_at, fade_len
         self.main = main
         self.distractors = random_distractors(rng, bg_mean)
-        self.occluder = random_occluder(rng, height, width)
+        self.occluder = random_occluder(rng, height, width, self.pad)
         self.camera = CameraPath(rng, width, height)
         self.noise = rng.uniform(0, 10)
         self.blur = rng.random() < 0.25
@@ -467,13 +467,14 @@ class Scene:
         x = int(round(self.pad + ox))
         y = int(round(self.pad + oy))
         frame = self.background[y : y + self.height, x : x + self.width].copy()
-        offset = (self.pad + ox - x - self.pad, self.pad + oy - y - self.pad)
+        # Everything in the world shifts with the camera: a world point (u, v) appears at
+        # (u + pad - x, v + pad - y) in the frame, for the objects as for the background.
+        offset = (float(self.pad - x), float(self.pad - y))
         for sprite in self.distractors:
             sprite.draw(frame, distractor_t, offset)
         self.main.draw_state(frame, *main_state, offset)
         if self.occluder is not None:  # static in the world, so it moves with the camera
-            oy0, oy1, ox0, ox1, patch = self.occluder
-            frame[oy0:oy1, ox0:ox1] = patch
+            _paste(frame, self.occluder, int(offset[0]), int(offset[1]))
         if self.blur:
             frame = cv2.GaussianBlur(frame, (3, 3), 0)
         frame = cv2.convertScaleAbs(frame, alpha=self.gain * (1 + self.flicker * math.sin(7 * camera_t)))
@@ -513,20 +514,31 @@ def random_distractors(rng: np.random.Generator, bg_mean: np.ndarray) -> list[Sp
     return out
 
 
-def random_occluder(rng: np.random.Generator, height: int, width: int):
-    """One time in five, a static bar over 10-22 % of one edge (a post, a door frame): partial occlusion."""
+def _paste(frame: np.ndarray, occluder, dx: int, dy: int) -> None:
+    """Paste an occluder's patch, shifted by (dx, dy) pixels and clipped to the frame."""
+    y0, y1, x0, x1, patch = occluder
+    h, w = frame.shape[:2]
+    ty0, ty1, tx0, tx1 = max(0, y0 + dy), min(h, y1 + dy), max(0, x0 + dx), min(w, x1 + dx)
+    if ty0 < ty1 and tx0 < tx1:
+        frame[ty0:ty1, tx0:tx1] = patch[ty0 - y0 - dy : ty1 - y0 - dy, tx0 - x0 - dx : tx1 - x0 - dx]
+
+
+def random_occluder(rng: np.random.Generator, height: int, width: int, margin: int = 0):
+    """One time in five, a static bar over 10-22 % of one edge (a post, a door frame): partial occlusion.
+
+    It reaches ``margin`` pixels past the frame's edges, so camera motion never uncovers its ends.
+    """
     if rng.random() >= 0.2:
         return None
     frac = rng.uniform(0.1, 0.22)
     side = int(rng.integers(4))
+    m = int(margin)
     if side < 2:  # left or right
         size = max(1, int(width * frac))
-        x0 = 0 if side == 0 else width - size
-        box = (0, height, x0, x0 + size)
+        box = (-m, height + m, -m, size) if side == 0 else (-m, height + m, width - size, width + m)
     else:
         size = max(1, int(height * frac))
-        y0 = 0 if side == 2 else height - size
-        box = (y0, y0 + size, 0, width)
+        box = (-m, size, -m, width + m) if side == 2 else (height - size, height + m, -m, width + m)
     h, w = box[1] - box[0], box[3] - box[2]
     patch = _photo_patch(rng, h, w)
     if patch is None:

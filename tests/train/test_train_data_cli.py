@@ -21,7 +21,7 @@ def test_synth_writes_a_class_tree(tmp_path, capsys):
     assert main(["synth", "--out", str(out), *TINY, "--fps", "12", "--json"]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
-    assert summary["out"] == str(out) and summary["videos"] == 10
+    assert summary["out"] == str(out) and summary["videos"] == len(synth.CLASSES)
     assert summary["classes"] == list(synth.CLASSES) and summary["flip_map"] == synth.FLIP_MAP
     assert "seconds" in summary
     assert "moving_left" in captured.err  # progress lines
@@ -32,20 +32,20 @@ def test_synth_writes_a_class_tree(tmp_path, capsys):
     frames, fps = read_video(out / "moving_left" / "moving_left_0.mp4")
     assert frames.shape == (8, 32, 48, 3) and fps == pytest.approx(12.0)
     items, classes = find_videos(out)
-    assert classes == list(synth.CLASSES) and len(items) == 10
+    assert classes == list(synth.CLASSES) and len(items) == len(synth.CLASSES)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_synth_videos_differ_and_frames_range_is_used(tmp_path, capsys):
     out = tmp_path / "s"
     assert main(["synth", "--out", str(out), "--per-class", "2", "--frames", "8-10", "--size", "32x32"]) == 0
-    assert "wrote 20 videos" in capsys.readouterr().out
+    assert "wrote 22 videos" in capsys.readouterr().out
     a, _ = read_video(out / "growing" / "growing_0.mp4")
     b, _ = read_video(out / "growing" / "growing_1.mp4")
     assert 8 <= len(a) <= 10 and 8 <= len(b) <= 10
     assert len(a) != len(b) or not np.array_equal(a, b)
     splits = load_splits(out, val_split=0.5)
-    assert len(splits.train) == len(splits.val) == 10
+    assert len(splits.train) == len(splits.val) == len(synth.CLASSES)
 
 
 def test_video_seeds_are_distinct():
@@ -103,3 +103,59 @@ def test_failure_midway_leaves_nothing(tmp_path, capsys, monkeypatch):
     assert main(["synth", "--out", str(tmp_path / "out"), *TINY]) == 1
     assert "error: disk full" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_timeline_writes_videos_with_segments(tmp_path, capsys):
+    from vmf.train.timeline import read_segments, segments_path
+
+    out = tmp_path / "tl"
+    args = [
+        "timeline",
+        "--out",
+        str(out),
+        "--videos",
+        "2",
+        "--seconds",
+        "2-3",
+        "--size",
+        "64x48",
+        "--fps",
+        "10",
+    ]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["videos"] == 2 and 0 < summary["minutes"] <= 0.1
+    videos = sorted(out.glob("*.mp4"))
+    assert [v.name for v in videos] == ["timeline_0.mp4", "timeline_1.mp4"]
+    for video in videos:
+        frames, fps = read_video(video)
+        segs = read_segments(segments_path(video))
+        assert frames.shape[1:] == (48, 64, 3) and fps == pytest.approx(10.0)
+        assert segs[0].start == 0 and segs[-1].end == len(frames)
+        assert all(s.label in synth.CLASSES for s in segs)
+    assert (out / "classes.txt").read_text().split() == list(synth.CLASSES)
+    assert main(args) == 2  # --out now exists: one line, nothing touched
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "bad", [["--seconds", "0"], ["--seconds", "5-2"], ["--videos", "0"], ["--fps", "-1"]]
+)
+def test_timeline_bad_arguments_are_one_line(tmp_path, capsys, bad):
+    args = ["timeline", "--out", str(tmp_path / "x"), "--videos", "1", "--seconds", "1", *bad]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:")
+    assert not (tmp_path / "x").exists() and not list(tmp_path.iterdir())
+
+
+def test_still_and_left_right_write_their_segments(tmp_path):
+    from vmf.train.timeline import read_segments
+
+    assert main(["still", "--out", str(tmp_path / "still.mp4"), "--frames", "30", "--size", "64x48"]) == 0
+    assert [(s.start, s.end, s.label) for s in read_segments(tmp_path / "still.mp4.segments.csv")] == [
+        (0, 30, "no_motion")
+    ]
+    assert main(["left-right", "--out", str(tmp_path / "lr.mp4"), "--frames", "40", "--size", "64x48"]) == 0
+    segs = read_segments(tmp_path / "lr.mp4.segments.csv")
+    assert [s.label for s in segs] == ["moving_left", "moving_right"] and segs[-1].end == 40

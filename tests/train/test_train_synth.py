@@ -24,3 +24,31 @@ def test_moving_right_is_moving_left_backwards():
     left = synth.render_video("moving_left", 3, SPEC)
     right = synth.render_video("moving_right", 3, SPEC)
     assert np.array_equal(right, left[::-1])
+
+
+def test_no_motion_has_no_partner_and_keeps_its_object_still():
+    assert "no_motion" in synth.CLASSES and "no_motion" not in synth.REVERSED
+    assert "no_motion" not in synth.REVERSED.values()
+    for seed in range(20):
+        scene = synth.Scene("no_motion", np.random.default_rng(seed), 96, 64)
+        states = [scene.main.state(t) for t in (0.0, 0.3, 1.0)]
+        assert all(s == states[0] for s in states)  # position, size, angle, opacity
+
+
+def test_photographs_ship_with_the_wheel():
+    photos = synth.photographs()
+    assert len(photos) >= 5
+    assert all(p.dtype == np.uint8 and p.ndim == 3 and p.shape[2] == 3 for p in photos)
+
+
+def test_stream_windows_of_the_in_memory_set_are_balanced_and_labelled_by_their_frames():
+    from vmf.train.synth_clips import SynthClipDataset
+
+    classes = list(synth.CLASSES)
+    ds = SynthClipDataset(
+        2 * len(classes), 8, 32, [0.5] * 3, [0.25] * 3, train=False, clip_sampling="stream", seed=3
+    )
+    labels = [ds[i][1] for i in range(len(ds))]
+    assert labels == [i % len(classes) for i in range(len(ds))]
+    clip, _ = ds[0]
+    assert tuple(clip.shape) == (3, 8, 32, 32)
