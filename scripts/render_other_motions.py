@@ -1,8 +1,8 @@
-"""Ten motion classes rendered by a second, independent renderer: a generalisation check.
+"""Eleven motion classes rendered by a second, independent renderer: a generalisation check.
 
 A model trained on the project's own synthetic videos (``vmf.train.synth``) may
 learn that generator's look (its shapes, backgrounds, sizes, timing, codec)
-rather than the motions. This script renders the same ten classes from their
+rather than the motions. This script renders the same eleven classes from their
 plain-language descriptions only, written without reading that generator, so
 that accuracy on its output says whether the model learned "moving left", not
 "moving left as drawn by synth.py":
@@ -21,7 +21,11 @@ skips hidden files). The classes:
 * growing / shrinking: scaled up / down in place by a factor of 1.8-3.5;
 * appearing / disappearing: absent, then visible (or the reverse) and staying so,
   by a pop (one frame) or a quick fade (2-8 frames) between 25 % and 75 % of the
-  video.
+  video;
+* no_motion: nothing in the scene moves. In 70 % of the videos one object stands
+  still (anywhere, at any of the sizes the other classes use, 8-45 % of the short
+  side, tilted or not); in the rest there is no object at all, only the scene.
+  The camera effects below are the same as in every other class.
 
 Continuous motions start in the first 15 % of the video and end in the last
 15 % (linear, eased or accelerating), so the whole video shows the motion.
@@ -43,7 +47,14 @@ together), a vignette, a light flicker and sensor noise. Frame sizes are
 ``np.random.default_rng([seed, SALT, class, k])``, so a video does not depend on
 ``--per-class`` and nothing is shared with other generators.
 
-``--small`` (or ``--max-size``/``--max-frames``) shrinks frames and lengths, for tests.
+``--small`` (or ``--max-size``/``--max-frames``) shrinks frames and lengths, for tests;
+``--classes`` renders only some classes (each video is the same as in a full run), e.g.
+the first ten for a model trained before ``no_motion`` existed.
+
+``render_video(..., main_object=False)`` renders the same video without its object
+(and the object's shadow), pixel for pixel the same otherwise, and ``camera=False``
+without shake, vignette, flicker and noise; both draw the same random numbers, so the
+object's pose is unchanged. The tests track the object from the difference.
 """
 
 from __future__ import annotations
@@ -71,6 +82,7 @@ CLASSES = (
     "shrinking",
     "appearing",
     "disappearing",
+    "no_motion",
 )
 SALT = 0x07E5_0A11  # keeps these generators apart from any other seeded with the same seed
 FRAME_SIZES = ((640, 360), (480, 480), (320, 240), (360, 640), (427, 240), (352, 288))  # (w, h)
@@ -81,6 +93,7 @@ GLYPHS = "FRPLGKEJ7245QbdhkY"  # no rotational or mirror symmetry worth mentioni
 BACKGROUNDS = ("sinusoids", "room", "outdoor", "bokeh", "bricks")
 BACKGROUND_WEIGHTS = (0.3, 0.25, 0.25, 0.1, 0.1)
 AVI_SHARE = 0.35  # .avi with MJPG; the rest .mp4 with the default codec
+NO_OBJECT_SHARE = 0.3  # no_motion videos with no object at all
 
 
 # --------------------------------------------------------------------------- backgrounds
@@ -498,8 +511,22 @@ def _switch(rng, n: int, on: bool):
 # --------------------------------------------------------------------------- one video
 
 
-def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: int | None):
-    """(frames BGR uint8 (N, H, W, 3), fps, suffix, codec, params) of video k of ``cls``."""
+def render_video(
+    cls: str,
+    seed: int,
+    k: int,
+    max_size: int | None,
+    max_frames: int | None,
+    *,
+    main_object: bool = True,
+    camera: bool = True,
+):
+    """(frames BGR uint8 (N, H, W, 3), fps, suffix, codec, params) of video k of ``cls``.
+
+    ``main_object=False`` leaves the object (and its shadow) out and ``camera=False`` the
+    shake, vignette, flicker and noise; everything else, the random draws included, stays
+    the same, so the difference from the full video is the object alone (for tests).
+    """
     rng = np.random.default_rng([seed, SALT, CLASSES.index(cls), k])
     w, h = FRAME_SIZES[int(rng.integers(len(FRAME_SIZES)))]
     fps = float(FPS_CHOICES[int(rng.integers(len(FPS_CHOICES)))])
@@ -550,6 +577,12 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
             sizes = a * (b / a) ** u if rng.random() < 0.5 else a + (b - a) * u
             reach = big / 2
             params.update(factor=round(factor, 2))
+        elif cls == "no_motion":  # any size a moving, turning or scaling object has, standing still
+            sizes = math.exp(rng.uniform(math.log(0.08), math.log(0.45))) * short * ones
+            reach = sizes[0] / 2
+            present = rng.random() >= NO_OBJECT_SHARE
+            opacity = opacity * present
+            params = {"main_object": bool(present)}
         else:
             sizes = rng.uniform(0.12, 0.3) * short * ones
             reach = sizes[0] / 2 * (1.1 if cls.startswith("rotating_") else 1.0)
@@ -600,6 +633,8 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     vig_amount = rng.uniform(0.0, 0.35) if rng.random() < 0.6 else 0.0
     vignette = 1 - vig_amount * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2) * 2
+    if not camera:
+        vignette = np.ones_like(vignette)
     flicker = (
         1
         + rng.uniform(0, 0.03)
@@ -621,19 +656,22 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
                 max(0.5, 0.05 * size),
                 sh_strength,
             )
-        sprite.composite(
-            canvas,
-            float(cx[i]) + shake,
-            float(cy[i]) + shake,
-            size,
-            float(angle[i]),
-            float(opacity[i]),
-            shadow,
-        )
-        ox, oy = offsets[i] + shake
+        if main_object:
+            sprite.composite(
+                canvas,
+                float(cx[i]) + shake,
+                float(cy[i]) + shake,
+                size,
+                float(angle[i]),
+                float(opacity[i]),
+                shadow,
+            )
+        ox, oy = offsets[i] + shake if camera else (shake, shake)
         frame = canvas[oy : oy + h, ox : ox + w]
-        frame = frame * (vignette * np.float32(flicker[i]))[..., None]
-        frame += grain[int(rng.integers(len(grain)))]
+        frame = frame * (vignette * np.float32(flicker[i] if camera else 1.0))[..., None]
+        noise_frame = grain[int(rng.integers(len(grain)))]  # drawn either way: same stream
+        if camera:
+            frame += noise_frame
         np.clip(frame, 0, 255, out=frame)
         frames[i] = frame.astype(np.uint8)
 
@@ -649,7 +687,9 @@ def render_video(cls: str, seed: int, k: int, max_size: int | None, max_frames: 
         codec=codec or "default",
         shape=shape,
         background=background,
-        size_fraction=[round(float(sizes.min()) / short, 3), round(float(sizes.max()) / short, 3)],
+        size_fraction=[round(float(sizes.min()) / short, 3), round(float(sizes.max()) / short, 3)]
+        if opacity.max() > 0
+        else None,
         shake_px=shake,
         shadow=shadow_on,
         outline=outline is not None,
@@ -683,6 +723,11 @@ def _parse(argv):
     parser.add_argument(
         "--small", action="store_true", help="tiny videos for tests: --max-size 96 --max-frames 20"
     )
+    parser.add_argument(
+        "--classes",
+        default=None,
+        help="comma-separated classes to render (default all eleven; a video does not depend on it)",
+    )
     args = parser.parse_args(argv)
     if args.small:
         args.max_size = min(args.max_size or 96, 96)
@@ -695,6 +740,18 @@ def _parse(argv):
         parser.error(f"--max-size must be at least 32, not {args.max_size}")
     if args.max_frames is not None and args.max_frames < 8:
         parser.error(f"--max-frames must be at least 8, not {args.max_frames}")
+    if args.classes is None:
+        args.classes = list(CLASSES)
+    else:
+        wanted = [c.strip() for c in args.classes.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in CLASSES]
+        if unknown or not wanted:
+            parser.error(
+                f"--classes: unknown class {unknown[0]!r} (known: {', '.join(CLASSES)})"
+                if unknown
+                else "--classes names no class"
+            )
+        args.classes = [c for c in CLASSES if c in wanted]  # the project's order
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} exists and is not a folder")
     return args
@@ -705,11 +762,11 @@ def main(argv=None) -> int:
     started = time.monotonic()
     try:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "classes.txt").write_text("".join(f"{c}\n" for c in CLASSES))
+        (args.out / "classes.txt").write_text("".join(f"{c}\n" for c in args.classes))
         counts: dict[str, int] = {}
         frames_total = 0
         with open(args.out / ".other_motions.jsonl", "w") as log:
-            for cls in CLASSES:
+            for cls in args.classes:
                 (args.out / cls).mkdir(exist_ok=True)
                 for k in range(args.per_class):
                     frames, fps, suffix, codec, params = render_video(
@@ -727,7 +784,7 @@ def main(argv=None) -> int:
     total = sum(counts.values())
     kinds = ", ".join(f"{v} {s[1:]}" for s, v in sorted(counts.items()))
     print(
-        f"rendered {total} videos ({args.per_class} per class x {len(CLASSES)} classes, seed "
+        f"rendered {total} videos ({args.per_class} per class x {len(args.classes)} classes, seed "
         f"{args.seed}; {kinds}; {frames_total} frames) to {args.out} in "
         f"{time.monotonic() - started:.1f} s"
     )
