@@ -14,7 +14,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vmf-installed
 
-.PHONY: setup export test lint lock summary
+.PHONY: setup export test test-fast lint lock summary
+
+# The torch build: pip takes the one its index serves for torch==<pin> (PyPI's Linux x86_64
+# wheel is the CUDA build). For the CPU-only build, point this at PyTorch's CPU wheel index:
+#   make TORCH_INDEX=<PyTorch CPU wheel index URL> setup
+TORCH_INDEX ?=
 
 setup: $(STAMP)
 
@@ -24,7 +29,10 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "setup: creating $(VENV) with $(PYTHON) ($$($(PYTHON) -c 'import platform; print(platform.python_version())'))"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@if [ -n "$(TORCH_INDEX)" ]; then echo "setup: torch from $(TORCH_INDEX)"; \
+		$(BIN)/python -m pip install --quiet -c constraints.txt torch --index-url "$(TORCH_INDEX)"; fi
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all]"
+	@echo "setup: $$($(BIN)/python -c 'import torch; print("torch", torch.__version__, "CUDA" if torch.version.cuda else "CPU-only")')"
 	@touch $@
 
 # The demo model: VMF-560M trained on the motion dataset (train/demo/, docs/training.md).
@@ -39,6 +47,10 @@ summary: setup
 test: setup
 	$(BIN)/python -m pytest -q
 	bash android_demo/jvm-test.sh
+
+# The inner loop: no real conversions, no multi-process or end-to-end runs (docs in CONTRIBUTING.md).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 # What CI checks before the tests (.ci/run).
 lint: setup

@@ -23,7 +23,7 @@ python="$root/.venv/bin/python"
 if [[ -x "$python" ]]; then
     "$python" - "$sidecar" <<'PY' || exit 1
 import sys
-from vmf.export.sidecar import read_sidecar
+from vmf.contract.card import read_sidecar
 from vmf.model import VmfError
 try:
     read_sidecar(sys.argv[1])

@@ -9,8 +9,9 @@
 #   /usr/share/java/junit-platform-console-standalone.jar (Debian/Ubuntu: apt-get install junit5)
 #   ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/*/...jar  (Maven)
 # or download it once from Maven Central (org.junit.platform:junit-platform-console-standalone)
-# and set JUNIT_CONSOLE_JAR. Nothing is installed during a test run, unless a CI machine asks
-# for it with VMF_INSTALL_JUNIT=1 (Debian's junit5 through apt-get).
+# and set JUNIT_CONSOLE_JAR. When none is found and apt-get can run (as root, or with sudo that
+# asks for no password), Debian's junit5 (and a JDK, if javac is missing) is installed, and one
+# line says so; VMF_INSTALL_JUNIT=0 turns that off.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,14 +27,27 @@ find_launcher() {
     return 1
 }
 
-if ! LAUNCHER=$(find_launcher); then
-    if [[ "${VMF_INSTALL_JUNIT:-0}" == 1 ]] && command -v apt-get >/dev/null; then
-        echo "jvm-test: VMF_INSTALL_JUNIT=1: installing Debian's junit5" >&2
-        if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq junit5 >/dev/null
-        LAUNCHER=$(find_launcher)
-    else
+can_apt() {
+    command -v apt-get >/dev/null || return 1
+    if [[ $(id -u) -eq 0 ]]; then SUDO=""; return 0; fi
+    command -v sudo >/dev/null && sudo -n true 2>/dev/null && SUDO="sudo -n" && return 0
+    return 1
+}
+
+apt_install() {  # apt_install WHY PACKAGE...
+    echo "jvm-test: $1: installing Debian's ${*:2} with apt-get" >&2
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${@:2}" >/dev/null
+}
+
+WANT=()
+command -v javac >/dev/null || WANT+=(default-jdk-headless)
+LAUNCHER=$(find_launcher) || WANT+=(junit5)
+if [[ ${#WANT[@]} -gt 0 ]]; then
+    if [[ "${VMF_INSTALL_JUNIT:-1}" != 0 ]] && can_apt; then
+        apt_install "not found" "${WANT[@]}"
+        LAUNCHER=$(find_launcher) || { echo "error: junit5 installed but no console launcher found" >&2; exit 1; }
+    elif [[ " ${WANT[*]} " == *" junit5 "* ]]; then
         echo "error: no JUnit 5 console launcher found; install one (apt-get install junit5, or" \
              "download junit-platform-console-standalone from Maven Central and set" \
              "JUNIT_CONSOLE_JAR), see the top of android_demo/jvm-test.sh" >&2

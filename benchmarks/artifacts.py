@@ -229,7 +229,7 @@ def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
 
 def _finished_artifacts(folder: Path, target: str) -> dict[str, Path]:
     """precision -> artifact, for every artifact in ``folder`` that has a valid sidecar."""
-    from vmf.export.sidecar import read_sidecar
+    from vmf.contract.card import read_sidecar
 
     made = {}
     for side in folder.rglob("*.json"):  # the exporter writes into a folder per target
@@ -244,7 +244,7 @@ def _finished_artifacts(folder: Path, target: str) -> dict[str, Path]:
 
 
 def _move_into(artifact: Path, folder: Path) -> Path:
-    from vmf.export.sidecar import sidecar_path
+    from vmf.contract.card import sidecar_path
 
     shutil.move(str(sidecar_path(artifact)), str(folder / sidecar_path(artifact).name))
     return Path(shutil.move(str(artifact), str(folder / artifact.name)))

@@ -49,7 +49,7 @@ class Job:
     baseline: bool
     backend: str
     precision: str
-    form: str  # DEPLOYABLE / NAIVE export; REFERENCE for torch (its backend may run deployable)
+    form: str  # DEPLOYABLE / NAIVE export; REFERENCE for torch (the reference network, eagerly)
     threads: int
     device: str
     frames: int

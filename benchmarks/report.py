@@ -19,9 +19,8 @@ LEGEND = (
     "GMAC/s = the reference model's MACs x clips/s, so forms compare on the same work. "
     "RSS MB is the process's peak resident memory while that row loaded and ran. "
     "'paper' columns are Table 12 (V100 GPU / Xeon 8168 CPU, 64 frames), for reference only. "
-    "Forms: deployable = the rank-4 rewrite (exported, or run eagerly by the torch backend), "
-    "naive = the reference 5-D graph exported as is, reference = PyTorch running the reference "
-    "model eagerly."
+    "Forms: deployable = the rank-4 rewrite, exported; naive = the reference 5-D graph "
+    "exported as is; reference = PyTorch running the reference model eagerly (the torch backend)."
 )
 
 

@@ -68,7 +68,7 @@ def delegation_note(path: Path) -> str | None:
     """``1 xnnpack partition, 1204/1204 ops delegated`` from an ExecuTorch model card, else None."""
     if path.suffix != ".pte":
         return None
-    from vmf.export.sidecar import read_sidecar
+    from vmf.contract.card import read_sidecar
 
     try:
         lint = read_sidecar(path).get("lint") or {}
@@ -219,7 +219,7 @@ def run_model_file(
     timing: TimingOptions,
 ) -> list[Row]:
     """Rows for a given ``--model``: its sidecar says what it is. A load error is the user's."""
-    from vmf.export.sidecar import read_sidecar
+    from vmf.contract.card import read_sidecar
 
     path = Path(path)
     if not path.exists():

@@ -4,7 +4,7 @@ X3D-S is exported the way a user without a rewrite would export it, through
 the project's own ONNX writer (``vmf.export.onnx.torch2onnx``: opset 17,
 onnxsim, checked), so the row says what an off-the-shelf efficient 3D CNN
 costs on the same backend and loop. The sidecar follows the project's contract
-(``vmf.export.sidecar``), so the same runtime backend loads it; its parity
+(``vmf.contract.card``), so the same runtime backend loads it; its parity
 figures are ONNX Runtime against PyTorch on one random clip, computed and gated
 by the exporter's own ``vmf.export.parity`` (the ONNX fp32 tolerance).
 """
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vmf.contract.card import make_card
 from vmf.export.onnx import INPUT_NAME, OUTPUT_NAME, torch2onnx
 from vmf.export.parity import compare, gate
-from vmf.export.sidecar import make_card, publish_with_card
+from vmf.export.sidecar import publish_with_card
 from vmf.model import state_dict_sha256
 from vmf.model.files import remove, scratch_path
 

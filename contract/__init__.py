@@ -1,11 +1,22 @@
 """The clip contract, below every other vmf package and free of torch.
 
 What a model expects of its input and what every producer of clips must agree
-on lives here once: which frames of a video make a clip (``sampling``) and the
-error type every user-facing mistake raises (``errors``). Training, evaluation,
-the exporter's calibration and the runtime all read it, so "the frames the
-model was trained on" and "the frames a stream hands it" are the same indices
-by construction (docs/training.md, "Clips").
+on lives here once:
+
+- ``sampling``: which frames of a video make a clip;
+- ``preprocess``: how a frame becomes one slot of the clip (resize, crop,
+  ``MEAN``/``STD``), what the Android core reproduces;
+- ``card``: the model card beside every artifact (its keys, schema, validation,
+  reading), ``labels``: the class names it lists;
+- ``video``: the one video reader and the suffixes of video files;
+- ``split_layout``: where the halves of a split artifact meet (stem reuse);
+- ``errors``: the error type every user-facing mistake raises.
+
+Training, evaluation, the exporter and the runtime all read it, so "the frames
+the model was trained on" and "the frames a stream hands it" are the same
+indices by construction (docs/training.md, "Clips"), and the runtime needs
+nothing of the exporter or of training. Only ``errors`` and ``sampling`` are
+imported with the package; the other modules are imported by name.
 """
 
 from .errors import VmfError

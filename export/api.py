@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
+from vmf.contract.labels import load_labels
 from vmf.model import VARIANTS, CheckpointError, VariantConfig, VmfError, get_variant
 from vmf.model.files import ordinary_mode, terminate_cleanly
 
-from .labels import load_labels
 from .quiet import conversion_log, converter_failed, record_exception
 from .steps import Artifact, run_step
 
@@ -350,10 +350,8 @@ class ExportSession:
                 [self.model(torch.from_numpy(c).permute(1, 0, 2, 3)[None]).numpy() for c in clips]
             )
 
-    def module(self, layout: str, spelling: str = "default", *, ort_mobile: bool = False):
+    def module(self, layout: str, spelling: str = "default"):
         """The form being exported, taking one ``layout`` clip (built once per layout and spelling)."""
-        if ort_mobile:  # spelled for ONNX Runtime Mobile's phone EPs (deploy_ort_mobile)
-            spelling = "ort_mobile"
         key = layout if spelling == "default" else f"{layout}/{spelling}"
         if key not in self._modules:
             if self.form == "naive":
@@ -449,6 +447,7 @@ class ExportSession:
             params=self.params,
             lint=lint,
             sample_fps=getattr(self.model, "sample_fps", None),
+            clip_sampling=getattr(self.model, "clip_sampling", None),
             partitions=partitions,
         )
 
@@ -644,7 +643,7 @@ def export_ort(s: ExportSession, job: Job) -> list[Artifact]:
     """ONNX Runtime Mobile: the mobile ONNX, its ``.ort`` and the operators a minimal build needs.
 
     Written to ``ort/``: ``<name>_mobile.onnx`` (the deployable form spelled
-    for the Core ML and NNAPI EPs, deploy_ort_mobile), ``<name>.ort`` (what an
+    for the Core ML and NNAPI EPs, deployable/ort_mobile_spelling.py), ``<name>.ort`` (what an
     app ships) and ``<name>.required_operators.config``, each with the model
     card (embedded in both models, a sidecar beside each, named in the
     config's header). Fails when ONNX Runtime's checker finds more partitions
@@ -661,7 +660,7 @@ def export_ort(s: ExportSession, job: Job) -> list[Artifact]:
 
     mobile = s.scratch / "mobile_fp32.onnx"
     start = time.perf_counter()
-    torch2onnx(s.module("TCHW", ort_mobile=True), s.example("TCHW"), mobile)
+    torch2onnx(s.module("TCHW", "ort_mobile"), s.example("TCHW"), mobile)
     s.log(f"ort: torch.onnx exported the mobile graph in {time.perf_counter() - start:.1f} s")
     (precision,) = job.precisions  # fp32 only (SUPPORTED_PRECISIONS["ort"])
     ort_final = s.final_path("ort", precision, None)
@@ -733,7 +732,7 @@ def export_executorch(s: ExportSession, job: Job) -> list[Artifact]:
 
     require_executorch()
     delegate = job.converter
-    # XNNPACK takes the form spelled for it (deploy_xnnpack); Core ML takes the TCHW form
+    # XNNPACK takes the form spelled for it (deployable/xnnpack_spelling.py); Core ML takes the TCHW form
     # Core ML exports use.
     spelling = "xnnpack" if delegate == "xnnpack" else "default"
 

@@ -1,15 +1,16 @@
 """Clips for int8 calibration, and the held-out clips int8 is judged on.
 
-With ``--calibration DIR``, clips come from the videos under DIR, read with
-OpenCV and preprocessed exactly as the runtime will (``vmf.export.preprocess``).
-DIR is one of two things:
+With ``--calibration DIR``, clips come from the videos under DIR, decoded by
+the one reader training and evaluation use (``vmf.contract.video``: PyAV, else
+OpenCV) and preprocessed exactly as the runtime will (``vmf.contract.preprocess``),
+each frame as it is decoded. DIR is one of two things:
 
 * a **flat** folder of videos: T consecutive frames per clip, clips spread
   evenly through each video, every fourth clip (at least one) held out;
 * a **labelled** class-folder tree, as ``vmf.train`` reads a dataset:
   ``DIR/<class>/*.mp4``, or ``DIR/val/<class>`` (preferred) / ``DIR/train/<class>``,
   class order from ``classes.txt`` else the sorted folder names. One clip per
-  video, the evaluation clip (``preprocess.uniform_indices``: T frames uniformly
+  video, the evaluation clip (``uniform_indices``: T frames uniformly
   covering the whole video, as validation scores a trained model), videos taken
   round-robin over the classes up to ``MAX_LABELLED_CLIPS``; a quarter of the
   clips (at least one), spread over the classes, is held out with its label, so
@@ -29,13 +30,14 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from vmf.model import MEAN, STD, VmfError
+from vmf.contract.labels import read_labels
+from vmf.contract.preprocess import MEAN, STD, FramePreprocessor
+from vmf.contract.sampling import uniform_indices
+from vmf.contract.video import VIDEO_SUFFIXES, VideoReadError, read_frames, videos_in
+from vmf.model import VmfError
 
-from .labels import read_labels
 from .parity import HELDOUT_CLIPS, structured_clips
-from .preprocess import FramePreprocessor, uniform_indices
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 CALIBRATION_CLIPS = 8  # synthetic; the LiteRT docs suggest 100-500 samples of real data
 MAX_VIDEO_CLIPS = 32  # from DIR: the cap keeps memory bounded (5G: 38 MB a clip)
 # Labelled: one clip per video, and the held-out quarter (16) scores top-1, so more
@@ -117,14 +119,6 @@ def _labelled_sets(
 
 
 # -- labelled class-folder trees ----------------------------------------------------------
-def _videos_in(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".") and p.is_file()
-    )
-
-
 def _class_folders(folder: Path) -> dict[str, Path]:
     """The non-hidden subfolders of ``folder`` that hold a video, by name."""
     if not folder.is_dir():
@@ -132,7 +126,7 @@ def _class_folders(folder: Path) -> dict[str, Path]:
     return {
         p.name: p
         for p in sorted(folder.iterdir())
-        if p.is_dir() and not p.name.startswith(".") and _videos_in(p)
+        if p.is_dir() and not p.name.startswith(".") and videos_in(p)
     }
 
 
@@ -155,7 +149,7 @@ def class_tree(
         root = directory
         if not _class_folders(directory):
             return None
-        if _videos_in(directory):
+        if videos_in(directory):
             warn(
                 f"warning: --calibration {directory} holds videos and class folders; "
                 "calibrating on the videos directly inside it, without labels"
@@ -205,16 +199,17 @@ def labelled_clips(
     that cannot be read is skipped with a warning (the class's next one is tried).
     """
     preprocess = FramePreprocessor(resolution, MEAN, STD, "TCHW")
-    queues = [_videos_in(folder) for _, folder in tree]
+    queues = [videos_in(folder) for _, folder in tree]
     clips: list[np.ndarray] = []
     clip_labels: list[int] = []
     while len(clips) < limit and any(queues):
         for queue, label in zip(queues, label_of):
             while queue and len(clips) < limit:
                 video = queue.pop(0)
-                clip = uniform_clip(video, frames, preprocess)
-                if clip is None:
-                    warn(f"warning: --calibration: skipping {video}: OpenCV cannot read it")
+                try:
+                    clip = uniform_clip(video, frames, preprocess)
+                except VideoReadError as exc:
+                    warn(f"warning: --calibration: skipping {video}: {exc}")
                     continue
                 clips.append(clip)
                 clip_labels.append(label)
@@ -250,63 +245,37 @@ def held_out_mask(labels: np.ndarray, count: int) -> np.ndarray:
     return mask
 
 
-def uniform_clip(video: Path, frames: int, preprocess: FramePreprocessor) -> "np.ndarray | None":
-    """The evaluation clip of ``video`` (``uniform_indices`` over all its frames); None if unreadable.
+def uniform_clip(video: Path, frames: int, preprocess: FramePreprocessor) -> np.ndarray:
+    """The evaluation clip of ``video`` (``uniform_indices`` over all its frames), preprocessed.
 
-    The frames are counted by a first pass of ``grab`` (``CAP_PROP_FRAME_COUNT``
-    is an estimate), then decoded in order in a second, keeping only the chosen
-    ones (each preprocessed into its slot), so a long video costs time, not memory.
+    Each chosen frame is preprocessed into its slot as it is decoded, so a long
+    video costs time, not memory; ``VideoReadError`` when it cannot be read.
     """
-    import cv2
-
-    capture = cv2.VideoCapture(str(video))
-    try:
-        if not capture.isOpened():
-            return None
-        total = 0
-        while capture.grab():
-            total += 1
-    finally:
-        capture.release()
-    if total == 0:
-        return None
-    indices = uniform_indices(total, frames)
-    slots: dict[int, list[int]] = {}
-    for slot, index in enumerate(indices.tolist()):
-        slots.setdefault(index, []).append(slot)
-    out = np.empty((frames, *preprocess.slot_shape), np.float32)
-    capture = cv2.VideoCapture(str(video))
-    try:
-        for index in range(int(indices.max()) + 1):
-            if not capture.grab():
-                return None
-            if index in slots:
-                ok, frame = capture.retrieve()
-                if not ok:
-                    return None
-                first, *rest = slots[index]
-                preprocess(frame, out=out[first])
-                out[rest] = out[first]
-    finally:
-        capture.release()
-    return out
+    clip, _, _ = read_frames(video, lambda total: uniform_indices(total, frames), preprocess)
+    return clip
 
 
 # -- flat folders of videos -------------------------------------------------------------
 def video_clips(
     directory: "str | os.PathLike", frames: int, resolution: int, limit: int = MAX_VIDEO_CLIPS
 ) -> np.ndarray:
-    """Up to ``limit`` preprocessed clips (count, T, 3, R, R) from the videos in ``directory``."""
+    """Up to ``limit`` preprocessed clips (count, T, 3, R, R) from the videos in ``directory``.
+
+    A video that cannot be read, or is shorter than ``frames``, gives no clip.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise VmfError(f"--calibration {directory} is not a directory of videos")
-    videos = sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    videos = videos_in(directory)
     if not videos:
         raise VmfError(f"--calibration {directory} holds no videos ({', '.join(VIDEO_SUFFIXES)})")
     preprocess = FramePreprocessor(resolution, MEAN, STD, "TCHW")
     clips: list[np.ndarray] = []
     for video in videos:
-        clips += _clips_of(video, frames, preprocess, CLIPS_PER_VIDEO)
+        try:
+            clips += _clips_of(video, frames, preprocess, CLIPS_PER_VIDEO)
+        except VideoReadError:
+            continue
         if len(clips) >= limit:
             break
     if not clips:
@@ -314,33 +283,24 @@ def video_clips(
     return np.stack(clips[:limit])
 
 
+def clip_starts(total: int, frames: int, count: int) -> np.ndarray:
+    """First frames of up to ``count`` clips of ``frames`` consecutive frames, evenly spread over ``total``."""
+    if total < frames:
+        return np.zeros(0, np.int64)
+    return np.unique(np.linspace(0, total - frames, count).round().astype(np.int64))
+
+
 def _clips_of(video: Path, frames: int, preprocess: FramePreprocessor, count: int) -> list[np.ndarray]:
     """Up to ``count`` clips of ``frames`` consecutive frames, spread evenly through ``video``.
 
-    Frames are decoded in order and only those inside a clip are kept, so a long
-    video costs time, not memory.
+    The frames are counted exactly (``read_frames``) and only those inside a
+    clip are decoded and preprocessed, so a long video costs time, not memory.
     """
-    import cv2
+    starts: list[np.ndarray] = []
 
-    capture = cv2.VideoCapture(str(video))
-    try:
-        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        if total >= frames:
-            starts = np.unique(np.linspace(0, total - frames, count).round().astype(int))
-        else:  # unknown length (some containers): consecutive clips from the start
-            starts = np.arange(count) * frames
-        wanted = {s: [] for s in starts}
-        index, last = 0, int(starts[-1]) + frames
-        while index < last:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            owners = [s for s in starts if s <= index < s + frames]
-            if owners:
-                slot = preprocess(frame)
-                for s in owners:
-                    wanted[s].append(slot)
-            index += 1
-    finally:
-        capture.release()
-    return [np.stack(v) for v in wanted.values() if len(v) == frames]
+    def choose(total: int) -> np.ndarray:
+        starts.append(clip_starts(total, frames, count))
+        return (starts[-1][:, None] + np.arange(frames)).reshape(-1)
+
+    slots, _, _ = read_frames(video, choose, preprocess)
+    return list(slots.reshape(len(starts[-1]), frames, *preprocess.slot_shape))

@@ -1,7 +1,7 @@
 """ExecuTorch target: ``torch.export`` -> delegate partitioner -> ``.pte``, with a delegation lint.
 
 - ``xnnpack`` (default): the deployable form in its ExecuTorch spelling
-  (deploy_xnnpack), lowered with ``XnnpackPartitioner``; fp32, or int8 through
+  (deployable/xnnpack_spelling.py), lowered with ``XnnpackPartitioner``; fp32, or int8 through
   pt2e (``XNNPACKQuantizer``, symmetric per-channel weights, calibrated on the
   same clips as the other int8 paths). Ops XNNPACK has no int8 kernel for
   (the attention's ``bmm`` and ``softmax``) are left float by the quantizer.

@@ -1,6 +1,6 @@
 """The model card of an artifact: one dict, in the sidecar and inside the file.
 
-``build_metadata`` assembles the card ``vmf.export.sidecar.CARD_KEYS`` defines
+``build_metadata`` assembles the card ``vmf.contract.card.CARD_KEYS`` defines
 (docs/model-card.md); ``embed`` writes the
 same dict into the artifact where the format has a place for it:
 - ONNX: ``metadata_props["vmf"]`` (JSON);
@@ -25,9 +25,8 @@ import zipfile
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
 
+from vmf.contract.card import make_card
 from vmf.model import VariantConfig
-
-from .sidecar import make_card
 
 METADATA_KEY = "vmf"
 TFLITE_MEMBER = "vmf.json"
@@ -80,9 +79,14 @@ def build_metadata(
     params: int,
     lint: dict | None = None,
     sample_fps: float | None = None,
+    clip_sampling: str | None = None,
     partitions: dict | None = None,
 ) -> dict:
-    """The sidecar dict of one artifact (``vmf.export.sidecar.make_card``), validated."""
+    """The sidecar dict of one artifact (``vmf.contract.card.make_card``), validated.
+
+    ``sample_fps`` and ``clip_sampling`` say how the model was trained to see
+    video (its checkpoint records them; None for older ones).
+    """
     return make_card(
         variant=cfg.name,
         baseline=baseline,
@@ -106,6 +110,7 @@ def build_metadata(
         form=form,
         lint=lint,
         sample_fps=sample_fps,
+        clip_sampling=clip_sampling,
         **({"partitions": partitions} if partitions is not None else {}),
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )

@@ -17,11 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from vmf.contract.card import INPUT_NAME, OUTPUT_NAME
 from vmf.model import VmfError
 
 OPSET = 20
-INPUT_NAME = "clip"
-OUTPUT_NAME = "logits"
 
 
 def torch2onnx(

@@ -32,7 +32,7 @@ HELDOUT_CLIPS = 8  # int8: top-1 agreement needs more than a couple of clips
 # Max abs error / max |logit| allowed, by (target, precision).
 TOLERANCES = {
     ("onnx", "fp32"): 1e-4,
-    ("ort", "fp32"): 1e-4,  # the mobile spellings are exact up to rounding (deploy_ort_mobile)
+    ("ort", "fp32"): 1e-4,  # the mobile spellings are exact up to rounding (deployable/ort_mobile_spelling.py)
     ("tflite", "fp32"): 1e-3,
     ("coreml", "fp32"): 1e-3,
     ("tflite", "fp16"): 1e-2,

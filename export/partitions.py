@@ -81,7 +81,7 @@ def where_in_network(name: str) -> str:
     """``/blocks.3/former/ffn/ffn.1/Gelu`` or a TFLite tensor's scope -> ``block 3, former.ffn.1``."""
     path = []
     for part in (p.split(";")[0] for p in name.split("/") if p):
-        scope = _SCOPE.match(part)  # litert-torch: "vmf.export.deployable.DeployBlock_3"
+        scope = _SCOPE.match(part)  # litert-torch: "vmf.export.deployable.network.DeployBlock_3"
         if scope:
             owner, attr = scope.group(1), scope.group(2) or ""
             if attr:

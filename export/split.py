@@ -10,7 +10,7 @@ body (the blocks, whose tokens attend over the whole clip) must run again.
 
 - The **stem half** takes one window of k_t frames ``[k_t, 3, R, R]`` (TCHW)
   and gives one stem output frame ``[1, C, R', R']``: the fused conv of
-  ``deploy_stem`` (conv_xy, conv_t and BN folded into one Conv2d over the
+  ``deployable.stem`` (conv_xy, conv_t and BN folded into one Conv2d over the
   3 k_t channels of the window) followed by ReLU. A window that would reach
   outside the clip (the first output frame when p > 0) is fed with those
   frames zeroed: the reference's zero padding in time (conv_xy has no bias).
@@ -38,11 +38,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from vmf.model import VmfError, state_dict_sha256
-
-from .deploy_fold import bn_affine
-from .sidecar import read_sidecar, write_sidecar
-from .split_layout import (
+from vmf.contract.card import read_sidecar
+from vmf.contract.split_layout import (
     HALF_KEY,
     ID_KEY,
     file_sha256,
@@ -51,6 +48,10 @@ from .split_layout import (
     stem_windows,
     window,
 )
+from vmf.model import VmfError, state_dict_sha256
+
+from .deployable.folding import bn_affine
+from .sidecar import write_sidecar
 
 SPLIT_FORMAT = 1
 STEM_INPUT = "window"

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from vmf.contract.preprocess import MEAN, STD  # noqa: F401  (the input normalisation, defined once there)
+
 from .errors import UnknownVariantError
 
 CLIP_FRAMES = 64  # every FLOP figure in the paper is for one 64-frame clip (Table 1 caption)
 NUM_TOKENS = 6  # M: global tokens for the whole clip, not per frame (§3)
 TOKEN_DIM = 128  # d
 NUM_CLASSES = 400  # Kinetics-400
-# Kinetics normalisation used by X3D/PyTorchVideo, on RGB in [0, 1].
-MEAN = (0.45, 0.45, 0.45)
-STD = (0.225, 0.225, 0.225)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,22 @@
-"""ExecuTorch (``.pte``) through its Python runtime; XNNPACK on the CPU (docs/executorch.md)."""
+"""ExecuTorch (``.pte``) through its Python runtime; XNNPACK on the CPU (docs/executorch.md).
+
+The runtime reads and loads a ``.pte`` itself, as it opens a ``.tflite`` or an
+``.onnx`` itself: which delegate backends the program calls, which ones this
+ExecuTorch build has, and its ``forward`` method loaded after the thread pool
+is sized. (The exporter has its own runner for the parity check it makes at
+export time; the runtime never imports the exporter.)
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from vmf.export.sidecar import read_sidecar
+from vmf.contract.card import read_sidecar
 from vmf.model import VmfError
 
 from .backend_base import Backend, check_io, check_threads, first_line, missing
@@ -37,16 +47,19 @@ class ExecuTorchBackend(Backend):
         try:
             import torch
 
-            from vmf.export import executorch as et
-
-            et.require_executorch()
+            # Imported here, silenced: torchao (which executorch.exir imports) prints that its
+            # CUDA kernels are absent on a CPU build; backends_needed then finds it loaded.
+            with _silenced():
+                import executorch.exir._serialize._program  # noqa: F401
+                from executorch.extension.pybindings import portable_lib
+                from executorch.runtime import Runtime
         except ImportError:
             raise missing("executorch", "executorch", "running a .pte model") from None
         try:
-            needed = et.backends_needed(path)
+            needed = backends_needed(path)
         except Exception as exc:  # the flatbuffer reader raises plain Exceptions on junk
             raise VmfError(f"{path.name} is not an ExecuTorch program ({first_line(exc)})") from None
-        available = et.backends_available()
+        available = sorted(portable_lib._get_registered_backend_names())
         lacking = [b for b in needed if b not in available]
         if lacking:
             where = " (Core ML runs on Apple platforms only)" if "CoreMLBackend" in lacking else ""
@@ -56,8 +69,11 @@ class ExecuTorchBackend(Backend):
             )
         try:
             # The thread pool is sized before the method is loaded: XNNPACK takes its
-            # threads at load time (export/executorch.py, load_method).
-            method, _ = et.load_method(path, threads)
+            # threads from ExecuTorch's shared pool when the method is loaded (its
+            # workspace is sized then), so the pool is reset first.
+            with _silenced():
+                portable_lib._unsafe_reset_threadpool(int(threads))
+                method = Runtime.get().load_program(path).load_method("forward")
         except (RuntimeError, ValueError) as exc:
             raise VmfError(f"{path.name} is not a loadable ExecuTorch program ({first_line(exc)})") from None
         info = method.metadata
@@ -77,3 +93,36 @@ class ExecuTorchBackend(Backend):
 
     def _infer(self, clip: np.ndarray) -> np.ndarray:
         return self._method.execute([self._torch.from_numpy(clip)])[0].numpy()
+
+
+def backends_needed(path: "str | os.PathLike") -> list[str]:
+    """The delegate backend ids a ``.pte`` calls (``XnnpackBackend``, ``CoreMLBackend``)."""
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    pte = deserialize_pte_binary(Path(path).read_bytes())
+    program = getattr(pte, "program", pte)
+    return sorted({d.id for plan in program.execution_plan for d in plan.delegates})
+
+
+@contextlib.contextmanager
+def _silenced():
+    """ExecuTorch and its imports log from C++ straight to fds 1 and 2: drop that, unless
+    ``VMF_VERBOSE=1`` (as the exporter's ``quiet`` does outside an export)."""
+    if os.environ.get("VMF_VERBOSE", "") not in ("", "0"):
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(sink, 1)
+        os.dup2(sink, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, sink):
+            os.close(fd)

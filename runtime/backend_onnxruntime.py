@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.sidecar import read_sidecar
+from vmf.contract.card import read_sidecar
 from vmf.model import VmfError
 
 from .backend_base import Backend, check_io, check_threads, first_line
@@ -17,7 +17,7 @@ CPU_PROVIDER = "CPUExecutionProvider"
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
-    suffixes = (".onnx", ".ort")  # .ort: ONNX Runtime Mobile's format (vmf-export --target ort)
+    suffixes = (".onnx", ".ort")  # .ort: ONNX Runtime Mobile's format (exported with --target ort)
 
     def __init__(self, path: Path, meta: dict, device: str, session):
         super().__init__(path, meta, device)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.sidecar import read_sidecar
+from vmf.contract.card import read_sidecar
 from vmf.model import VmfError
 
 from .backend_base import Backend, check_io, check_threads, first_line, missing

@@ -1,11 +1,12 @@
 """PyTorch, from a vmf checkpoint (CPU, or CUDA when torch sees a GPU).
 
 A checkpoint has no sidecar, so the same model card is derived from the
-config it stores (frames, resolution, MEAN/STD, the exporter's default labels) and the
+config it stores (frames, resolution, MEAN/STD, the default labels) and the
 model is fed exactly what an exported one is: a [T, 3, R, R] clip (TCHW,
-time folded into the batch axis). It runs the deployable form when the
-exporter provides it (the same weights re-expressed with rank-4 ops,
-docs/deployable-form.md), else the reference network behind a permute.
+time folded into the batch axis). It runs the reference network (``vmf.model``)
+behind a permute: the runtime never imports the exporter, so the deployable
+form (the exporter's rank-4 rewrite, docs/deployable-form.md) is what exported
+files run.
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.labels import load_labels
-from vmf.export.sidecar import make_card
+from vmf.contract.card import INPUT_NAME, make_card
+from vmf.contract.labels import load_labels
 from vmf.model import VmfError
 
 from .backend_base import Backend, check_threads
 
 
 def checkpoint_meta(model, sha256: str | None) -> dict:
-    """The sidecar an export of ``model`` in TCHW fp32 would carry (vmf.export.metadata's
-    fields), as far as a checkpoint knows them: no parity, converter or MACs."""
-    from vmf.export.onnx import INPUT_NAME  # the names an ONNX export would carry
+    """The card an export of ``model`` in TCHW fp32 would carry, as far as a
+    checkpoint knows it: no parity, converter or MACs."""
     from vmf.model import count_params
 
     cfg = model.cfg
@@ -50,27 +50,18 @@ def checkpoint_meta(model, sha256: str | None) -> dict:
         source="checkpoint config",
         target="torch",
         sample_fps=getattr(model, "sample_fps", None),
+        clip_sampling=getattr(model, "clip_sampling", None),
     )
 
 
 class _ReferenceTCHW:
-    """Fallback when the deployable form is unavailable: [T,3,R,R] -> (1,3,T,R,R) -> model."""
+    """The reference network fed a TCHW clip: [T,3,R,R] -> (1,3,T,R,R) -> model."""
 
     def __init__(self, model):
         self.model = model
 
     def __call__(self, clip):
         return self.model(clip.permute(1, 0, 2, 3).unsqueeze(0))
-
-
-def _fast_form(model, frames: int):
-    try:
-        from vmf.export.deployable import make_deployable
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("vmf.export.deployable",):
-            raise
-        return _ReferenceTCHW(model), "reference"
-    return make_deployable(model, frames=frames, layout="TCHW").eval(), "deployable"
 
 
 class TorchBackend(Backend):
@@ -81,7 +72,7 @@ class TorchBackend(Backend):
         super().__init__(path, meta, device)
         self._module = module
         self._torch_device = torch_device
-        self.form = form  # "deployable" or "reference": which module runs
+        self.form = form  # which module runs: "reference" (the benchmarks report it)
 
     @classmethod
     def load(
@@ -102,12 +93,9 @@ class TorchBackend(Backend):
         meta = checkpoint_meta(model, sha)
         # torch's intra-op pool is process-wide: this backend sets it for the process.
         torch.set_num_threads(threads)
-        module, form = _fast_form(model, int(model.cfg.frames))
+        module, form = _ReferenceTCHW(model.eval()), "reference"
         torch_device = torch.device(device)
-        if hasattr(module, "to"):
-            module = module.to(torch_device)
-        else:
-            module.model.to(torch_device)
+        module.model.to(torch_device)
         described = (
             f"torch cuda ({torch.cuda.get_device_name(0)})"
             if device == "cuda"

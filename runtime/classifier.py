@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from .backends import Backend, load_backend
-from .clip_assembler import HOP, ClipAssembler
+from .clip_assembler import HOP, ClipAssembler, training_note
 from .latency import LatencyRecorder
 from .scoring import TOP_K, Prediction, Scorer
 
@@ -77,6 +77,17 @@ class Classifier:
     @property
     def labels(self) -> list[str]:
         return self.backend.labels
+
+    @property
+    def clip_sampling(self) -> str | None:
+        """The clips the model was trained on: ``"stream"`` windows, whole ``"video"`` s, or None
+        (its card does not say). A ``"video"`` model may be unsure on a stream's windows."""
+        return self.assembler.clip_sampling
+
+    @property
+    def training_note(self) -> str | None:
+        """The line ``vmf-stream`` prints about ``clip_sampling`` (a warning for ``"video"``)."""
+        return training_note(self.backend.meta)
 
     def push(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> Prediction | None:
         """Add one frame (H x W x 3 BGR uint8); returns a prediction when a clip is due.

@@ -26,7 +26,7 @@ from vmf.model import VmfError
 from vmf.model.cli import Parser, print_error, run_main
 
 from .backends import BACKENDS, DEVICES, load_backend
-from .clip_assembler import HOP
+from .clip_assembler import HOP, training_note
 from .overlay import Display, OverlayWriter, draw_overlay
 from .sources import SOURCE_TIMEOUT_S, open_source
 from .stream import LIVE_KEEP_PREDICTIONS, StreamOptions, StreamReport, run_stream
@@ -312,6 +312,9 @@ def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals
             f"--hop {args.hop} is larger than the model's clip of "
             f"{backend.meta['frames']} frames: frames between clips would never be seen"
         )
+    note = training_note(backend.meta)  # once, before the stream: what the model was trained on
+    if note is not None:
+        print(note, file=sys.stderr, flush=True)
     lines = _JsonLines(args.jsonl) if args.jsonl else None
 
     def on_event(event):

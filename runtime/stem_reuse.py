@@ -1,6 +1,6 @@
 """Exact stem reuse across hops: a hop computes the stem only for its new output frames.
 
-The model card of an export with a split artifact (``vmf.export.split``)
+The model card of an export with a split artifact (an export with ``--split``)
 names a stem half (k_t frames -> one stem output frame) and a body half (the
 T' stem output frames -> logits). Stem output frame t' of the clip starting
 at frame ``start`` reads frames ``start + s_t t' - p ...`` (k_t of them), so
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.split_layout import file_sha256, read_stamp, stem_windows, window
+from vmf.contract.split_layout import file_sha256, read_stamp, stem_windows, window
 from vmf.model import VmfError
 
 # Backends that can run the halves (the same runtime as the full model: .onnx or .tflite).

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vmf.contract.sampling import TemporalSampler
 from vmf.model import VmfError
 
 from .backends import Backend
 from .clip_assembler import HOP, ClipAssembler
 from .latency import LatencyRecorder
-from vmf.contract.sampling import TemporalSampler
 from .scoring import TOP_K, Prediction, Scorer
 from .sources import Frame, FrameSource
 
@@ -102,6 +102,7 @@ class StreamReport:
     capture_released: bool = True  # the capture thread had ended when the report was made
     thread_plan: dict | None = None
     stem_reuse: dict | None = None  # what the split artifact saved, when one was used
+    clip_sampling: str | None = None  # the card's: "stream" or "video" training clips (None: unknown)
 
     @property
     def frames_unprocessed(self) -> int:
@@ -144,6 +145,7 @@ class StreamReport:
             },
             "thread_plan": self.thread_plan,
             "stem_reuse": self.stem_reuse,
+            "clip_sampling": self.clip_sampling,
             "predictions": [p.to_dict() for p in self.predictions],
         }
 
@@ -349,6 +351,7 @@ def run_stream(
     latency = LatencyRecorder(*LATENCY_SERIES)
     report = report or StreamReport(backend=backend.name, device=backend.device)
     report.backend, report.device = backend.name, backend.device
+    report.clip_sampling = assembler.clip_sampling
     report.thread_plan = None if thread_plan is None else thread_plan.to_dict()
     worker = _InferenceWorker(run, scorer, latency, assembler.ring, on_prediction, keep)
     gaps = _GapWatch(options.hop, _kept_period(source, assembler)) if source.live else None

@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vmf.export.preprocess import FramePreprocessor
+from vmf.contract.preprocess import FramePreprocessor
 from vmf.model import VmfError
 from vmf.runtime.backends import load_backend
 from vmf.runtime.sources import open_source

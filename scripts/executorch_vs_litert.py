@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.sidecar import read_sidecar
+from vmf.contract.card import read_sidecar
 from vmf.runtime.backends import load_backend
 
 

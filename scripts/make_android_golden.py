@@ -4,7 +4,7 @@ The Android app must feed its model exactly what the Python side does, so the
 plain-Java core (``android_demo/core``) is tested against numbers produced here
 by the Python contract itself:
 
-* frames in OpenCV BGR -> ``vmf.export.preprocess.FramePreprocessor`` tensors,
+* frames in OpenCV BGR -> ``vmf.contract.preprocess.FramePreprocessor`` tensors,
   both layouts (TCHW, THWC), including an odd size, an upscale and a size whose
   scaled side is an exact .5 (Python's ``round`` is half-to-even);
 * the same kind of frames as Android's YUV_420_888 (planar I420, interleaved
@@ -41,9 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.labels import load_labels
-from vmf.export.preprocess import FramePreprocessor
-from vmf.export.sidecar import make_card, read_sidecar, write_sidecar
+from vmf.contract.card import make_card, read_sidecar
+from vmf.contract.labels import load_labels
+from vmf.contract.preprocess import FramePreprocessor
+from vmf.export.sidecar import write_sidecar
 from vmf.model import CLIP_FRAMES, MEAN, NUM_CLASSES, STD, VARIANTS, VmfError
 from vmf.model.files import normalise_mode
 from vmf.runtime.clip_assembler import ClipAssembler
@@ -327,6 +328,7 @@ def fixture_sidecar(root: Path, source: "Path | None") -> dict:
             params=None,
             versions={"numpy": np.__version__},
             sample_fps=None,
+            clip_sampling=None,
         )
         write_sidecar(root / "sidecar.tflite", meta)
         origin = "write_sidecar (no vmf-export run)"
@@ -346,6 +348,7 @@ def fixture_sidecar(root: Path, source: "Path | None") -> dict:
         "std": meta["std"],
         "precision": meta["precision"],
         "sample_fps": meta.get("sample_fps"),
+        "clip_sampling": meta.get("clip_sampling"),
     }
     if source is not None:
         entry.update(model_tensors(source.with_suffix(".tflite")))

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from vmf.export.sidecar import json_schema
+from vmf.contract.card import json_schema
 from vmf.model.files import write_text
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "model-card.schema.json"

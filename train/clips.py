@@ -7,7 +7,7 @@ random frame from each of ``frames`` equal segments (TSN-style). With
 runtime keeps them (``vmf.contract.sampling``): training from a random
 position, evaluation the middle window. Evaluation clips are preprocessed with
 exactly the function the runtime and every exported model use
-(``vmf.export.preprocess``), so a score measured here is what a device
+(``vmf.contract.preprocess``), so a score measured here is what a device
 computes. Training adds a random short-side scale in [R, 1.33 R], a random
 R x R crop and, only with a class-swap map, a horizontal flip. Time is never
 reversed: in a motion task that changes the class.
@@ -18,14 +18,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vmf.contract.preprocess import FramePreprocessor
 from vmf.contract.sampling import kept_indices, stream_window, uniform_indices
-from vmf.export.preprocess import FramePreprocessor
 
 MAX_SCALE = 1.33  # short side drawn from [R, 1.33 R] (X3D / PyTorchVideo train scale jitter)
 
 
-# The evaluation clip is part of the clip contract the exporter owns (int8 export
-# samples its labelled clips with it too): one definition, in vmf.export.preprocess.
+# The evaluation clip is part of the clip contract (int8 export samples its labelled
+# clips with it too): one definition, in vmf.contract.sampling.
 eval_indices = uniform_indices
 
 

@@ -24,12 +24,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vmf.contract.video import VIDEO_SUFFIXES, VideoReadError, read_frames, videos_in
 from vmf.model import VmfError
 
 from .clips import StreamChooser, eval_clip, eval_indices, train_clip, train_indices
-from .video_io import VideoReadError, read_frames
 
-VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 CLASSES_FILE = "classes.txt"
 FLIP_MAP_FILE = "flip_map.txt"
 
@@ -83,19 +82,11 @@ def find_videos(root: "str | os.PathLike", classes: list[str] | None = None) -> 
     for label, name in enumerate(classes):
         if name not in folders:
             raise DatasetError(f"class {name!r} of {source} has no folder in {root}")
-        videos = _videos_in(folders[name])
+        videos = videos_in(folders[name])
         if not videos:
-            raise DatasetError(f"class folder {folders[name]} has no videos ({', '.join(VIDEO_EXTS)})")
+            raise DatasetError(f"class folder {folders[name]} has no videos ({', '.join(VIDEO_SUFFIXES)})")
         items += [(path, label) for path in videos]
     return items, list(classes)
-
-
-def _videos_in(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in VIDEO_EXTS and not p.name.startswith(".") and p.is_file()
-    )
 
 
 def read_classes(path: "str | os.PathLike") -> list[str]:

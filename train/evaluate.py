@@ -4,7 +4,7 @@ Any model the runtime loads is evaluated the same way: a vmf checkpoint
 (``.pt``), an ONNX, TFLite, Core ML or OpenVINO export. The clip contract
 (frames, resolution, mean, std, layout) is read from the model's own card
 (``backend.meta``), never from the command line, and every frame goes
-through ``vmf.export.preprocess.FramePreprocessor``, the preprocessing the
+through ``vmf.contract.preprocess.FramePreprocessor``, the preprocessing the
 runtime and the phone apps use: the score printed is what a device computes,
 and a checkpoint and its export can be compared video by video.
 
@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from vmf.export.preprocess import FramePreprocessor
+from vmf.contract.preprocess import FramePreprocessor
 from vmf.model import VmfError
 
 from .clips import eval_indices

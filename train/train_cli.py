@@ -16,11 +16,11 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from vmf.model import VARIANTS, VmfError
-from vmf.model.cli import ERROR_EXIT, Parser, UsageError, print_error
+from vmf.model.cli import ERROR_EXIT, INTERRUPTED_EXIT, Parser, UsageError, print_error
 
 # .trainer (torch) is imported once the command line is parsed: --help stays fast.
 
@@ -81,7 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--patience", type=int, default=0, help="stop after N epochs without a better val top-1 (0: never)"
     )
-    p.add_argument("--resume", metavar="RUN", help="continue RUN exactly where it stopped")
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue RUN exactly where it stopped, with its own settings (only --workers, "
+        "--threads, --device and --json may be given with it)",
+    )
     p.add_argument("--out", default=None, help="run folder (default runs/train)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val", help="validation folder or list file")
@@ -165,11 +170,41 @@ def check_out(out: Path) -> None:
         raise VmfError(f"cannot write to --out {out} ({exc.strerror or type(exc).__name__})") from None
 
 
-def start(args):
+# What --resume may be given with: how a run is executed or reported, never what it computes.
+RESUME_OPTIONS = ("resume", "json", "workers", "threads", "device")
+
+
+def explicit_options(argv=None) -> list[str]:
+    """The destinations of the options (and DATA) a command line gives explicitly, whatever
+    their values (``--epochs 30`` is explicit too), in the parser's order."""
+    parser = build_parser()
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(argv))
+    return [action.dest for action in parser._actions if action.dest in given]
+
+
+def check_resume(args, given: list[str]) -> None:
+    """Refuse ``--resume RUN`` with options that would change the run (one line, exit 2)."""
+    changing = [dest for dest in given if dest not in RESUME_OPTIONS]
+    if not changing:
+        return
+    names = {a.dest: (a.option_strings[0] if a.option_strings else "DATA") for a in build_parser()._actions}
+    raise UsageError(
+        f"--resume continues {args.resume} with the settings it was started with; "
+        f"{', '.join(names[dest] for dest in changing)} would change them (to train further or "
+        f"otherwise, start a new run from its weights: --init {Path(args.resume) / 'weights' / 'last.pt'})"
+    )
+
+
+def start(args, given=()):
     from .trainer import Run, resume_config
 
     if args.resume:
         cfg, ckpt = resume_config(args.resume)
+        if "workers" in given and args.workers < 0:
+            raise VmfError("--workers must be >= 0")
+        cfg = replace(cfg, **{k: getattr(args, k) for k in RESUME_OPTIONS if k in given and hasattr(cfg, k)})
         run = Run(cfg)
         state = ckpt["train_state"]
         if int(state.get("world", 1)) != run.dist.world:
@@ -188,7 +223,10 @@ def start(args):
             ) from None
         run.load_train_state(state)
         if run.epoch >= cfg.epochs:
-            raise VmfError(f"--resume {args.resume}: the run already finished its {cfg.epochs} epochs")
+            raise VmfError(
+                f"--resume {args.resume}: the run already finished its {cfg.epochs} epochs (to train "
+                f"further, start a new run from its weights: --init {Path(args.resume) / 'weights' / 'last.pt'})"
+            )
         run.log(f"resuming {args.resume} at epoch {run.epoch + 1}, step {run.step_in_epoch}")
         return run
     cfg = config_from_args(args)
@@ -200,18 +238,26 @@ def start(args):
 def main(argv=None, on_step=None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        given = explicit_options(argv)
+        if args.resume:
+            check_resume(args, given)
     except UsageError as exc:
         print_error(str(exc))
         return 2
-    from .trainer import Interrupted
+    from .trainer import Interrupted, RunError
 
     try:
-        run = start(args)
+        run = start(args, given)
         summary = run.fit(on_step=on_step)
     except Interrupted:
-        return 130
+        return INTERRUPTED_EXIT
+    except KeyboardInterrupt:  # before the run's own handlers (loading, building, joining the group)
+        print_error("interrupted")
+        return INTERRUPTED_EXIT
     except VmfError as exc:
-        print_error(str(exc))
+        # every process raises a RunError at once: rank 0 says it for all
+        if not isinstance(exc, RunError) or int(os.environ.get("RANK", "0")) == 0:
+            print_error(str(exc))
         return ERROR_EXIT
     except OSError as exc:
         print_error(f"{exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})")

@@ -104,6 +104,18 @@ class Interrupted(Exception):
     """Ctrl-C or SIGTERM arrived; ``last.pt`` has been written."""
 
 
+class RunError(VmfError):
+    """An error every process of a run raises at the same point, decided on all-reduced
+    counts (so under torchrun only rank 0 needs to report it)."""
+
+
+# A run whose first videos all fail to decode stops here, not after a whole epoch of warnings.
+NOTHING_DECODED_LIMIT = 256
+# BatchNorm in training needs two values per channel: a step where a process has fewer clips
+# (its videos failed to decode, or the last batch of an epoch holds one) is skipped everywhere.
+MIN_CLIPS = 2
+
+
 # --------------------------------------------------------------------------- distributed
 
 
@@ -112,6 +124,7 @@ class Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    device: torch.device = torch.device("cpu")  # where the tensors of a collective live
 
     @property
     def main(self) -> bool:
@@ -122,26 +135,51 @@ class Dist:
         return self.world > 1
 
 
+def process_group_backend(device: torch.device) -> str:
+    """NCCL for CUDA tensors (gradients, BatchNorm buffers) and gloo for CPU ones on a GPU run,
+    gloo alone on a CPU run: every collective is valid whichever device its tensor is on."""
+    return "cuda:nccl,cpu:gloo" if device.type == "cuda" else "gloo"
+
+
 def init_distributed(device: torch.device) -> Dist:
     """Join the process group torchrun set up (env:// rendezvous), if any."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return Dist()
+        return Dist(device=device)
     import torch.distributed as dist
 
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":  # before the group: each process owns the GPU of its local rank
+        torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(process_group_backend(device))
+    return Dist(dist.get_rank(), dist.get_world_size(), local_rank, device)
 
 
-def all_reduce_sum(vector: np.ndarray, d: Dist) -> np.ndarray:
+def collective_tensor(values, d: Dist) -> torch.Tensor:
+    """``values`` as float64 on the run's device (NCCL takes CUDA tensors only)."""
+    return torch.tensor(np.asarray(values, np.float64), dtype=torch.float64, device=d.device)
+
+
+def all_reduce_sum(vector, d: Dist) -> np.ndarray:
+    """The sum of ``vector`` over every process (every process must call it, in the same order)."""
     if not d.active:
-        return vector
+        return np.asarray(vector, np.float64)
     import torch.distributed as dist
 
-    t = torch.from_numpy(np.asarray(vector, np.float64).copy())
+    t = collective_tensor(vector, d)
     dist.all_reduce(t)
-    return t.numpy()
+    return t.cpu().numpy()
+
+
+def step_seed(seed: int, rank: int, epoch: int, step: int) -> int:
+    """The seed of torch's generator for one training step of one process (dropout masks).
+
+    A function of the position alone: every process draws other masks, and a resumed run
+    draws the same ones as an uninterrupted run, whatever happened before the step.
+    """
+    words = [seed % 2**64, rank, epoch, step]
+    return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 # --------------------------------------------------------------------------- pieces
@@ -311,16 +349,21 @@ class Run:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(total, warmup))
         self.use_amp = self.cfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=self.cfg.label_smoothing)
+        # summed over the clips of a step, then scaled by the step's clips over every process
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=self.cfg.label_smoothing, reduction="sum")
         self.epoch = 0  # the epoch in progress (0-based)
         self.step_in_epoch = 0
-        self.partial = np.zeros(3)  # loss sum, correct, count of the epoch in progress
+        self.partial = np.zeros(3)  # loss sum, correct, count of the epoch in progress (all processes)
         self.best = -1.0
         self.best_epoch = -1
         self.history: list[dict] = []
-        self.skipped = 0
+        self.skipped = 0  # videos that could not be decoded, all processes
+        self.decoded = 0  # training clips decoded since the run began, all processes
         self.started = time.time()
         self.elapsed_before = 0.0
+        self.stop_signal: int | None = None  # set by Ctrl-C / SIGTERM during fit()
+        self._files_written = False
+        self._saved_at: tuple[int, int] | None = None  # the position weights/last.pt holds
 
     # ------------------------------------------------------------------ state
 
@@ -339,6 +382,7 @@ class Run:
             "args": json.dumps(asdict(self.cfg)),
             "world": self.dist.world,
             "skipped": self.skipped,
+            "decoded": self.decoded,
             "elapsed": self.elapsed_before + time.time() - self.started,
         }
 
@@ -353,10 +397,15 @@ class Run:
         self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
         self.history = json.loads(state["history"])
         self.skipped = int(state.get("skipped", 0))
+        self.decoded = int(state.get("decoded", 1 if self.history or self.partial[2] > 0 else 0))
         self.elapsed_before = float(state.get("elapsed", 0.0))
+        self._saved_at = (self.epoch, self.step_in_epoch)
 
     def save(self, name: str, *, resumable: bool) -> Path:
+        self._write_run_files()
         extra = {"train_state": self.train_state()} if resumable else {}
+        if resumable:
+            self._saved_at = (self.epoch, self.step_in_epoch)
         extra["training"] = {
             "epochs_done": self.epoch,
             "best_top1": self.best,
@@ -370,28 +419,29 @@ class Run:
     # ------------------------------------------------------------------ loops
 
     def loader(self, dataset, train: bool):
-        sampler = None
-        if self.dist.active:
+        if train and self.dist.active:  # each process its share of one permutation per epoch
             sampler = torch.utils.data.DistributedSampler(
                 dataset,
                 num_replicas=self.dist.world,
                 rank=self.dist.rank,
-                shuffle=train,
+                shuffle=True,
                 seed=self.cfg.seed,
-                drop_last=False,
+                drop_last=False,  # pads with repeats: every process runs the same number of steps
             )
             sampler.set_epoch(self.epoch)
         elif train:  # a fixed order per epoch, so a resumed epoch replays the same batches
             g = torch.Generator().manual_seed(self.cfg.seed * 100003 + self.epoch)
             sampler = torch.randperm(len(dataset), generator=g).tolist()
-        else:
-            sampler = list(range(len(dataset)))
+        else:  # every validation video exactly once over the processes (no padding: no collectives
+            sampler = range(self.dist.rank, len(dataset), self.dist.world)  # per batch, see validate)
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(self.epoch)
         indices = list(iter(sampler))
         skip = self.step_in_epoch * self.cfg.batch if train else 0
         from .datasets import collate_skip
 
+        if self.cfg.data != "synth":  # FFmpeg's own lines off; vmf's one skip warning stays
+            dataset = _QuietDecoding(dataset)
         return torch.utils.data.DataLoader(
             dataset,
             batch_size=self.cfg.batch,
@@ -406,6 +456,14 @@ class Run:
         )
 
     def train_epoch(self, on_step=None) -> dict:
+        """The rest of the epoch in progress; raises ``KeyboardInterrupt`` once a process was asked
+        to stop (after the step it was asked in, on every process).
+
+        Every process runs every step and joins each of its collectives whatever its batch
+        holds: one all-reduce of the clip counts before the step (a step where any process has
+        fewer than ``MIN_CLIPS`` decodable clips is skipped by all of them) and one of the loss,
+        the hits and the stop flag after it. The metrics are kept as sums over every process.
+        """
         self.net.train()
         if self.cfg.freeze_backbone:  # frozen BN statistics stay frozen
             for name, m in self.model.named_modules():
@@ -413,47 +471,81 @@ class Run:
                     m.eval()
         loader = self.loader(self.train_set, train=True)
         bar = self._bar(len(loader), f"epoch {self.epoch + 1}/{self.cfg.epochs}", self.step_in_epoch)
-        clips, t0 = 0, time.time()
-        for clips_batch, labels, skipped in loader:
-            self.skipped += skipped
-            if len(labels) == 0:
-                self.step_in_epoch += 1
-                continue
-            x = clips_batch.to(self.device, non_blocking=True)
-            y = labels.to(self.device, non_blocking=True)
-            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                logits = self.net(x)
-                loss = self.loss_fn(logits.float(), y)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)
-            if self.cfg.clip_grad > 0:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.scheduler.step()
-            self.step_in_epoch += 1
-            self.partial += [loss.item() * len(y), float((logits.argmax(1) == y).sum()), len(y)]
-            clips += len(y) * self.dist.world
-            if bar is not None:
-                loss_avg = self.partial[0] / max(self.partial[2], 1)
-                acc = self.partial[1] / max(self.partial[2], 1)
-                bar.set_postfix_str(
-                    f"loss {loss_avg:.3f} acc {acc:.3f} {clips / max(time.time() - t0, 1e-9):.1f} clips/s"
+        clips, skipped_epoch, t0 = 0, 0, time.time()
+        try:
+            for clips_batch, labels, skipped in loader:
+                count, short, skipped_step = all_reduce_sum(
+                    [len(labels), len(labels) < MIN_CLIPS, skipped], self.dist
                 )
-                bar.update(1)
-            if on_step is not None:
-                on_step(self)
-        if bar is not None:
-            bar.close()
-        totals = all_reduce_sum(self.partial, self.dist)
+                count, skipped_step = int(count), int(skipped_step)
+                self.skipped += skipped_step
+                skipped_epoch += skipped_step
+                self.decoded += count
+                mine = np.zeros(3)  # this process's loss sum, hits, clips
+                if short == 0:
+                    mine = self._train_step(clips_batch, labels, count)
+                    clips += count
+                elif count and skipped_step:
+                    self.log(
+                        f"epoch {self.epoch + 1} step {self.step_in_epoch + 1}: skipped on every process "
+                        f"(a batch kept fewer than {MIN_CLIPS} decodable clips)"
+                    )
+                self.step_in_epoch += 1
+                stop = 1.0 if self.stop_signal is not None else 0.0
+                totals = all_reduce_sum([*mine, stop], self.dist)
+                self.partial += totals[:3]
+                if self.decoded == 0 and self.skipped >= NOTHING_DECODED_LIMIT:
+                    raise self._undecodable("training", f"the first {self.skipped} tried")
+                if bar is not None:
+                    loss_avg = self.partial[0] / max(self.partial[2], 1)
+                    acc = self.partial[1] / max(self.partial[2], 1)
+                    bar.set_postfix_str(
+                        f"loss {loss_avg:.3f} acc {acc:.3f} {clips / max(time.time() - t0, 1e-9):.1f} clips/s"
+                    )
+                    bar.update(1)
+                if on_step is not None:
+                    on_step(self)
+                if totals[3] > 0:
+                    raise KeyboardInterrupt
+        finally:  # also when a stop or an error leaves the epoch
+            if bar is not None:
+                bar.close()
         seconds = time.time() - t0
+        n = int(round(self.partial[2]))
+        if n == 0:
+            raise self._undecodable("training", f"{skipped_epoch} skipped in epoch {self.epoch + 1}")
         return {
-            "train_loss": totals[0] / max(totals[2], 1),
-            "train_top1": totals[1] / max(totals[2], 1),
+            "train_loss": self.partial[0] / n,
+            "train_top1": self.partial[1] / n,
             "clips_per_s": clips / max(seconds, 1e-9),
             "seconds": seconds,
         }
+
+    def _train_step(self, clips_batch, labels, count: int) -> np.ndarray:
+        """One optimisation step on this process's batch; ``count``: the step's clips, all processes."""
+        torch.manual_seed(step_seed(self.cfg.seed, self.dist.rank, self.epoch, self.step_in_epoch))
+        x = clips_batch.to(self.device, non_blocking=True)
+        y = labels.to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+            logits = self.net(x)
+            loss_sum = self.loss_fn(logits.float(), y)
+        # DDP averages the gradients over the processes: this makes it the mean over every clip
+        loss = loss_sum * (self.dist.world / count)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        if self.cfg.clip_grad > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return np.array([loss_sum.item(), float((logits.argmax(1) == y).sum()), len(y)], np.float64)
+
+    def _undecodable(self, what: str, detail: str) -> RunError:
+        message = f"no {what} video could be decoded ({detail}; see the warnings above)"
+        if self._saved_at is not None:  # an earlier epoch (or a Ctrl-C) saved the run so far
+            message += f"; the run so far is in {self.weights / 'last.pt'}"
+        return RunError(message)
 
     def _sync_buffers(self) -> None:
         """Give every rank rank 0's BatchNorm statistics (DDP copies them only before a forward)."""
@@ -465,26 +557,32 @@ class Run:
 
     @torch.no_grad()
     def validate(self) -> dict:
-        tally = Tally(len(self.classes))
+        """Each process scores its own videos (an unpadded share: no collective until the counts
+        are summed, so shares of unequal length or undecodable videos cannot hang a run)."""
         if self.val_set is None:
             return {}
+        tally = Tally(len(self.classes))
         self.net.eval()
         loader = self.loader(self.val_set, train=False)
         bar = self._bar(len(loader), "  val")
-        for clips_batch, labels, skipped in loader:
-            self.skipped += skipped
-            if len(labels) == 0:
-                continue
-            x = clips_batch.to(self.device)
-            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                logits = self.net(x).float()
-            loss = nn.functional.cross_entropy(logits, labels.to(self.device), reduction="sum")
-            tally.add(logits.cpu().numpy(), labels.numpy(), float(loss))
+        skipped = 0
+        for clips_batch, labels, skipped_batch in loader:
+            skipped += skipped_batch
+            if len(labels) > 0:
+                x = clips_batch.to(self.device)
+                with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                    logits = self.model(x).float()  # not through DDP: its forward may broadcast
+                loss = nn.functional.cross_entropy(logits, labels.to(self.device), reduction="sum")
+                tally.add(logits.cpu().numpy(), labels.numpy(), float(loss))
             if bar is not None:
                 bar.update(1)
         if bar is not None:
             bar.close()
-        tally.load_vector(all_reduce_sum(tally.as_vector(), self.dist))
+        totals = all_reduce_sum(np.append(tally.as_vector(), skipped), self.dist)
+        tally.load_vector(totals[:-1])
+        self.skipped += int(round(totals[-1]))
+        if tally.n == 0:
+            raise self._undecodable("validation", f"{int(round(totals[-1]))} skipped")
         return tally.summary(self.classes)
 
     def _bar(self, total: int, desc: str, initial: int = 0):
@@ -505,37 +603,33 @@ class Run:
 
     # ------------------------------------------------------------------ driver
 
+    def stop_everywhere(self) -> bool:
+        """Whether any process was asked to stop (a collective: every process calls it)."""
+        return all_reduce_sum([1.0 if self.stop_signal is not None else 0.0], self.dist)[0] > 0
+
     def fit(self, on_step=None) -> dict:
-        """Train to ``epochs`` (or early stop); return the summary dict."""
-        self._write_run_files()
-        stop = {"signal": None}
+        """Train to ``epochs`` (or early stop); return the summary dict.
+
+        Ctrl-C or SIGTERM, on any process, stops every process after the same step (the
+        flag is all-reduced after each step, and after each epoch's files are written);
+        rank 0 writes ``last.pt`` once and every process raises ``Interrupted``.
+        """
+        self.stop_signal = None
 
         def on_signal(signum, frame):  # finish the step, then save and leave
-            stop["signal"] = signum
+            self.stop_signal = signum
 
         handlers = {}
-        if self.dist.main:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    handlers[sig] = signal.signal(sig, on_signal)
-                except ValueError:  # not the main thread
-                    pass
-
-        def step_hook(run):
-            if on_step is not None:
-                on_step(run)
-            flag = torch.tensor([1.0 if stop["signal"] is not None else 0.0])
-            if self.dist.active:
-                import torch.distributed as dist
-
-                dist.all_reduce(flag)
-            if flag.item() > 0:
-                raise KeyboardInterrupt
+        for sig in (signal.SIGINT, signal.SIGTERM):  # every process: torchrun signals them all
+            try:
+                handlers[sig] = signal.signal(sig, on_signal)
+            except ValueError:  # not the main thread
+                pass
 
         last_val: dict = {}
         try:
             while self.epoch < self.cfg.epochs:
-                train = self.train_epoch(step_hook)
+                train = self.train_epoch(on_step)
                 self._sync_buffers()
                 val = self.validate()
                 last_val = val
@@ -557,6 +651,7 @@ class Run:
                 self.step_in_epoch = 0
                 self.partial = np.zeros(3)
                 if self.dist.main:
+                    self._write_run_files()
                     self._write_results()
                     self.save("last.pt", resumable=True)
                     if improved:
@@ -576,9 +671,12 @@ class Run:
                         f"(best {self.best:.3f} at epoch {self.best_epoch})"
                     )
                     break
+                if self.epoch < self.cfg.epochs and self.stop_everywhere():  # asked during validation
+                    raise KeyboardInterrupt
         except KeyboardInterrupt:
             if self.dist.main:
-                self.save("last.pt", resumable=True)
+                if self._saved_at != (self.epoch, self.step_in_epoch):
+                    self.save("last.pt", resumable=True)
                 self.log(
                     f"interrupted in epoch {self.epoch + 1} at step {self.step_in_epoch}; "
                     f"saved {self.weights / 'last.pt'}; continue with --resume {self.out}"
@@ -606,9 +704,12 @@ class Run:
     # ------------------------------------------------------------------ files
 
     def _write_run_files(self) -> None:
-        if not self.dist.main:
+        """The folder, args.json and classes.txt, written at the first save: a run that fails
+        before it has anything to save leaves no folder behind."""
+        if not self.dist.main or self._files_written:
             return
         self.weights.mkdir(parents=True, exist_ok=True)
+        self._files_written = True
         write_text(self.out / "args.json", json.dumps(asdict(self.cfg), indent=2) + "\n")
         write_text(self.out / "classes.txt", "".join(f"{c}\n" for c in self.classes))
 
@@ -647,3 +748,20 @@ def resume_config(run_dir: str) -> tuple[TrainConfig, dict]:
     known = {f for f in TrainConfig.__dataclass_fields__}
     cfg = TrainConfig(**{k: v for k, v in args.items() if k in known})
     return replace(cfg, out=str(run_dir)), ckpt
+
+
+class _QuietDecoding(torch.utils.data.Dataset):
+    """A video dataset whose items are decoded with FFmpeg's own log lines off
+    (``video_io.quiet_ffmpeg``): an undecodable video gets vmf's one warning line only."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        from .video_io import quiet_ffmpeg
+
+        with quiet_ffmpeg():
+            return self.dataset[index]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.export.sidecar import make_card, read_sidecar, write_sidecar
+from vmf.contract.card import make_card, read_sidecar
+from vmf.export.sidecar import write_sidecar
 from vmf.model import VmfError
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from vmf.export.deployable import DeployableVideoMobileFormer, make_deployable
+from vmf.export.deployable import FORMS, DeployableVideoMobileFormer, make_deployable
 from vmf.model import VARIANTS, VmfError, build_model
 
 CASES = [(v, b) for v in VARIANTS for b in (False, True)]
@@ -100,14 +100,13 @@ def test_attributes_and_mode(small_vmf):
     assert (default.frames, default.resolution, default.input_layout) == (64, 172, "TCHW")
 
 
-@pytest.mark.parametrize(
-    "variant,baseline,layout",
-    [("560M", False, "TCHW"), ("560M", False, "THWC"), ("1G", True, "TCHW")],
-    ids=["vmf-TCHW", "vmf-THWC", "mobile3d-TCHW"],
-)
-def test_structure_is_rank4_with_every_block_converted(variant, baseline, layout):
+@pytest.mark.parametrize("layout,spelling", list(FORMS), ids=[f"{lay}-{sp}" for lay, sp in FORMS])
+@pytest.mark.parametrize("variant,baseline", [("560M", False), ("1G", True)], ids=["vmf", "mobile3d"])
+def test_structure_is_rank4_with_every_block_converted(variant, baseline, layout, spelling):
     model = build_model(variant, baseline=baseline)
-    dep = make_deployable(model, frames=2 * model.cfg.temporal_stride, resolution=64, layout=layout)
+    dep = make_deployable(
+        model, frames=2 * model.cfg.temporal_stride, resolution=64, layout=layout, spelling=spelling
+    )
     reference_types = {type(m) for m in model.modules()}
     for name, m in dep.named_modules():
         assert not isinstance(m, (nn.Conv3d, nn.modules.batchnorm._BatchNorm, nn.Dropout)), name
@@ -119,7 +118,8 @@ def test_structure_is_rank4_with_every_block_converted(variant, baseline, layout
     names = {name for name, *_ in recorder.calls}
     # DY-ReLU's max(x a1, x a2) is a maximum in TCHW, x a2 + relu(x (a1 - a2)) in THWC (int8 TFLite).
     dyrelu = {"maximum"} if layout == "TCHW" else {"relu"}
-    expected = {"conv2d"} if baseline else {"conv2d", "matmul", "softmax"} | dyrelu
+    attention = {"bmm"} if spelling == "xnnpack" else {"matmul"}  # XNNPACK's mm wants equal batches
+    expected = {"conv2d"} if baseline else {"conv2d", "softmax"} | attention | dyrelu
     assert expected <= names, f"the rewrite's ops did not run: {expected - names}"
     assert not names & {"conv3d", "einsum", "batch_norm"}, names & {"conv3d", "einsum", "batch_norm"}
     too_big = [(name, ranks) for name, ranks, *_ in recorder.calls if ranks and max(ranks) > 4]

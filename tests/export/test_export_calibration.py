@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from vmf.contract.preprocess import FramePreprocessor
 from vmf.export.calibration import calibration_sets, video_clips
-from vmf.export.preprocess import FramePreprocessor
 from vmf.model import MEAN, STD, VmfError
 
 cv2 = pytest.importorskip("cv2")

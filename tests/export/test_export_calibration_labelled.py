@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from vmf.contract.sampling import uniform_indices
 from vmf.export.calibration import calibration_sets, class_tree, held_out_mask, labelled_clips
-from vmf.export.preprocess import uniform_indices
 from vmf.model import MEAN, STD, VmfError
 
 cv2 = pytest.importorskip("cv2")
@@ -67,7 +67,7 @@ def test_labelled_folder_one_uniform_clip_per_video_from_every_class(labelled):
     capture.release()
     clips, labels = labelled_clips(class_tree(labelled), [3, 2, 1], FRAMES, RES, warn=lambda m: None)
     assert labels.tolist() == [3, 2, 1, 2, 1]  # round-robin over c, b, a
-    from vmf.export.preprocess import FramePreprocessor
+    from vmf.contract.preprocess import FramePreprocessor
 
     slot = FramePreprocessor(RES, MEAN, STD, "TCHW")
     for t, k in enumerate(expected["c"]):
@@ -119,8 +119,8 @@ def test_a_flat_folder_stays_flat(tmp_path):
 def test_int8_onnx_export_reports_top1_on_labelled_held_out_clips(tmp_path):
     import torch
 
+    from vmf.contract.card import read_sidecar
     from vmf.export import api, export
-    from vmf.export.sidecar import read_sidecar
 
     classes = ["left", "right", "still"]
     data = tmp_path / "data"

@@ -216,6 +216,7 @@ def test_json_summary_labels_and_num_classes(capsys, tmp_path):
     assert art["target"] == "onnx" and art["size_mb"] > 0 and art["parity"]["passed"]
     meta = json.loads(open(art["sidecar"]).read())
     assert meta["labels"] == [f"action {i}" for i in range(5)] and meta["num_classes"] == 5
+    assert meta["clip_sampling"] is None  # seeded random weights: trained on nothing
     session = ort.InferenceSession(art["path"], providers=["CPUExecutionProvider"])
     assert session.get_outputs()[0].shape == [1, 5]
     assert session.get_inputs()[0].shape == [8, 3, 32, 32] and session.get_inputs()[0].name == "clip"
@@ -228,6 +229,7 @@ def test_weights_are_exported_and_hashed(capsys, tmp_path):
 
     torch.manual_seed(3)
     model = build_model("560M", baseline=True, num_classes=7)
+    model.clip_sampling, model.sample_fps = "stream", 12.5  # what vmf-train records
     ckpt = save_checkpoint(model, tmp_path / "mobile3d.pt")
     code, out, err = run(
         capsys,
@@ -250,3 +252,4 @@ def test_weights_are_exported_and_hashed(capsys, tmp_path):
     assert meta["untrained"] is False and meta["baseline"] is True and meta["num_classes"] == 7
     assert meta["weights_sha256"] == state_dict_sha256(model.state_dict())
     assert meta["labels"] == [f"class_{i}" for i in range(7)]
+    assert meta["clip_sampling"] == "stream" and meta["sample_fps"] == 12.5  # carried into the card

@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import torch
 
+from vmf.contract.card import REQUIRED_KEYS, read_sidecar
+from vmf.contract.labels import kinetics400
 from vmf.export import api, export
-from vmf.export.labels import kinetics400
 from vmf.export.metadata import read_embedded
 from vmf.export.parity import compare, structured_clips, to_layout
-from vmf.export.sidecar import REQUIRED_KEYS, read_sidecar
 from vmf.model import count_params, state_dict_sha256
 
 from vmf.export.coreml import spec_summary

@@ -27,9 +27,9 @@ from vmf.export.executorch import (
     lower,  # noqa: E402
     pte_predictor,
 )
+from vmf.contract.card import read_sidecar, sidecar_path  # noqa: E402
 from vmf.export.metadata import read_embedded  # noqa: E402
 from vmf.export.parity import compare, gate, structured_clips  # noqa: E402
-from vmf.export.sidecar import read_sidecar, sidecar_path  # noqa: E402
 from vmf.model import VARIANTS, VmfError, build_model, save_checkpoint  # noqa: E402
 from vmf.runtime.backends import load_backend  # noqa: E402
 

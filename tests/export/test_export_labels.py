@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-import vmf.export
-
-from vmf.export.labels import kinetics400, load_labels
+import vmf.contract
+from vmf.contract.labels import kinetics400, load_labels
 from vmf.model import VmfError
 
 
@@ -20,7 +19,7 @@ def test_kinetics400_is_the_official_alphabetical_list():
 
 def test_default_labels_follow_the_class_count():
     # 400 classes: the packaged Kinetics-400 file, line by line, read here without vmf's reader
-    packaged = Path(vmf.export.__file__).with_name("kinetics400_labels.txt").read_text()
+    packaged = Path(vmf.contract.__file__).with_name("kinetics400_labels.txt").read_text()
     lines = packaged.splitlines()
     assert load_labels(400) == lines and len(lines) == 400 and all(x == x.strip() != "" for x in lines)
     assert load_labels(400)[155] == lines[155]  # no off-by-one: index i names output i

@@ -13,10 +13,10 @@ import onnx
 import pytest
 from onnx import TensorProto, numpy_helper
 
+from vmf.contract.card import read_sidecar
 from vmf.export import api, export
 from vmf.export.onnx import QUANTIZED_OPS, onnx_predictor
 from vmf.export.parity import compare, structured_clips
-from vmf.export.sidecar import read_sidecar
 from vmf.model import VmfError
 
 FRAMES, RES = 8, 64

@@ -14,8 +14,8 @@ from torch import nn
 
 from vmf.export import export
 from vmf.export import partitions as parts
-from vmf.export.deploy_ort_mobile import SpelledGELU, SpelledHardswish, SpelledLayerNorm
 from vmf.export.deployable import make_deployable
+from vmf.export.deployable.ort_mobile_spelling import SpelledGELU, SpelledHardswish, SpelledLayerNorm
 from vmf.export.metadata import read_embedded
 from vmf.export.onnx import onnx_predictor, torch2onnx
 from vmf.export.ort_format import read_operators
@@ -62,12 +62,12 @@ def test_spelled_ops_match_torch(rng):
 
 def test_mobile_form_equals_the_reference(reference_560m, randomize, assert_equivalent):
     model = randomize(build_model(get_variant("560M")))
-    mobile = make_deployable(model, frames=FRAMES, resolution=RES, ort_mobile=True)
+    mobile = make_deployable(model, frames=FRAMES, resolution=RES, spelling="ort_mobile")
     clip = torch.randn(FRAMES, 3, RES, RES, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         assert_equivalent(model(clip.permute(1, 0, 2, 3)[None]), mobile(clip), "ort_mobile form")
-    with pytest.raises(VmfError, match="TCHW"):
-        make_deployable(model, frames=FRAMES, resolution=RES, layout="THWC", ort_mobile=True)
+    with pytest.raises(VmfError, match="the ort_mobile spelling has no THWC form"):
+        make_deployable(model, frames=FRAMES, resolution=RES, layout="THWC", spelling="ort_mobile")
 
 
 def test_ort_target_writes_mobile_onnx_ort_and_config_with_the_card(ort_export):
@@ -133,7 +133,7 @@ def test_a_reintroduced_unsupported_op_is_named_with_its_place(reference_560m, t
     ):
         parts.check_budget(counts, "ort", "server.onnx")
     # One mobile twin swapped back to the server spelling is caught the same way.
-    mobile = make_deployable(reference_560m, frames=8, resolution=32, ort_mobile=True)
+    mobile = make_deployable(reference_560m, frames=8, resolution=32, spelling="ort_mobile")
     mobile.blocks[2].former.ffn[1] = nn.GELU()
     counts = parts.ort_partitions(torch2onnx(mobile, torch.zeros(8, 3, 32, 32), tmp_path / "gelu.onnx"))
     assert counts["coreml_mlprogram"].partitions == 1
@@ -177,8 +177,8 @@ def test_where_in_network_reads_onnx_and_litert_names():
     assert parts.where_in_network("/blocks.3/former/ffn/ffn.1/Gelu") == "block 3, former.ffn.1"
     assert parts.where_in_network("/head/Flatten") == "head"
     scope = (
-        "vmf.export.deployable.DeployableVideoMobileFormer/vmf.export.deployable."
-        "DeployBlock_4/vmf.export.deploy_attention.ChannelsLastFormerToMobile_bridge_f2m;11"
+        "vmf.export.deployable.network.DeployableVideoMobileFormer/vmf.export.deployable.network."
+        "DeployBlock_4/vmf.export.deployable.channels_last.ChannelsLastFormerToMobile_bridge_f2m;11"
     )
     assert parts.where_in_network(scope) == "block 4, bridge_f2m"
 
@@ -196,12 +196,12 @@ class _BlockDiagonal(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from vmf.export.deploy_attention import head_mask
+        from vmf.export.deployable.channels_last import head_mask
 
         self.register_buffer("mask", head_mask(2, 4, 4), persistent=False)
 
     def forward(self, x):
-        from vmf.export.deploy_attention import block_diagonal
+        from vmf.export.deployable.channels_last import block_diagonal
 
         return torch.relu(block_diagonal(x.reshape(2, 4, 4), self.mask) * 2.0) + 1.0
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from vmf.contract.card import read_sidecar
 from vmf.export.metadata import build_metadata, read_embedded
-from vmf.export.sidecar import read_sidecar
 from vmf.export.steps import run_step
 from vmf.model import VmfError, get_variant
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from vmf.contract.card import read_sidecar
 from vmf.export.metadata import read_embedded
-from vmf.export.sidecar import read_sidecar, write_sidecar
+from vmf.export.sidecar import write_sidecar
 from vmf.model.files import publish_pair, write_text
 
 from test_model_card import card

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vmf.export import sidecar
-from vmf.export.sidecar import (
+from vmf.contract.card import (
     CARD_KEYS,
     SIDECAR_VERSION,
     json_schema,
@@ -17,8 +16,9 @@ from vmf.export.sidecar import (
     read_sidecar,
     schema_errors,
     validate_sidecar,
-    write_sidecar,
 )
+from vmf.export import sidecar
+from vmf.export.sidecar import write_sidecar
 from vmf.model import VmfError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +82,8 @@ def test_a_card_made_by_make_card_has_the_input_contract_filled_in():
         ({"input_shape": [16, 32, 32]}, "input_shape has 3 items, fewer than 4"),
         ({"versions": {"torch": 2}}, "versions.torch must be string or null, not integer"),
         ({"sample_fps": 0}, "sample_fps is 0, must be > 0"),
+        ({"clip_sampling": "clips"}, "clip_sampling is 'clips', not one of video, stream, null"),
+        ({"clip_sampling": 1}, "clip_sampling is 1, not one of video, stream, null"),
         ({"partitions": [1, 2]}, "partitions must be object, not array"),
         ({"output": {"name": "logits", "shape": [1, 3]}}, "output is {"),
     ],
@@ -89,6 +91,15 @@ def test_a_card_made_by_make_card_has_the_input_contract_filled_in():
 def test_the_schema_names_what_is_wrong(change, message):
     problems = schema_errors({**card(), **change}, json_schema())
     assert problems and problems[0].startswith(message), problems
+
+
+@pytest.mark.parametrize("value", ["video", "stream", None])
+def test_clip_sampling_is_optional_and_may_be_null(value):
+    without = card()
+    assert "clip_sampling" not in without  # older cards: not recorded
+    validate_sidecar(without)
+    assert card(clip_sampling=value)["clip_sampling"] == value
+    assert json_schema()["properties"]["clip_sampling"]["enum"] == ["video", "stream", None]
 
 
 def test_target_specific_objects_and_unknown_keys_are_accepted():

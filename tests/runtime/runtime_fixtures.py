@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from vmf.export.sidecar import make_card, write_sidecar
+from vmf.contract.card import make_card
+from vmf.export.sidecar import write_sidecar
 from vmf.model import MEAN, STD, VARIANTS, build_model, save_checkpoint
 from vmf.runtime.backend_base import Backend
 from vmf.runtime.backend_torch import checkpoint_meta

@@ -49,6 +49,21 @@ def test_torch_backend_derives_the_model_card_from_the_checkpoint(tiny_models):
     assert backend.input_shape == (TINY_FRAMES, 3, TINY_RES, TINY_RES)
     assert backend.meta["frames"] == TINY_FRAMES and backend.meta["resolution"] == TINY_RES
     assert backend.labels == [f"class_{i}" for i in range(TINY_CLASSES)]
+    assert backend.form == "reference"  # the runtime never imports the exporter's deployable form
+    assert backend.meta["clip_sampling"] is None  # a checkpoint that does not record it
+
+
+def test_torch_backend_card_carries_what_the_checkpoint_was_trained_on(tiny_models, tmp_path):
+    from vmf.model import save_checkpoint
+
+    model = tiny_models["model"]
+    model.clip_sampling, model.sample_fps = "stream", 15.0
+    try:
+        path = save_checkpoint(model, tmp_path / "stream.pt")
+    finally:
+        model.clip_sampling = model.sample_fps = None
+    meta = load_backend(path, threads=1).meta
+    assert meta["clip_sampling"] == "stream" and meta["sample_fps"] == 15.0
 
 
 @pytest.mark.parametrize("artifact, backend", [("onnx", None), ("checkpoint", None), ("onnx", "openvino")])

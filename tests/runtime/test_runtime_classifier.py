@@ -55,7 +55,7 @@ def test_classifier_on_a_real_model_matches_the_backend(tiny_models):
     preds = [clf.push(f) for f in frames]
     assert preds[-1] is not None and all(p is None for p in preds[:-1])
     # The same frames preprocessed one by one and run directly give the same probabilities.
-    from vmf.export.preprocess import FramePreprocessor
+    from vmf.contract.preprocess import FramePreprocessor
 
     meta = clf.backend.meta
     prep = FramePreprocessor(meta["resolution"], meta["mean"], meta["std"], meta["input_layout"])
@@ -63,3 +63,15 @@ def test_classifier_on_a_real_model_matches_the_backend(tiny_models):
     logits = load_backend(tiny_models["onnx"], threads=1).run(clip)
     probs = np.exp(logits - logits.max())
     np.testing.assert_allclose(preds[-1].probabilities, probs / probs.sum(), atol=1e-6)
+
+
+def test_the_clip_sampling_of_the_card_is_exposed():
+    assert Classifier(LevelBackend(fake_meta(frames=4))).clip_sampling is None
+    assert Classifier(LevelBackend(fake_meta(frames=4))).training_note is None
+    stream = Classifier(LevelBackend(fake_meta(frames=4, clip_sampling="stream", sample_fps=30.0)))
+    assert stream.clip_sampling == "stream"
+    assert stream.training_note == "model: trained on stream windows of 4 frames at 30 fps"
+    video = Classifier(LevelBackend(fake_meta(frames=4, clip_sampling="video")))
+    assert video.clip_sampling == "video"
+    assert video.training_note.startswith("warning: the model was trained on whole videos")
+    assert "\n" not in video.training_note

@@ -315,3 +315,31 @@ def test_hop_larger_than_the_clip_is_one_error_line(tiny_models, make_video, cap
 def test_reconnect_on_a_file_is_one_error_line(tiny_models, make_video, capsys):
     code, out, err = _run(capsys, "--model", tiny_models["onnx"], "--source", make_video(3), "--reconnect")
     assert "--reconnect" in _one_error_line(code, out, err)
+
+
+@pytest.mark.parametrize(
+    "sampling, says",
+    [
+        ("stream", f"model: trained on stream windows of {TINY_FRAMES} frames at 12.5 fps"),
+        ("video", "warning: the model was trained on whole videos"),
+        (None, None),
+    ],
+)
+def test_what_the_model_was_trained_on_is_said_once(
+    tiny_models, make_video, tmp_path, capsys, sampling, says
+):
+    model = tmp_path / "m.onnx"
+    shutil.copy(tiny_models["onnx"], model)
+    meta = json.loads(tiny_models["onnx"].with_suffix(".json").read_text())
+    meta.update(clip_sampling=sampling, sample_fps=12.5)
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    code, out, err = _run(
+        capsys, "--model", model, "--source", make_video(12), "--threads", "1", "--hop", "2", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["clip_sampling"] == sampling
+    noted = [line for line in err.splitlines() if "trained on" in line]
+    if says is None:
+        assert noted == []
+    else:
+        assert len(noted) == 1 and noted[0].startswith(says), err

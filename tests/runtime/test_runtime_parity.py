@@ -10,7 +10,7 @@ on (its sidecar's parity threshold, relative to the largest logit).
 import numpy as np
 import pytest
 
-from vmf.export.sidecar import read_sidecar
+from vmf.contract.card import read_sidecar
 from vmf.model import VmfError
 from vmf.runtime import Classifier
 from vmf.runtime.backends import load_backend

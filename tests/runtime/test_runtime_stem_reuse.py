@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from vmf.contract.card import read_sidecar
 from vmf.export.split import add_split, build_halves, compose, split_parity
-from vmf.export.sidecar import read_sidecar
 from vmf.model import VARIANTS, VmfError, build_model
 from vmf.runtime.backends import load_backend
 from vmf.runtime.classifier import Classifier

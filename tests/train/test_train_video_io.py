@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from train_fixtures import ramp_video
 
+from vmf.contract import video as reader  # reading is the contract's; patch its internals there
 from vmf.model import VmfError
-from vmf.train import video_io
 from vmf.train.video_io import VideoReadError, VideoWriteError, read_frames, read_video, write_video
 
 
@@ -66,7 +66,7 @@ def test_opencv_reads_when_pyav_fails(tmp_path, monkeypatch):
     def broken(_path):
         raise ValueError("simulated decoder failure")
 
-    monkeypatch.setattr(video_io, "_read_pyav", broken)
+    monkeypatch.setattr(reader, "_read_pyav", broken)
     frames, _ = read_video(path)
     assert len(frames) == 10
 
@@ -96,8 +96,8 @@ def test_missing_file_raises(tmp_path):
 
 def test_zero_frames_raises(tmp_path, monkeypatch):
     path = write_video(tmp_path / "clip.mp4", ramp_video(4), 12.0)
-    monkeypatch.setattr(video_io, "_read_pyav", lambda _p: ([], 25.0))
-    monkeypatch.setattr(video_io, "_read_opencv", lambda _p: ([], 25.0))
+    monkeypatch.setattr(reader, "_read_pyav", lambda _p: ([], 25.0))
+    monkeypatch.setattr(reader, "_read_opencv", lambda _p: ([], 25.0))
     with pytest.raises(VideoReadError, match="no frames"):
         read_video(path)
 
@@ -161,8 +161,8 @@ def test_read_frames_opencv_is_read_video_opencv(tmp_path, monkeypatch, how):
         def broken(*_args):
             raise ValueError("simulated decoder failure")
 
-        monkeypatch.setattr(video_io, "_read_pyav", broken)
-        monkeypatch.setattr(video_io, "_frames_pyav", broken)
+        monkeypatch.setattr(reader, "_read_pyav", broken)
+        monkeypatch.setattr(reader, "_frames_pyav", broken)
     whole, whole_fps = read_video(path)
     choose, seen = _chosen(UNSORTED_REPEATS)
     frames, fps, count = read_frames(path, choose)
@@ -227,7 +227,7 @@ def test_read_frames_converts_only_distinct_chosen_frames_and_stops_early(tmp_pa
     path = write_video(tmp_path / "clip.mp4", ramp_video(13, 32, 48), 15.0)
     whole, _ = read_video(path)
     fake = _CountingAV(av)
-    monkeypatch.setattr(video_io, "_import_av", lambda: fake)
+    monkeypatch.setattr(reader, "_import_av", lambda: fake)
     frames, _, count = read_frames(path, lambda n: np.array([6, 2, 6, 2]))
     assert count == 13 and np.array_equal(frames, whole[[6, 2, 6, 2]])
     assert fake.decoded == 7  # frames 0..6, nothing after the last one wanted
@@ -239,7 +239,7 @@ def test_read_frames_clamps_to_what_the_decoder_yields(tmp_path, monkeypatch):
 
     path = write_video(tmp_path / "clip.mp4", ramp_video(13, 32, 48), 15.0)
     whole, _ = read_video(path)
-    monkeypatch.setattr(video_io, "_import_av", lambda: _CountingAV(av, limit=10))
+    monkeypatch.setattr(reader, "_import_av", lambda: _CountingAV(av, limit=10))
     choose, seen = _chosen([12, 4, 10, 9])
     frames, _, count = read_frames(path, choose)
     assert seen == [13] and count == 10  # 13 packets, 10 frames decoded

@@ -118,8 +118,10 @@ public final class MainActivity extends ComponentActivity {
                 String text = prediction.describe(device);
                 runOnUiThread(() -> {
                     if (!failed) {
+                        String note = card.trainingNote(); // a model trained on whole videos
+                        String shown = note == null ? text : note + "\n" + text;
                         overlay.setText(card.untrained()
-                                ? "untrained weights: the labels mean nothing yet\n" + text : text);
+                                ? "untrained weights: the labels mean nothing yet\n" + shown : shown);
                     }
                 });
             }
@@ -187,7 +189,8 @@ public final class MainActivity extends ComponentActivity {
                         ? OrtClipRunner.create(model, card, useGpu, CPU_THREADS)
                         : LiteRtClipRunner.create(model, card, useGpu, CPU_THREADS);
                 device = runner.device();
-                Log.i(TAG, card.variant() + " " + card.precision() + " on " + device);
+                Log.i(TAG, card.variant() + " " + card.precision() + " on " + device + " (clip_sampling "
+                        + card.clipSampling() + ", sample_fps " + card.sampleFps() + ")");
             } catch (ModelCardException | RuntimeException e) {
                 Log.e(TAG, "cannot create the interpreter", e);
                 failed = true;

@@ -8,24 +8,29 @@ import java.util.Map;
 
 /**
  * The model card {@code vmf-export} writes beside every artifact ({@code x.tflite} -> {@code
- * x.json}): the input contract (frames, resolution, layout, mean/std, colour order) and the
- * labels. It is validated with the same rules as {@code vmf.export.sidecar.validate_sidecar}, so
- * the app refuses a card the Python runtime would refuse, with the same kind of one-line message.
+ * x.json}): the input contract (frames, resolution, layout, mean/std, colour order), the labels
+ * and how the model was trained to see video ({@code sample_fps}, {@code clip_sampling}). It is
+ * validated with the same rules as {@code vmf.contract.card.validate_sidecar}, so the app refuses a
+ * card the Python runtime would refuse, with the same kind of one-line message.
  */
 public final class ModelCard {
 
     /**
-     * The card's major version this app reads ({@code SIDECAR_VERSION} in export/sidecar.py); a
+     * The card's major version this app reads ({@code SIDECAR_VERSION} in contract/card.py); a
      * newer one is refused (docs/model-card.md, "Versions").
      */
     public static final int SIDECAR_VERSION = 1;
 
-    /** Keys every sidecar carries ({@code REQUIRED_KEYS} in export/sidecar.py). */
+    /** Keys every sidecar carries ({@code REQUIRED_KEYS} in contract/card.py). */
     public static final List<String> REQUIRED_KEYS = Collections.unmodifiableList(Arrays.asList(
             "sidecar_version", "variant", "baseline", "frames", "resolution", "temporal_stride",
             "input_name", "input_layout", "input_shape", "mean", "std", "color",
             "labels", "output", "precision", "converter", "weights_sha256", "untrained",
             "parity", "macs", "params", "versions"));
+
+    /** Values of the optional {@code clip_sampling} ({@code CLIP_SAMPLINGS} in contract/sampling.py). */
+    public static final List<String> CLIP_SAMPLINGS = Collections.unmodifiableList(Arrays.asList(
+            "video", "stream"));
 
     private final String source;
     private final String variant;
@@ -38,6 +43,7 @@ public final class ModelCard {
     private final List<String> labels;
     private final String precision;
     private final Double sampleFps;
+    private final String clipSampling;
     private final boolean untrained;
 
     private ModelCard(String source, Map<String, Object> meta) throws ModelCardException {
@@ -101,6 +107,11 @@ public final class ModelCard {
         } else {
             throw fail("sample_fps " + quote(fps) + " must be a positive number or null");
         }
+        Object sampling = meta.get("clip_sampling");
+        if (sampling != null && !CLIP_SAMPLINGS.contains(sampling)) {
+            throw fail("clip_sampling is " + quote(sampling) + ", not one of video, stream, null");
+        }
+        clipSampling = (String) sampling;
     }
 
     /** Parses and validates a sidecar's text; {@code source} names it in error messages. */
@@ -185,6 +196,27 @@ public final class ModelCard {
     /** Frames per second the clip is sampled at, or {@code null}: take every camera frame. */
     public Double sampleFps() {
         return sampleFps;
+    }
+
+    /**
+     * Which clips the model was trained on: {@code "video"} (one clip spread over each whole
+     * video), {@code "stream"} (consecutive frames, as the camera's clip buffer holds them), or
+     * {@code null} when the card does not say (cards from before the key existed).
+     */
+    public String clipSampling() {
+        return clipSampling;
+    }
+
+    /**
+     * One line for the screen about what the model was trained on, or {@code null} when that is
+     * what the stream gives it (or unknown): a {@code "video"} model sees shorter windows here
+     * than in training and may be unsure.
+     */
+    public String trainingNote() {
+        if (!"video".equals(clipSampling)) {
+            return null;
+        }
+        return "trained on whole videos: the camera's shorter windows may leave it unsure";
     }
 
     /** True when the weights are random (no checkpoint was given to vmf-export). */

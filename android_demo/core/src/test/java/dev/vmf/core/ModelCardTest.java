@@ -121,6 +121,26 @@ class ModelCardTest {
     }
 
     @Test
+    void clipSamplingIsOptionalAndOneOfVideoStreamOrNull() throws Exception {
+        // the fixture carries the key, as every card written since it exists does
+        assertEquals(EXPECTED.get("clip_sampling"), card(SIDECAR).clipSampling());
+        String base = SIDECAR.replaceFirst(",\\s*\"clip_sampling\": [^,}\\n]+", "");
+        assertEquals(null, card(base).clipSampling()); // an older card: not recorded
+        assertEquals(null, card(base).trainingNote());
+        assertEquals(null, card(base.replaceFirst("\\{", "{\"clip_sampling\": null, ")).clipSampling());
+        ModelCard stream = card(base.replaceFirst("\\{", "{\"clip_sampling\": \"stream\", "));
+        assertEquals("stream", stream.clipSampling());
+        assertEquals(null, stream.trainingNote());
+        ModelCard video = card(base.replaceFirst("\\{", "{\"clip_sampling\": \"video\", "));
+        assertEquals("video", video.clipSampling());
+        assertTrue(video.trainingNote().startsWith("trained on whole videos"));
+        assertEquals("model.json: clip_sampling is 'clips', not one of video, stream, null",
+                errorOf(base.replaceFirst("\\{", "{\"clip_sampling\": \"clips\", ")));
+        assertEquals("model.json: clip_sampling is 1, not one of video, stream, null",
+                errorOf(base.replaceFirst("\\{", "{\"clip_sampling\": 1, ")));
+    }
+
+    @Test
     void sidecarNameFollowsSidecarPath() {
         assertEquals("vmf-560m_fp32.json", ModelCard.sidecarName("vmf-560m_fp32.tflite"));
         assertEquals("vmf-1g.fp16.json", ModelCard.sidecarName("vmf-1g.fp16.tflite"));

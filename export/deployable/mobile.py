@@ -5,6 +5,11 @@ Time is folded into the batch axis, so a 1x1x1 conv is a 1x1 Conv2d and a
 shift-and-add along the batch axis: XNNPACK and the GPU delegate have no
 CONV_3D, and converters split a depthwise CONV_3D into one op per channel.
 The op count depends on the kernel length, not on T'.
+
+Variants override steps: ``DeployFrameDyReLU.pool`` / ``activate`` (the
+channels-last twin in ``channels_last``, the spellings), the depthwise
+twin's ``pad_frames`` and the Mobile block's ``depthwise`` class
+(``xnnpack_spelling``).
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from torch import nn
 from vmf.model.blocks import MobileBlock
 from vmf.model.dyrelu import FrameDyReLU, PlainReLU
 
-from .deploy_context import DeployContext
-from .deploy_fold import conv3d_to_conv2d, make_linear
-from .deploy_ops import shift_frames
+from .context import DeployContext
+from .folding import conv3d_to_conv2d, make_linear
+from .frame_ops import concat_zero_frames, shift_frames
 
 
 class DeployDepthwise3d(nn.Module):
@@ -30,6 +35,8 @@ class DeployDepthwise3d(nn.Module):
     by one frame with a slice and a zero frame, which is the reference's zero
     temporal padding. The BN shift rides on the centre tap's bias only.
     """
+
+    pad_frames = staticmethod(concat_zero_frames)  # the zero frame of each shifted tap
 
     def __init__(self, centre: nn.Conv2d, before: nn.Conv2d | None, after: nn.Conv2d | None):
         super().__init__()
@@ -53,8 +60,8 @@ class DeployDepthwise3d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.tap_centre(x)
         if self.tap_before is not None:  # fixed at conversion, not data dependent
-            y = y + shift_frames(self.tap_before(x), 1)
-            y = y + shift_frames(self.tap_after(x), -1)
+            y = y + shift_frames(self.tap_before(x), 1, self.pad_frames)
+            y = y + shift_frames(self.tap_after(x), -1, self.pad_frames)
         return y
 
 
@@ -93,7 +100,6 @@ class DeployFrameDyReLU(nn.Module):
         b1 = block.fc1.bias.detach().double()
         w2 = block.fc2.weight.detach().double() / 3.0
         b2 = block.fc2.bias.detach().double() / 3.0
-        cls = ChannelsLastFrameDyReLU if ctx.layout == "THWC" else cls
         return cls(
             make_linear(w1[:, :c], None),
             make_linear(w1[:, c:], b1),
@@ -143,45 +149,6 @@ class DeployFrameDyReLU(nn.Module):
         return twin
 
 
-class ChannelsLastFrameDyReLU(DeployFrameDyReLU):
-    """The same, for THWC (TFLite) exports: the per-frame MLP as 1x1 convs on ``[T', C, 1, 1]``.
-
-    Every tensor between the pooled features and the slopes stays 4-D, so
-    litert-torch's layout pass can keep the feature map NHWC through the
-    broadcast multiplies. With ``[T', C]`` slopes reshaped to 4-D it pinned
-    the DY-ReLU to NCHW and transposed the full feature map in and out (its
-    min-cut counts transposes, not their size): 560M in TFLite took 38.0 ms
-    per clip that way and 34.2 ms this way (XNNPACK, one thread, CPU time).
-    """
-
-    def __init__(
-        self,
-        fc1_frame: nn.Linear,
-        fc1_token: nn.Linear,
-        slope1: nn.Linear,
-        slope2: nn.Linear,
-        frames: int,
-        channels: int,
-    ):
-        super().__init__(fc1_frame, fc1_token, slope1, slope2, frames, channels)
-        self.fc1_frame = conv1x1(fc1_frame)
-        self.slope1 = conv1x1(slope1)
-        self.slope2 = conv1x1(slope2)
-        self.token_shape = (1, fc1_token.out_features, 1, 1)
-
-    def pool(self, x: torch.Tensor) -> torch.Tensor:
-        """``[T', C, 1, 1]``: one mean vector per frame, kept 4-D."""
-        return F.adaptive_avg_pool2d(x, 1)
-
-    def activate(self, x: torch.Tensor, pooled: torch.Tensor, z0: torch.Tensor) -> torch.Tensor:
-        h = self.act(self.fc1_frame(pooled) + self.fc1_token(z0).reshape(self.token_shape))
-        a1 = torch.clamp(self.slope1(h), 0.0, 2.0)
-        a2 = torch.clamp(self.slope2(h), -1.0, 1.0)
-        # max(x a1, x a2) = x a2 + relu(x (a1 - a2)): XNNPACK has no int8 MAXIMUM, so an int8
-        # MAXIMUM ran on TFLite's reference kernels and cut the graph (docs/mobile-accelerators.md).
-        return x * a2 + torch.relu(x * (a1 - a2))
-
-
 def frame_weight(fc: "nn.Linear | nn.Conv2d") -> torch.Tensor:
     """The (out, in) float64 matrix of a Linear or of its 1x1 Conv2d twin."""
     weight = fc.weight.detach().double()
@@ -215,6 +182,8 @@ class DeployReLU(nn.Module):
 class DeployMobileBlock(nn.Module):
     """1x1 pw (+BN) -> act -> 3x3x3 dw as taps (+BN) -> act -> 1x1 pwl (+BN), + shortcut."""
 
+    depthwise = DeployDepthwise3d  # the twin of the 3x3x3 depthwise conv
+
     def __init__(
         self,
         conv_pw: nn.Conv2d,
@@ -245,7 +214,7 @@ class DeployMobileBlock(nn.Module):
         return cls(
             conv3d_to_conv2d(block.conv_pw, block.bn_pw),
             ctx.convert(block.act_pw),
-            DeployDepthwise3d.from_conv(block.conv_dw, block.bn_dw, frames),
+            cls.depthwise.from_conv(block.conv_dw, block.bn_dw, frames),
             ctx.convert(block.act_dw),
             conv3d_to_conv2d(block.conv_pwl, block.bn_pwl),
             shortcut,

@@ -2,8 +2,8 @@
 
 ExecuTorch runs what its XNNPACK partitioner accepts inside the delegate and
 everything else on its portable kernels, one op at a time, with a layout
-change at every border. The ONNX/TFLite spellings (deploy_attention,
-deploy_mobile, deploy_head, deploy_stem) lower to ops the partitioner refuses:
+change at every border. The default twins (attention, mobile, head, stem)
+lower to ops the partitioner refuses:
 
 - ``[1, M, d] @ [h, d, C/h]`` broadcast matmuls become ``expand_copy`` +
   ``bmm``, and XNNPACK's ``mm`` wants a static weight on the right;
@@ -22,6 +22,11 @@ the last axis; LayerNorm is 4-D means over the innermost axes with
 sub/mul/rsqrt; zero frames are a constant pad on the batch axis; pooling is
 a 4-D mean over (H, W). Every twin is weight-exact to the reference (the
 equivalence tests of the other spellings apply unchanged).
+
+Each twin overrides steps of its block's one ``forward`` (attention's
+templates, ``DeployHead.pool``, ``DeployFrameDyReLU.pool``, the stem's and the
+depthwise taps' ``pad_frames``); ``OVERRIDES`` lays them over the default
+(TCHW) table, the only layout this spelling has (``forms.FORMS``).
 """
 
 from __future__ import annotations
@@ -36,21 +41,13 @@ from vmf.model.blocks import Head, MobileBlock, Stem
 from vmf.model.bridges import Former, FormerToMobile, MobileToFormer
 from vmf.model.dyrelu import FrameDyReLU
 
-from .deploy_context import DeployContext
-from .deploy_fold import frozen
-from .deploy_head import DeployHead
-from .deploy_mobile import DeployDepthwise3d, DeployFrameDyReLU, DeployMobileBlock
-from .deploy_ops import first_token
-from .deploy_stem import DeployStem
-
-SPELLING = "xnnpack"
-
-
-def pad_frames(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
-    """Zero frames on the batch (time) axis as one constant pad (XNNPACK has no ``full``)."""
-    if not before and not after:
-        return x
-    return F.pad(x, (0, 0, 0, 0, 0, 0, before, after))
+from .attention import FormerToMobileTwin, FormerTwin, MobileToFormerTwin
+from .context import DeployContext, TwinTable
+from .folding import frozen, scaled_linear
+from .frame_ops import constant_pad_frames
+from .head import DeployHead
+from .mobile import DeployDepthwise3d, DeployFrameDyReLU, DeployMobileBlock
+from .stem import DeployStem
 
 
 class LayerNorm4d(nn.Module):
@@ -84,13 +81,13 @@ class HeadProjection(nn.Module):
         self.weight, self.bias = frozen(weight), frozen(bias)
         self.split_shape = (tokens, heads, weight.shape[0] // heads)
 
+    @classmethod
+    def of(cls, linear: nn.Linear, heads: int, tokens: int, scale: float = 1.0, shift: float = 0.0):
+        """``linear`` times ``scale`` plus ``shift`` (folded in float64), heads split after."""
+        return cls(*scaled_linear(linear, scale, shift), heads, tokens)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return F.linear(z, self.weight, self.bias).reshape(self.split_shape).permute(1, 0, 2)
-
-
-def _scaled(linear: nn.Linear, scale: float = 1.0, shift: float = 0.0):
-    weight = linear.weight.detach().double() * scale
-    return weight, linear.bias.detach().double() * scale + shift
 
 
 def merge_heads(x: torch.Tensor) -> torch.Tensor:
@@ -99,7 +96,7 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.permute(1, 0, 2).reshape(1, tokens, heads * width)
 
 
-class XnnpackMobileToFormer(nn.Module):
+class XnnpackMobileToFormer(MobileToFormerTwin):
     """Mobile->Former (eq. 3): the sum over frames and positions is one ``bmm`` contraction."""
 
     def __init__(
@@ -129,13 +126,11 @@ class XnnpackMobileToFormer(nn.Module):
         _, c, t, hgt, wid = ctx.input_shape(block)
         tokens = ctx.input_shape(block, 1)[1]
         heads = block.heads
-        wq, bq = _scaled(block.to_query, block.scale)
-        wg, bg = _scaled(block.to_gate, 1.0 / 3.0, 1.0)  # 2 h_sigmoid(v) = clip(v/3 + 1, 0, 2)
-        token = copy.deepcopy(block.to_token).requires_grad_(False)
         return cls(
-            HeadProjection(wq, bq, heads, tokens),
-            HeadProjection(wg, bg, heads, tokens),
-            token,
+            HeadProjection.of(block.to_query, heads, tokens, block.scale),
+            # 2 h_sigmoid(v) = clip(v/3 + 1, 0, 2)
+            HeadProjection.of(block.to_gate, heads, tokens, 1.0 / 3.0, 1.0),
+            copy.deepcopy(block.to_token).requires_grad_(False),
             LayerNorm4d(block.norm),
             t,
             heads,
@@ -144,19 +139,25 @@ class XnnpackMobileToFormer(nn.Module):
             tokens,
         )
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        q = self.query(z)  # [h, M, C/h], scale folded in
+    def queries(self, z: torch.Tensor) -> torch.Tensor:
+        return self.query(z)  # [h, M, C/h], scale folded in
+
+    def attend(self, x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         tiled = (q * self.tile).reshape(self.tiled_shape)  # [T'h, M, C/h]: q for every frame
         scores = torch.bmm(tiled, x.reshape(self.keys_shape))  # [T'h, M, HW]
         scores = scores.reshape(self.frame_scores_shape).permute(1, 2, 0, 3)
         attn = torch.softmax(scores.reshape(self.scores_shape), dim=-1)  # [h, M, T'HW]
         values = x.reshape(self.split_shape).permute(1, 0, 3, 2).reshape(self.values_shape)
-        out = torch.bmm(attn, values)  # [h, M, C/h]: summed over frames and positions
-        gate = torch.clamp(self.gate(z), 0.0, 2.0)
-        return self.norm(z + self.token(merge_heads(out * gate)))
+        return torch.bmm(attn, values)  # [h, M, C/h]: summed over frames and positions
+
+    def gates(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(self.gate(z), 0.0, 2.0)
+
+    def add_update(self, z: torch.Tensor, gated: torch.Tensor) -> torch.Tensor:
+        return z + self.token(merge_heads(gated))
 
 
-class XnnpackFormer(nn.Module):
+class XnnpackFormer(FormerTwin):
     """MHSA + FFN on the M tokens (eq. 1): 3-D ``bmm`` per head, heads merged into W_o."""
 
     def __init__(
@@ -166,8 +167,6 @@ class XnnpackFormer(nn.Module):
         norm_attn: LayerNorm4d,
         ffn: nn.Sequential,
         norm_ffn: LayerNorm4d,
-        tokens: int,
-        heads: int,
     ):
         super().__init__()
         self.query, self.out, self.norm_attn = query, out, norm_attn
@@ -177,26 +176,29 @@ class XnnpackFormer(nn.Module):
     @classmethod
     def from_reference(cls, block: Former, ctx: DeployContext) -> "XnnpackFormer":
         _, tokens, _ = ctx.input_shape(block)
-        wq, bq = _scaled(block.to_query, block.scale)
         return cls(
-            HeadProjection(wq, bq, block.heads, tokens),
+            HeadProjection.of(block.to_query, block.heads, tokens, block.scale),
             copy.deepcopy(block.to_out).requires_grad_(False),
             LayerNorm4d(block.norm_attn),
             copy.deepcopy(block.ffn).requires_grad_(False),
             LayerNorm4d(block.norm_ffn),
-            tokens,
-            block.heads,
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        q = self.query(z)  # [h, M, d/h]
-        kv = z.reshape(self.split_shape).permute(1, 0, 2)  # keys = values = z
+    def queries(self, z: torch.Tensor) -> torch.Tensor:
+        return self.query(z)  # [h, M, d/h]
+
+    def heads_of(self, z: torch.Tensor) -> torch.Tensor:
+        return z.reshape(self.split_shape).permute(1, 0, 2)
+
+    def attention(self, q: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
         attn = torch.softmax(torch.bmm(q, kv.permute(0, 2, 1)), dim=-1)  # [h, M, M]
-        z = self.norm_attn(z + self.out(merge_heads(torch.bmm(attn, kv))))
-        return self.norm_ffn(z + self.ffn(z))
+        return torch.bmm(attn, kv)
+
+    def add_heads(self, z: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+        return z + self.out(merge_heads(heads))
 
 
-class XnnpackFormerToMobile(nn.Module):
+class XnnpackFormerToMobile(FormerToMobileTwin):
     """Former->Mobile (eq. 4): per-frame ``bmm`` with the token operands tiled over frames."""
 
     def __init__(
@@ -226,12 +228,9 @@ class XnnpackFormerToMobile(nn.Module):
         _, c, t, hgt, wid = ctx.input_shape(block)
         tokens = ctx.input_shape(block, 1)[1]
         heads = block.heads
-        wk, bk = _scaled(block.to_key, block.scale)
-        wv, bv = _scaled(block.to_value)
         return cls(
-            HeadProjection(wk, bk, heads, tokens),
-            wv,
-            bv,
+            HeadProjection.of(block.to_key, heads, tokens, block.scale),
+            *scaled_linear(block.to_value),
             t,
             heads,
             c // heads,
@@ -240,14 +239,18 @@ class XnnpackFormerToMobile(nn.Module):
             (t, c, hgt, wid),
         )
 
-    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        k = (self.key(z) * self.tile).reshape(self.key_tiled)  # [T'h, M, C/h]
+    def keys(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.key(z) * self.tile).reshape(self.key_tiled)  # [T'h, M, C/h]
+
+    def values(self, z: torch.Tensor) -> torch.Tensor:
         v = F.linear(z, self.value_w, self.value_b).reshape(self.value_split).permute(1, 2, 0)
-        v = (v * self.tile).reshape(self.value_tiled)  # [T'h, C/h, M]
+        return (v * self.tile).reshape(self.value_tiled)  # [T'h, C/h, M]
+
+    def attend(self, y: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         scores = torch.bmm(k, y.reshape(self.query_shape))  # [T'h, M, HW]
         # Softmax over the M tokens as a last-axis Softmax on the (C/h / M times smaller) scores.
         attn = torch.softmax(scores.permute(0, 2, 1), dim=-1).permute(0, 2, 1)
-        return y + torch.bmm(v, attn).reshape(self.output_shape)  # [T'h, C/h, HW] = features
+        return torch.bmm(v, attn).reshape(self.output_shape)  # [T'h, C/h, HW] = features
 
 
 class XnnpackFrameDyReLU(DeployFrameDyReLU):
@@ -258,76 +261,53 @@ class XnnpackFrameDyReLU(DeployFrameDyReLU):
 
 
 class XnnpackDepthwise3d(DeployDepthwise3d):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tap_centre(x)
-        if self.tap_before is not None:
-            y = y + pad_frames(self.tap_before(x)[:-1], 1, 0)
-            y = y + pad_frames(self.tap_after(x)[1:], 0, 1)
-        return y
+    """The depthwise taps with their zero frames as a constant pad."""
+
+    pad_frames = staticmethod(constant_pad_frames)
 
 
 class XnnpackMobileBlock(DeployMobileBlock):
-    @classmethod
-    def from_reference(cls, block: MobileBlock, ctx: DeployContext) -> "XnnpackMobileBlock":
-        twin = super().from_reference(block, ctx)
-        dw = twin.conv_dw
-        twin.conv_dw = XnnpackDepthwise3d(dw.tap_centre, dw.tap_before, dw.tap_after)
-        return twin
+    depthwise = XnnpackDepthwise3d
 
 
 class XnnpackStem(DeployStem):
-    """The stem with each run of s_t frames viewed as ``3 s_t`` channels (TCHW only).
+    """The stem with each run of s_t frames viewed as ``3 s_t`` channels.
 
     ``[T, 3, R, R]`` is ``[T', 3 s_t, R, R]`` with no copy, so each tap group's
     input is one 4-D slice of the channels: no rank-4 round trip through
     ``[T', s_t, 3, RR]``, which XNNPACK left in a partition of its own.
     """
 
-    @classmethod
-    def from_reference(cls, block: Stem, ctx: DeployContext) -> "XnnpackStem":
-        twin = super().from_reference(block, ctx)
-        if twin.layout != "TCHW":
-            raise ValueError("the xnnpack spelling takes TCHW clips")
-        stride = twin.runs_shape[1]
-        twin.runs_shape = (twin.out_frames, 3 * stride, *twin.frame_shape)
-        return twin
+    pad_frames = staticmethod(constant_pad_frames)
 
-    def forward(self, clip: torch.Tensor) -> torch.Tensor:
-        runs = clip.reshape(self.runs_shape)
-        y = None
-        for (g, first, count), conv in zip(self.groups, self.convs):
-            part = runs
-            if g or count * 3 != runs.shape[1]:  # a whole-tensor slice lowers to a portable alias
-                start = max(g, 0)
-                part = runs[start : start + self.out_frames - abs(g), 3 * first : 3 * (first + count)]
-            out = pad_frames(conv(part), max(-g, 0), max(g, 0))
-            y = out if y is None else y + out
-        return self.act(y)
+    def runs_of(self, out_frames: int, stride: int, resolution: int) -> tuple[int, ...]:
+        return (out_frames, 3 * stride, resolution, resolution)
+
+    def tap_input(self, runs: torch.Tensor, group: tuple[int, int, int]) -> torch.Tensor:
+        g, first, count = group
+        if not g and count * 3 == runs.shape[1]:  # a whole-tensor slice lowers to a portable alias
+            return runs
+        start = max(g, 0)
+        return runs[start : start + self.out_frames - abs(g), 3 * first : 3 * (first + count)]
 
 
 class XnnpackHead(DeployHead):
     """The head with both means as 4-D means over the two innermost axes."""
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
-        pooled = self.act(self.conv(x)).mean(dim=(2, 3), keepdim=True)  # [T', 6C, 1, 1]
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = x.mean(dim=(2, 3), keepdim=True)  # [T', 6C, 1, 1]
         frames, channels = pooled.shape[:2]
         pooled = pooled.reshape(1, frames, channels, 1).permute(0, 2, 1, 3)  # [1, 6C, T', 1]
-        pooled = self.pool_act(pooled.mean(dim=(2, 3), keepdim=True).reshape(1, channels))
-        features = pooled if z is None else torch.cat([pooled, first_token(z)], dim=1)
-        return self.classifier(self.fc_act(self.fc(features)))
+        return pooled.mean(dim=(2, 3), keepdim=True).reshape(1, channels)
 
 
-def xnnpack_twins(twins: dict[type, type]) -> dict[type, type]:
-    """``twins`` with the ExecuTorch/XNNPACK spelling of every block that has one."""
-    from .deployable import DeployableVideoMobileFormer  # noqa: F401 (same walker, same model)
-
-    return {
-        **twins,
-        Stem: XnnpackStem,
-        MobileToFormer: XnnpackMobileToFormer,
-        Former: XnnpackFormer,
-        FormerToMobile: XnnpackFormerToMobile,
-        MobileBlock: XnnpackMobileBlock,
-        FrameDyReLU: XnnpackFrameDyReLU,
-        Head: XnnpackHead,
-    }
+# Reference type -> ExecuTorch/XNNPACK twin, laid over the default (TCHW) table.
+OVERRIDES: TwinTable = {
+    Stem: XnnpackStem,
+    MobileToFormer: XnnpackMobileToFormer,
+    Former: XnnpackFormer,
+    FormerToMobile: XnnpackFormerToMobile,
+    MobileBlock: XnnpackMobileBlock,
+    FrameDyReLU: XnnpackFrameDyReLU,
+    Head: XnnpackHead,
+}

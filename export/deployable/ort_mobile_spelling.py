@@ -4,19 +4,21 @@ ONNX Runtime hands a graph to the Core ML (MLProgram) and NNAPI execution
 providers one partition per run of supported ops; every unsupported op in
 between sends the tensors back to the CPU. The server ONNX form is spelled
 for ONNX Runtime's desktop CPU kernels (a softmax over the M tokens as
-ReduceMax/Exp/ReduceSum/Div, see ``DeployFormerToMobile``), and several of
+ReduceMax/Exp/ReduceSum/Div, see ``attention.DeployFormerToMobile``), and several of
 its ops are not in the EPs' tables: NNAPI has no LayerNormalization, Gelu,
 HardSigmoid (ONNX Runtime's HardSwish), ReduceMax or ReduceSum; Core ML
-MLProgram has no Flatten. ``make_deployable(..., ort_mobile=True)``
-swaps in the twins below (``ort_mobile_twins()``), which compute the same
-logits with ops both EPs take (docs/mobile-accelerators.md):
+MLProgram has no Flatten. ``make_deployable(..., spelling="ort_mobile")``
+lays the twins below (``OVERRIDES``) over the default TCHW table
+(``forms.FORMS``); they compute the same logits with ops both EPs take
+(docs/mobile-accelerators.md), each by overriding steps of its default
+twin's one ``forward``:
 
 - the Former->Mobile softmax over the M tokens is one ``Softmax`` on the
   last axis of ``[T', h, HW, M]`` scores;
 - sums over frames and heads are a ReduceMean times the count (frames) or
   one MatMul over the concatenated heads (heads);
 - ``flatten`` is a Squeeze (``z[:, 0]`` is a Slice and a Reshape in every form,
-  ``deploy_ops.first_token``);
+  ``frame_ops.first_token``);
 - LayerNorm is written out (mean, centred second moment, sqrt, divide: the
   same two-pass formula as PyTorch's kernel);
 - GELU is ``(x + |x| erf(|x| / sqrt 2)) / 2``, ``|x| = max(x, -x)``, with erf from Abramowitz &
@@ -41,11 +43,10 @@ from vmf.model.blocks import Head
 from vmf.model.bridges import Former, FormerToMobile, MobileToFormer
 from vmf.model.dyrelu import FrameDyReLU
 
-from .deploy_attention import DeployFormer, DeployFormerToMobile, DeployMobileToFormer
-from .deploy_context import DeployContext
-from .deploy_head import DeployHead
-from .deploy_mobile import DeployFrameDyReLU
-from .deploy_ops import first_token
+from .attention import DeployFormer, DeployFormerToMobile, DeployMobileToFormer
+from .context import DeployContext, TwinTable
+from .head import DeployHead
+from .mobile import DeployFrameDyReLU
 
 # Abramowitz & Stegun 7.1.26: erf(x) = 1 - (a1 t + ... + a5 t^5) exp(-x^2), t = 1 / (1 + p x), x >= 0.
 _ERF_P = 0.3275911
@@ -112,18 +113,14 @@ class OrtMobileMobileToFormer(DeployMobileToFormer):
         twin.norm = SpelledLayerNorm(twin.norm)
         return twin
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        frames, heads, head_dim, _ = self.keys_shape
+    def sum_frames(self, per_frame: torch.Tensor) -> torch.Tensor:
+        return per_frame.mean(dim=0) * float(self.keys_shape[0])  # [h, M, C/h]
+
+    def add_update(self, z: torch.Tensor, gated: torch.Tensor) -> torch.Tensor:
+        _, heads, head_dim, _ = self.keys_shape
         tokens = self.scores_shape[1]
-        keys = x.reshape(self.keys_shape)  # [T', h, C/h, HW]
-        q = torch.matmul(z, self.query_w) + self.query_b  # [h, M, C/h]
-        scores = torch.matmul(q, keys)  # [T', h, M, HW]
-        scores = scores.permute(1, 2, 0, 3).reshape(self.scores_shape)  # [h, M, T'HW]
-        attn = torch.softmax(scores, dim=-1).reshape(self.attn_shape).permute(2, 0, 1, 3)
-        out = torch.matmul(attn, keys.transpose(2, 3)).mean(dim=0) * float(frames)  # [h, M, C/h]
-        gate = torch.clamp(torch.matmul(z, self.gate_w) + self.gate_b, 0.0, 2.0)
-        gated = (out * gate).transpose(0, 1).reshape(1, tokens, heads * head_dim)  # [1, M, C]
-        return self.norm(z + torch.matmul(gated, self.token_w) + self.token_b)
+        merged = gated.transpose(0, 1).reshape(1, tokens, heads * head_dim)  # [1, M, C]
+        return z + torch.matmul(merged, self.token_w) + self.token_b
 
 
 class OrtMobileFormer(DeployFormer):
@@ -139,27 +136,18 @@ class OrtMobileFormer(DeployFormer):
         twin.ffn = _spell_ffn(twin.ffn)
         return twin
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        tokens, heads, head_dim = self.split_shape
-        q = torch.matmul(z, self.query_w) + self.query_b  # [h, M, d/h]
-        kv = z.reshape(self.split_shape).transpose(0, 1)  # [h, M, d/h]
-        attn = torch.softmax(torch.matmul(q, kv.transpose(1, 2)), dim=-1)  # [h, M, M]
-        heads_out = torch.matmul(attn, kv).transpose(0, 1).reshape(1, tokens, heads * head_dim)
-        z = self.norm_attn(z + torch.matmul(heads_out, self.out_w) + self.out_b)
-        return self.norm_ffn(z + self.ffn(z))
+    def add_heads(self, z: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+        tokens, count, head_dim = self.split_shape
+        merged = heads.transpose(0, 1).reshape(1, tokens, count * head_dim)  # [1, M, d]
+        return z + torch.matmul(merged, self.out_w) + self.out_b
 
 
 class OrtMobileFormerToMobile(DeployFormerToMobile):
     """Former->Mobile with one last-axis Softmax over the M tokens on ``[T', h, HW, M]`` scores."""
 
-    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        q = y.reshape(self.query_shape)  # [T', h, C/h, HW]
-        k = torch.matmul(z, self.key_w) + self.key_b  # [h, M, C/h], scale folded in
-        v = torch.matmul(self.value_w, z.transpose(1, 2)) + self.value_b  # [h, C/h, M]
+    def token_attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         scores = torch.matmul(q.transpose(2, 3), k.transpose(1, 2))  # [T', h, HW, M]
-        attn = torch.softmax(scores, dim=-1)
-        out = torch.matmul(v, attn.transpose(2, 3))  # [T', h, C/h, HW]
-        return y + out.reshape(self.output_shape)
+        return torch.softmax(scores, dim=-1).transpose(2, 3)  # [T', h, M, HW]
 
 
 class OrtMobileFrameDyReLU(DeployFrameDyReLU):
@@ -179,20 +167,16 @@ class OrtMobileHead(DeployHead):
         twin.fc_act = SpelledHardswish()
         return twin
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
-        pooled = F.adaptive_avg_pool2d(self.act(self.conv(x)), 1)  # [T', 6C, 1, 1]
-        pooled = pooled.mean(dim=0, keepdim=True)
-        pooled = self.pool_act(pooled.squeeze(3).squeeze(2))  # [1, 6C]
-        features = pooled if z is None else torch.cat([pooled, first_token(z)], dim=1)
-        return self.classifier(self.fc_act(self.fc(features)))
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = F.adaptive_avg_pool2d(x, 1).mean(dim=0, keepdim=True)  # [1, 6C, 1, 1]
+        return pooled.squeeze(3).squeeze(2)
 
 
-def ort_mobile_twins() -> dict[type, type]:
-    """Reference type -> ONNX Runtime Mobile twin, overriding the server ``TWINS`` entries."""
-    return {
-        MobileToFormer: OrtMobileMobileToFormer,
-        Former: OrtMobileFormer,
-        FormerToMobile: OrtMobileFormerToMobile,
-        FrameDyReLU: OrtMobileFrameDyReLU,
-        Head: OrtMobileHead,
-    }
+# Reference type -> ONNX Runtime Mobile twin, laid over the default (TCHW) table.
+OVERRIDES: TwinTable = {
+    MobileToFormer: OrtMobileMobileToFormer,
+    Former: OrtMobileFormer,
+    FormerToMobile: OrtMobileFormerToMobile,
+    FrameDyReLU: OrtMobileFrameDyReLU,
+    Head: OrtMobileHead,
+}

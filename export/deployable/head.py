@@ -1,6 +1,7 @@
 """The classification head on ``[T', C, H, W]`` features.
 
-Mobile-Former's ``MergeClassifier``, with BN folded.
+Mobile-Former's ``MergeClassifier``, with BN folded. The spellings override
+one step, ``pool`` (the mean over T'HW), not the forward.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from torch import nn
 
 from vmf.model.blocks import Head
 
-from .deploy_context import DeployContext
-from .deploy_fold import conv3d_to_conv2d, linear_bn, make_linear
-from .deploy_ops import first_token
+from .context import DeployContext
+from .folding import conv3d_to_conv2d, linear_bn, make_linear
+from .frame_ops import first_token
 
 
 class DeployHead(nn.Module):
@@ -44,7 +45,11 @@ class DeployHead(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
-        pooled = F.adaptive_avg_pool2d(self.act(self.conv(x)), 1)  # [T', 6C, 1, 1]
-        pooled = self.pool_act(pooled.mean(dim=0, keepdim=True).flatten(1))  # [1, 6C]
+        pooled = self.pool_act(self.pool(self.act(self.conv(x))))  # [1, 6C]
         features = pooled if z is None else torch.cat([pooled, first_token(z)], dim=1)  # Mobile3D: no token
         return self.classifier(self.fc_act(self.fc(features)))
+
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T', 6C, H, W]`` -> ``[1, 6C]``: the mean over H x W, then over the T' frames."""
+        pooled = F.adaptive_avg_pool2d(x, 1)  # [T', 6C, 1, 1]
+        return pooled.mean(dim=0, keepdim=True).flatten(1)

@@ -78,6 +78,19 @@ def make_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
     return linear
 
 
+def scaled_linear(
+    linear: nn.Linear, scale: float = 1.0, shift: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``linear``'s float64 (weight, bias) times ``scale``, ``shift`` added to the bias.
+
+    Folds what follows a projection into it: an attention scale, or the
+    ``2 h_sigmoid(v) = clip(v / 3 + 1, 0, 2)`` of a gate (scale 1/3, shift 1).
+    """
+    weight = linear.weight.detach().double() * scale
+    bias = linear.bias.detach().double() * scale
+    return weight, (bias + shift if shift else bias)
+
+
 def head_weights(weight: torch.Tensor, heads: int) -> torch.Tensor:
     """(out, in) projection weight -> (heads, in, out/heads) for a batched ``z @ w``.
 

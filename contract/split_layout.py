@@ -1,9 +1,10 @@
-"""Where the halves of a split artifact meet (``vmf.export.split``), without torch.
+"""Where the halves of a split artifact (stem + body) meet, without torch.
 
-Shared by the exporter's parity gate and the runtime's stem reuse
-(``vmf.runtime.stem_reuse``), which must not import torch: which clip frames
-each stem output frame reads, how a window reaching outside the clip is
-padded, and the export id stamped into each half.
+Shared by the exporter, which writes the halves and checks their parity
+(``vmf-export --split``), and the runtime's stem reuse, which must not import
+torch or the exporter: which clip frames each stem output frame reads, how a
+window reaching outside the clip is padded, and the export id stamped into
+each half.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vmf.model import VmfError
+from .errors import VmfError
 
 ID_KEY = "vmf_split_id"  # ONNX metadata_props: the export both halves came from
 HALF_KEY = "vmf_split_half"

@@ -20,6 +20,11 @@ one slice of the clip viewed as runs of s_t frames, and the group outputs
 are summed, so the k_t taps are never concatenated. The concatenation
 was a copy that cost more than the conv: the 560M stem alone took 10.1 ms
 with it and 5.4 ms without (ONNX Runtime, one thread, CPU time per clip).
+
+The default twin takes TCHW clips; ``channels_last.ChannelsLastStem`` (THWC)
+and ``xnnpack_spelling.XnnpackStem`` override steps, not the forward:
+``runs_of`` (how the clip is viewed as runs), ``as_frames`` / ``tap_input``
+(one group's slice as a 4-D conv input) and ``pad_frames``.
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ from torch import nn
 
 from vmf.model.blocks import Stem
 
-from .deploy_context import DeployContext
-from .deploy_fold import bn_affine
-from .deploy_ops import pad_frames
+from .context import DeployContext
+from .folding import bn_affine
+from .frame_ops import concat_zero_frames
 
 
 def tap_groups(frames: int, kernel: int, stride: int, padding: int) -> list[tuple[int, int, int]]:
@@ -59,7 +64,7 @@ def tap_groups(frames: int, kernel: int, stride: int, padding: int) -> list[tupl
 
 
 class DeployStem(nn.Module):
-    """Clip ``[T, 3, R, R]`` (TCHW) or ``[T, R, R, 3]`` (THWC) -> features ``[T', C, R/2, R/2]``.
+    """Clip ``[T, 3, R, R]`` (TCHW) -> features ``[T', C, R/2, R/2]``.
 
     One Conv2d per tap group (see ``tap_groups``) on the group's slice of the
     clip, its output shifted by the group's run offset, summed, then ReLU:
@@ -67,22 +72,20 @@ class DeployStem(nn.Module):
     shift as the bias of the unshifted group's conv).
     """
 
-    def __init__(
-        self, convs: list[nn.Conv2d], groups: tuple, frames: int, stride: int, resolution: int, layout: str
-    ):
+    pad_frames = staticmethod(concat_zero_frames)  # the zero frames of a shifted group
+
+    def __init__(self, convs: list[nn.Conv2d], groups: tuple, frames: int, stride: int, resolution: int):
         super().__init__()
         self.convs = nn.ModuleList(convs)
         self.act = nn.ReLU()
         self.groups = groups
-        out_frames = frames // stride
-        positions = resolution * resolution
-        # A free reshape puts each run of `stride` frames on axis 1 (rank 4, no copy).
-        self.runs_shape = (
-            (out_frames, stride, 3, positions) if layout == "TCHW" else (out_frames, stride, positions, 3)
-        )
-        self.out_frames = out_frames
+        self.out_frames = frames // stride
         self.frame_shape = (resolution, resolution)
-        self.layout = layout
+        self.runs_shape = self.runs_of(self.out_frames, stride, resolution)
+
+    def runs_of(self, out_frames: int, stride: int, resolution: int) -> tuple[int, ...]:
+        """The clip as runs of ``stride`` frames on axis 1: a free reshape (rank 4, no copy)."""
+        return (out_frames, stride, 3, resolution * resolution)
 
     @classmethod
     def from_reference(cls, block: Stem, ctx: DeployContext) -> "DeployStem":
@@ -114,18 +117,17 @@ class DeployStem(nn.Module):
             if conv.bias is not None:
                 conv.bias.data.copy_(shift.float())
             convs.append(conv)
-        return cls(convs, tuple(groups), frames, stride, resolution, ctx.layout)
+        return cls(convs, tuple(groups), frames, stride, resolution)
 
     def tap_input(self, runs: torch.Tensor, group: tuple[int, int, int]) -> torch.Tensor:
         """``[T' - |g|, 3 n, R, R]``: the group's n phases of every run some output frame reads."""
         g, first, count = group
         frames = self.out_frames - abs(g)
         part = runs[max(g, 0) : max(g, 0) + frames, first : first + count]
-        if self.layout == "THWC":
-            # [T', n, RR, 3] -> NHWC [T', R, R, 3n] (the one real transpose), then viewed as
-            # NCHW for Conv2d: TFLite converters cancel that permute against their own.
-            part = part.permute(0, 2, 1, 3).reshape(frames, *self.frame_shape, 3 * count)
-            return part.permute(0, 3, 1, 2)
+        return self.as_frames(part, frames, count)
+
+    def as_frames(self, part: torch.Tensor, frames: int, count: int) -> torch.Tensor:
+        """``[frames, count, 3, RR]`` -> ``[frames, 3 count, R, R]`` (channel j * 3 + ci)."""
         return part.reshape(frames, 3 * count, *self.frame_shape)
 
     def forward(self, clip: torch.Tensor) -> torch.Tensor:
@@ -134,6 +136,6 @@ class DeployStem(nn.Module):
         for group, conv in zip(self.groups, self.convs):
             out = conv(self.tap_input(runs, group))
             g = group[0]  # output t' read run t' + g: zero frames where it is outside the clip
-            out = pad_frames(out, max(-g, 0), max(g, 0))
+            out = self.pad_frames(out, max(-g, 0), max(g, 0))
             y = out if y is None else y + out
         return self.act(y)

@@ -1,11 +1,17 @@
-"""The one protocol every deployable twin follows, and the context the walker hands it.
+"""The two protocols of the deployable form, and the context the walker hands a twin.
 
-A twin is built from its reference block by one classmethod,
+A *twin* is built from its reference block by one classmethod,
 ``from_reference(block, ctx)``, that returns a *new* module and never mutates
 the block. The context knows the static input shape recorded
-for every reference block, and converts children through the walker's table,
-so composite twins (a block holding bridges, a Mobile block holding
+for every reference block, and converts children through the form's twin
+table, so composite twins (a block holding bridges, a Mobile block holding
 DY-ReLUs) need no import of the walker.
+
+A *variant* of the form (the channels-last layout, a spelling for one
+runtime) is a ``TwinTable`` of overrides, reference type -> twin, laid over
+the default TCHW table (``forms.FORMS``). A variant twin subclasses its
+block's default twin (or the block's template, where it keeps other weights)
+and overrides named steps of the block's one ``forward``, not the forward.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from torch import nn
 from vmf.model import VmfError
 
 Shape = tuple[int, ...]
+TwinTable = Mapping[type, type]  # reference block type -> its twin (exact type match)
 
 
 @runtime_checkable
@@ -34,15 +41,12 @@ class DeployableTwin(Protocol):
 
 @dataclass(frozen=True)
 class DeployContext:
-    """Static shapes recorded once, the twin table, and the options of the conversion."""
+    """Static shapes recorded once, the twin table of the form being built, and its clip layout."""
 
     input_shapes: Mapping[str, tuple[Shape, ...]]  # qualified name -> shapes of the tensor args
     names: Mapping[int, str]  # id(reference module) -> qualified name
-    twins: Mapping[type, type]
-    layout: str = "TCHW"
-    # Spell ops the way ONNX Runtime Mobile's Core ML and NNAPI EPs take them
-    # (deploy_ort_mobile; docs/mobile-accelerators.md).
-    ort_mobile: bool = False
+    twins: TwinTable
+    layout: str = "TCHW"  # the clip layout of the network's input
 
     def input_shape(self, block: nn.Module, arg: int = 0) -> Shape:
         """Shape of the ``arg``-th tensor argument ``block`` received in the recording pass."""
@@ -97,10 +101,9 @@ def record_input_shapes(module: nn.Module, example: tuple) -> dict[str, tuple[Sh
 def build_context(
     reference: nn.Module,
     example: tuple,
-    twins: Mapping[type, type],
+    twins: TwinTable,
     layout: str = "TCHW",
-    ort_mobile: bool = False,
 ) -> DeployContext:
     """Record shapes of ``reference`` on ``example`` and index its modules by name."""
     names = {id(m): name for name, m in reference.named_modules()}
-    return DeployContext(record_input_shapes(reference, example), names, twins, layout, ort_mobile=ort_mobile)
+    return DeployContext(record_input_shapes(reference, example), names, twins, layout)
