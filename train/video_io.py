@@ -12,11 +12,8 @@ BGR is the layout OpenCV, the runtime (``vmf.runtime``) and the preprocessing
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import sys
-import threading
 import uuid
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +23,7 @@ import cv2
 import numpy as np
 
 from vmf.contract.video import (  # noqa: F401  (reading: re-exported, defined once in the contract)
+    quiet_ffmpeg,
     DEFAULT_FPS,
     MAX_PLAUSIBLE_FPS,
     VIDEO_SUFFIXES,
@@ -251,96 +249,3 @@ def _remove(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
-
-
-# --------------------------------------------------------------------------- FFmpeg's own log lines
-
-_QUIET_LOCK = threading.Lock()
-_quiet_depth = 0
-_quiet_undo = None  # what the outermost quiet_ffmpeg() puts back
-
-
-@contextlib.contextmanager
-def quiet_ffmpeg():
-    """FFmpeg's own log lines (``moov atom not found`` ...) off while a video is decoded.
-
-    A video that cannot be decoded is vmf's to report, in one line naming it and the
-    decoders' reasons; what FFmpeg prints on the way is noise. Two copies of FFmpeg
-    may speak: PyAV's (through ``av.logging``: its level is set to None, PyAV's own
-    default, and put back) and OpenCV's, which writes to file descriptor 2 itself.
-    So for the duration descriptor 2 points to the null device, while Python's
-    ``sys.stderr`` (vmf's warnings, logging, progress bars) is pointed at the real
-    stderr through a duplicate. Re-entrant and thread-safe: the outermost scope
-    silences and restores; other threads' Python output is unaffected, their C-level
-    stderr output is silenced while it lasts.
-    """
-    global _quiet_depth, _quiet_undo
-    with _QUIET_LOCK:
-        _quiet_depth += 1
-        if _quiet_depth == 1:
-            _quiet_undo = _silence_ffmpeg()
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _quiet_depth -= 1
-            if _quiet_depth == 0 and _quiet_undo is not None:
-                undo, _quiet_undo = _quiet_undo, None
-                undo()
-
-
-def _silence_ffmpeg():
-    """Silence both FFmpeg copies; return the function that undoes it."""
-    undo = []
-    av = _import_av()
-    if av is not None:
-        level = av.logging.get_level()
-        if level is not None:
-            av.logging.set_level(None)
-            undo.append(lambda: av.logging.set_level(level))
-    try:
-        for stream in (sys.stderr, sys.__stderr__):
-            if stream is not None:
-                stream.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no descriptor 2 (a service, a closed stream): nothing to mute
-        saved = None
-    if saved is not None:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-        python_stderr = sys.stderr
-        replacement = None
-        if _fileno(python_stderr) == 2:  # Python's writes keep reaching the real stderr
-            replacement = open(  # noqa: SIM115 -- closed by restore()
-                os.dup(saved),
-                "w",
-                buffering=1,
-                encoding=getattr(python_stderr, "encoding", None) or "utf-8",
-                errors=getattr(python_stderr, "errors", None) or "backslashreplace",
-            )
-            sys.stderr = replacement
-
-        def restore():
-            if replacement is not None:
-                replacement.flush()
-                if sys.stderr is replacement:
-                    sys.stderr = python_stderr
-                replacement.close()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-        undo.append(restore)
-
-    def undo_all():
-        for step in reversed(undo):
-            step()
-
-    return undo_all
-
-
-def _fileno(stream) -> int | None:
-    try:
-        return stream.fileno()
-    except (AttributeError, OSError, ValueError):  # StringIO, pytest's capture, a closed stream
-        return None
