@@ -31,8 +31,12 @@ from . import synth
 from .clips import eval_clip, segment_times, train_clip
 from .timeline import Timeline, window_label
 
-# Timelines a stream window is cut from: 1-4 windows long, segments of 1-5 s.
+# Timelines a stream window is cut from: 1-4 windows long, segments of 0.6-2.5 windows (a
+# window then holds one segment or the end of one and the start of the next, as a window of
+# 64 frames at 30 fps does in 1-5 s segments; counted in seconds, a 10 fps source would
+# crowd three or four segments into one window, whose majority label is noise).
 TIMELINE_WINDOWS = (1.0, 4.0)
+SEGMENT_WINDOWS = (0.6, 2.5)
 MAX_PLANS = 400  # plans tried for a window of the wanted class
 
 
@@ -102,7 +106,15 @@ class SynthClipDataset(torch.utils.data.Dataset):
         want = self.classes[label]
         for _ in range(MAX_PLANS):
             length = max(1, int(span * rng.uniform(*TIMELINE_WINDOWS)))
-            timeline = Timeline(rng, width, height, length, fps, window=max(1, round(span)))
+            timeline = Timeline(
+                rng,
+                width,
+                height,
+                length,
+                fps,
+                window=max(1, round(span)),
+                segment_frames=(round(SEGMENT_WINDOWS[0] * span), round(SEGMENT_WINDOWS[1] * span)),
+            )
             kept = kept_indices(length, fps, self.sample_fps)
             end = int(rng.integers(self.frames, len(kept) + 1)) if len(kept) >= self.frames else None
             window = stream_window(kept, self.frames, end)

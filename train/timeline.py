@@ -63,6 +63,7 @@ class Timeline:
         fps: float,
         *,
         segment_seconds: tuple[float, float] = SEGMENT_SECONDS,
+        segment_frames: tuple[int, int] | None = None,
         window: int = WINDOW,
     ):
         if num_frames < 1:
@@ -84,7 +85,9 @@ class Timeline:
         self.x, self.y = np.empty(n), np.empty(n)
         self.radius, self.angle, self.alpha = np.empty(n), np.empty(n), np.empty(n)
         self.segments: list[Segment] = []
-        self._plan(rng, segment_seconds)
+        if segment_frames is None:
+            segment_frames = tuple(max(1, int(round(sec * self.fps))) for sec in segment_seconds)
+        self._plan(rng, segment_frames)
         self.scene: synth.Scene | None = None
 
     def build_scene(self, rng: np.random.Generator) -> "Timeline":
@@ -107,7 +110,7 @@ class Timeline:
         short = min(self.width, self.height)
         return reach * short / self.width, reach * short / self.height
 
-    def _plan(self, rng: np.random.Generator, segment_seconds) -> None:
+    def _plan(self, rng: np.random.Generator, segment_frames: tuple[int, int]) -> None:
         r = rng.uniform(0.08, 0.2)
         ex, ey = self._extent(r)
         state = {
@@ -118,7 +121,7 @@ class Timeline:
             "alpha": 1.0 if rng.random() < 0.75 else 0.0,
         }
         start, previous = 0, None
-        lo, hi = (max(1, int(round(s * self.fps))) for s in segment_seconds)
+        lo, hi = (max(1, int(f)) for f in segment_frames)
         while start < self.num_frames:
             length = int(rng.integers(lo, hi + 1))
             if self.num_frames - (start + length) < lo:  # no stub of a segment at the end

@@ -44,8 +44,24 @@ def test_demo_model_recognises_generated_motions(tmp_path, capsys):
         eval_cli.main(["--model", str(DEMO_CHECKPOINT), "--data", str(data), "--json", "--threads", "2"]) == 0
     )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["n"] == 20 and result["skipped"] == 0
+    assert result["n"] == 2 * len(synth.CLASSES) and result["skipped"] == 0
     assert result["top1"] >= 0.8, result["per_class"]
+
+
+def test_demo_checkpoint_was_trained_on_stream_windows():
+    model = load_checkpoint(DEMO_CHECKPOINT)
+    assert model.clip_sampling == "stream" and "no_motion" in model.classes
+
+
+def test_demo_model_says_no_motion_for_a_still_scene(tmp_path, capsys):
+    video = tmp_path / "still.mp4"
+    assert data_cli.main(["still", "--out", str(video), "--frames", "96", "--seed", "5"]) == 0
+    capsys.readouterr()
+    args = ["--model", str(DEMO_CHECKPOINT), "--source", str(video), "--hop", "8", "--threads", "2", "--json"]
+    assert stream_cli.main(args) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    tops = [p["top5"][0]["label"] for p in report["predictions"]]
+    assert tops and set(tops) == {"no_motion"}, tops
 
 
 def test_demo_model_follows_a_direction_change_in_a_stream(tmp_path, capsys):
@@ -76,8 +92,10 @@ def test_demo_model_follows_a_direction_change_in_a_stream(tmp_path, capsys):
         top = p["top5"][0]["label"]
         if last <= turn:
             assert top == "moving_left", (first, last, p["top5"][:2])
+            assert p["top5"][0]["score"] >= 0.5, (first, last, p["top5"][:2])  # confident, not a guess
             left += 1
         elif first > turn:
             assert top == "moving_right", (first, last, p["top5"][:2])
+            assert p["top5"][0]["score"] >= 0.5, (first, last, p["top5"][:2])
             right += 1
     assert left >= 2 and right >= 2
