@@ -5,9 +5,10 @@ each file (``read_frames``): the frames are counted first without decoding
 them, the caller picks indices from that count, and only those frames are
 kept while decoding (optionally transformed as they arrive, e.g. preprocessed
 into a clip's slots), so a long video costs the memory of its clip, not of the
-whole file (``read_video`` keeps every frame, for small files and tests).
-Decoding must be frame-accurate: PyAV (FFmpeg's libraries, bundled in its
-wheel) decodes each frame exactly once in order. OpenCV's ``VideoCapture`` is
+whole file (``read_video`` keeps every frame, for small files and tests;
+``iter_frames`` hands them over one at a time, for a stream over a long
+file). Decoding must be frame-accurate: PyAV (FFmpeg's libraries, bundled
+in its wheel) decodes each frame exactly once in order. OpenCV's ``VideoCapture`` is
 the fallback for an environment without PyAV or a file PyAV rejects; its
 sequential reads are also exact, only seeking in it is not, and nothing here
 seeks. ``VIDEO_SUFFIXES`` are the files a folder of videos is scanned for.
@@ -25,7 +26,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -295,6 +296,97 @@ def _frames_opencv(
     finally:
         capture.release()
     return picker.out, fps, counted
+
+
+# --------------------------------------------------------------------------- one frame at a time
+
+
+def iter_frames(path: "str | os.PathLike") -> tuple[float, Iterator[np.ndarray]]:
+    """``(fps, frames)``: the frames of ``path`` one at a time (BGR uint8), decoded in order.
+
+    The streaming counterpart of ``read_video``: PyAV first, OpenCV's
+    sequential reads as the fallback, the same frame rate rule; only the
+    frame being used (e.g. classified, ``vmf.train.window_eval``) is in memory,
+    so an hour of video costs what a second does. A decoder that fails before its first frame gives way to the
+    other; one that fails later raises ``VideoReadError`` (the frames already
+    classified cannot be taken back).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise VideoReadError(f"cannot read video {path}: no such file")
+    reasons = []
+    for name, opener in (("PyAV", _stream_pyav), ("OpenCV", _stream_opencv)):
+        frames = None
+        try:
+            fps, frames = opener(path)
+            first = next(frames, None)
+        except Exception as exc:  # noqa: BLE001 -- any failure of one decoder means: try the other
+            if frames is not None:
+                frames.close()
+            reasons.append(f"{name}: {_first_line(exc)}")
+            continue
+        if first is None:
+            reasons.append(f"{name}: no frames")
+            continue
+        return fps, _checked_stream(path, name, first, frames)
+    raise VideoReadError(f"cannot read video {path}: {'; '.join(reasons)}")
+
+
+def _checked_stream(
+    path: Path, name: str, first: np.ndarray, frames: Iterator[np.ndarray]
+) -> Iterator[np.ndarray]:
+    count = 0
+    try:
+        yield first
+        count = 1
+        for frame in frames:
+            yield frame
+            count += 1
+    except Exception as exc:  # noqa: BLE001 -- a decoder failing mid-file
+        raise VideoReadError(
+            f"cannot read video {path}: {name} failed after {count} frames: {_first_line(exc)}"
+        ) from None
+    finally:
+        frames.close()
+
+
+def _stream_pyav(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    av = _import_av()
+    if av is None:
+        raise ImportError("not installed")
+    container = av.open(str(path))
+    if not container.streams.video:
+        container.close()
+        raise ValueError("no video stream")
+    stream = container.streams.video[0]
+    fps = _plausible_fps(stream.average_rate or stream.guessed_rate or stream.base_rate)
+
+    def frames():
+        with container:
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="bgr24")
+
+    return fps, frames()
+
+
+def _stream_opencv(path: Path) -> tuple[float, Iterator[np.ndarray]]:
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise ValueError("cannot open the file")
+    fps = _plausible_fps(capture.get(cv2.CAP_PROP_FPS))
+
+    def frames():
+        try:
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    return
+                yield image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
+        finally:
+            capture.release()
+
+    return fps, frames()
 
 
 def _stack(frames: list[np.ndarray]) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The training loop behind ``vmf-train``: recipe, run folder, resume, DDP.
 
-Recipe (X3D-XS / MoViNet-A0 style, docs/training.md): AdamW or SGD with
+Recipe (X3D-XS / MoViNet-A0 style, docs/training.md; the configuration,
+optimizer, schedule and network are ``vmf.train.recipe``'s): AdamW or SGD with
 Nesterov momentum, linear warm-up then a cosine decay per step, weight decay
 off for norms, biases and the global tokens, label smoothing, gradient-norm
 clipping, mixed precision on CUDA.
@@ -13,8 +14,8 @@ checkpoints with the class names, a training-curve and a confusion-matrix PNG.
 
 Under ``torchrun`` the same code runs as DistributedDataParallel (gloo on CPU,
 NCCL on CUDA): each rank reads its share through a ``DistributedSampler``,
-metrics are all-reduced as counts, and only rank 0 writes files and draws the
-progress bar.
+metrics are all-reduced as counts (``vmf.train.distributed``), and only rank 0
+writes files and draws the progress bar.
 """
 
 from __future__ import annotations
@@ -23,21 +24,26 @@ import json
 import math
 import os
 import random
-import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from vmf.model import MEAN, STD, VmfError, build_model, get_variant, save_checkpoint
+from vmf.model import MEAN, STD, VmfError, save_checkpoint
 from vmf.model.checkpoint import read_checkpoint
 from vmf.model.files import write_text
 
+from .distributed import all_reduce_sum, init_distributed, pick_device, step_seed, stop_signals
 from .metrics import Tally
+from .recipe import TrainConfig, build_network, lr_lambda, make_optimizer
+
+# Moved to .distributed and .recipe; still importable from here.
+from .distributed import Dist, collective_tensor, process_group_backend  # noqa: F401
+from .recipe import load_init, param_groups  # noqa: F401
 
 RESULT_FIELDS = (
     "epoch",
@@ -51,53 +57,6 @@ RESULT_FIELDS = (
     "clips_per_s",
     "seconds",
 )
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    variant: str = "560M"
-    baseline: bool = False
-    activation: str = "dyrelu"
-    stem_kernel: int | None = None  # architecture ablations: the stem's temporal kernel
-    stem_padding: int | None = None  # ... and its padding (default: the variant's)
-    init: str | None = None
-    freeze_backbone: bool = False
-    frames: int = 64
-    resolution: int | None = None  # default: the variant's
-    epochs: int = 30
-    batch: int = 8
-    lr: float | None = None  # default per optimizer
-    optimizer: str = "adamw"
-    weight_decay: float | None = None
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    clip_grad: float = 5.0
-    device: str = "auto"
-    amp: bool = False
-    workers: int = 1
-    patience: int = 0  # 0: never stop early
-    out: str = "runs/train"
-    seed: int = 0
-    val: str | None = None
-    val_split: float | None = None
-    flip_map: str | None = None
-    epoch_size: int = 2000  # in-memory synthetic data: clips an epoch
-    val_size: int = 500
-    threads: int | None = None
-    sample_fps: float | None = None
-    clip_sampling: str = "video"  # "video" (whole videos, paper §4) or "stream" (vmf.contract.sampling)
-    video_share: float = 0.0  # stream sampling of 'synth': this share of training clips are whole videos
-
-    def resolved(self) -> "TrainConfig":
-        cfg = get_variant(self.variant)
-        lr = self.lr if self.lr is not None else (2e-3 if self.optimizer == "adamw" else 0.1)
-        wd = (
-            self.weight_decay
-            if self.weight_decay is not None
-            else (0.05 if self.optimizer == "adamw" else 5e-5)
-        )
-        return replace(self, resolution=self.resolution or cfg.resolution, lr=lr, weight_decay=wd)
 
 
 class Interrupted(Exception):
@@ -114,164 +73,6 @@ NOTHING_DECODED_LIMIT = 256
 # BatchNorm in training needs two values per channel: a step where a process has fewer clips
 # (its videos failed to decode, or the last batch of an epoch holds one) is skipped everywhere.
 MIN_CLIPS = 2
-
-
-# --------------------------------------------------------------------------- distributed
-
-
-@dataclass
-class Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    device: torch.device = torch.device("cpu")  # where the tensors of a collective live
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def active(self) -> bool:
-        return self.world > 1
-
-
-def process_group_backend(device: torch.device) -> str:
-    """NCCL for CUDA tensors (gradients, BatchNorm buffers) and gloo for CPU ones on a GPU run,
-    gloo alone on a CPU run: every collective is valid whichever device its tensor is on."""
-    return "cuda:nccl,cpu:gloo" if device.type == "cuda" else "gloo"
-
-
-def init_distributed(device: torch.device) -> Dist:
-    """Join the process group torchrun set up (env:// rendezvous), if any."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Dist(device=device)
-    import torch.distributed as dist
-
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device.type == "cuda":  # before the group: each process owns the GPU of its local rank
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group(process_group_backend(device))
-    return Dist(dist.get_rank(), dist.get_world_size(), local_rank, device)
-
-
-def collective_tensor(values, d: Dist) -> torch.Tensor:
-    """``values`` as float64 on the run's device (NCCL takes CUDA tensors only)."""
-    return torch.tensor(np.asarray(values, np.float64), dtype=torch.float64, device=d.device)
-
-
-def all_reduce_sum(vector, d: Dist) -> np.ndarray:
-    """The sum of ``vector`` over every process (every process must call it, in the same order)."""
-    if not d.active:
-        return np.asarray(vector, np.float64)
-    import torch.distributed as dist
-
-    t = collective_tensor(vector, d)
-    dist.all_reduce(t)
-    return t.cpu().numpy()
-
-
-def step_seed(seed: int, rank: int, epoch: int, step: int) -> int:
-    """The seed of torch's generator for one training step of one process (dropout masks).
-
-    A function of the position alone: every process draws other masks, and a resumed run
-    draws the same ones as an uninterrupted run, whatever happened before the step.
-    """
-    words = [seed % 2**64, rank, epoch, step]
-    return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> np.uint64(1))
-
-
-# --------------------------------------------------------------------------- pieces
-
-
-def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise VmfError("--device cuda: this torch sees no CUDA GPU")
-        return torch.device("cuda", local_rank)
-    if name != "cpu":
-        raise VmfError(f"--device must be auto, cpu or cuda, got {name!r}")
-    return torch.device("cpu")
-
-
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on conv/linear weights only: never on norms, biases or the tokens."""
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (no_decay if p.ndim <= 1 or name == "tokens" else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    groups = param_groups(model, cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999))
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
-    raise VmfError(f"--optimizer must be adamw or sgd, got {cfg.optimizer!r}")
-
-
-def lr_lambda(total_steps: int, warmup_steps: int):
-    """Linear warm-up from 1 % to the peak, then cosine to 0 at the last step."""
-
-    def f(step: int) -> float:
-        if step < warmup_steps:
-            return 0.01 + 0.99 * step / max(1, warmup_steps)
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-    return f
-
-
-def build_network(cfg: TrainConfig, num_classes: int, log) -> nn.Module:
-    variant = replace(
-        get_variant(cfg.variant), frames=cfg.frames, resolution=cfg.resolution, activation=cfg.activation
-    )
-    if cfg.stem_kernel is not None:
-        variant = replace(
-            variant, stem_temporal_kernel=cfg.stem_kernel, stem_temporal_padding=cfg.stem_padding
-        )
-    model = build_model(variant, baseline=cfg.baseline, num_classes=num_classes)
-    if cfg.init:
-        load_init(model, cfg.init, log)
-    if cfg.freeze_backbone:
-        for name, p in model.named_parameters():
-            p.requires_grad = name.startswith("head.")
-    return model
-
-
-def load_init(model: nn.Module, path: str, log) -> None:
-    """Fine-tuning start: load every tensor whose name and shape fit; report the rest."""
-    state = read_checkpoint(path)["state_dict"]  # CheckpointError for a bad file
-    own = model.state_dict()
-    fits = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
-    shape_mismatch = [k for k in state if k in own and k not in fits]
-    unexpected = [k for k in state if k not in own]
-    missing = [k for k in own if k not in state]
-    if len(fits) < 0.5 * len(own):
-        raise VmfError(
-            f"--init {path}: only {len(fits)} of {len(own)} tensors fit "
-            f"{'Mobile3D' if model.baseline else 'VMF'}-{model.cfg.name}: is it another "
-            "variant's weights?"
-        )
-    head_only = all(k.startswith("head.classifier") for k in shape_mismatch + missing)
-    if not head_only:
-        raise VmfError(
-            f"--init {path}: {len(shape_mismatch) + len(missing)} backbone tensors do "
-            f"not fit (e.g. {(shape_mismatch + missing)[0]!r}): is it another variant's weights?"
-        )
-    model.load_state_dict({k: v.to(own[k].dtype) for k, v in fits.items()}, strict=False)
-    skipped = shape_mismatch + missing
-    log(
-        f"--init: loaded {len(fits)} tensors from {path}"
-        + (f"; re-initialised {', '.join(skipped)} (another class count)" if skipped else "")
-        + (f"; ignored {len(unexpected)} unexpected" if unexpected else "")
-    )
 
 
 def rng_state(device: torch.device | None = None) -> dict:
@@ -619,73 +420,64 @@ class Run:
         def on_signal(signum, frame):  # finish the step, then save and leave
             self.stop_signal = signum
 
-        handlers = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):  # every process: torchrun signals them all
+        with stop_signals(on_signal):
+            last_val: dict = {}
             try:
-                handlers[sig] = signal.signal(sig, on_signal)
-            except ValueError:  # not the main thread
-                pass
-
-        last_val: dict = {}
-        try:
-            while self.epoch < self.cfg.epochs:
-                train = self.train_epoch(on_step)
-                self._sync_buffers()
-                val = self.validate()
-                last_val = val
-                row = {
-                    "epoch": self.epoch + 1,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                    **train,
-                    "val_loss": val.get("loss", float("nan")),
-                    "val_top1": val.get("top1", float("nan")),
-                    "val_top5": val.get("top5", float("nan")),
-                    "val_mean_class_accuracy": val.get("mean_class_accuracy", float("nan")),
-                }
-                self.history.append({k: row[k] for k in RESULT_FIELDS})
-                score = row["val_top1"] if val else -row["train_loss"]
-                improved = score > self.best
-                if improved:
-                    self.best, self.best_epoch = score, self.epoch + 1
-                self.epoch += 1
-                self.step_in_epoch = 0
-                self.partial = np.zeros(3)
-                if self.dist.main:
-                    self._write_run_files()
-                    self._write_results()
-                    self.save("last.pt", resumable=True)
+                while self.epoch < self.cfg.epochs:
+                    train = self.train_epoch(on_step)
+                    self._sync_buffers()
+                    val = self.validate()
+                    last_val = val
+                    row = {
+                        "epoch": self.epoch + 1,
+                        "lr": self.optimizer.param_groups[0]["lr"],
+                        **train,
+                        "val_loss": val.get("loss", float("nan")),
+                        "val_top1": val.get("top1", float("nan")),
+                        "val_top5": val.get("top5", float("nan")),
+                        "val_mean_class_accuracy": val.get("mean_class_accuracy", float("nan")),
+                    }
+                    self.history.append({k: row[k] for k in RESULT_FIELDS})
+                    score = row["val_top1"] if val else -row["train_loss"]
+                    improved = score > self.best
                     if improved:
-                        self.save("best.pt", resumable=False)
-                        self._plot_confusion(val)
-                    self._plot_curves()
+                        self.best, self.best_epoch = score, self.epoch + 1
+                    self.epoch += 1
+                    self.step_in_epoch = 0
+                    self.partial = np.zeros(3)
+                    if self.dist.main:
+                        self._write_run_files()
+                        self._write_results()
+                        self.save("last.pt", resumable=True)
+                        if improved:
+                            self.save("best.pt", resumable=False)
+                            self._plot_confusion(val)
+                        self._plot_curves()
+                        self.log(
+                            f"epoch {self.epoch}/{self.cfg.epochs}: train loss {row['train_loss']:.4f} "
+                            f"top-1 {row['train_top1']:.3f} | val loss {row['val_loss']:.4f} "
+                            f"top-1 {row['val_top1']:.3f} top-5 {row['val_top5']:.3f} "
+                            f"mean-class {row['val_mean_class_accuracy']:.3f} | "
+                            f"{row['clips_per_s']:.1f} clips/s"
+                        )
+                    if self.cfg.patience and self.epoch - self.best_epoch >= self.cfg.patience:
+                        self.log(
+                            f"early stop: no better val top-1 for {self.cfg.patience} epochs "
+                            f"(best {self.best:.3f} at epoch {self.best_epoch})"
+                        )
+                        break
+                    if self.epoch < self.cfg.epochs and self.stop_everywhere():  # asked during validation
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                if self.dist.main:
+                    if self._saved_at != (self.epoch, self.step_in_epoch):
+                        self.save("last.pt", resumable=True)
                     self.log(
-                        f"epoch {self.epoch}/{self.cfg.epochs}: train loss {row['train_loss']:.4f} "
-                        f"top-1 {row['train_top1']:.3f} | val loss {row['val_loss']:.4f} "
-                        f"top-1 {row['val_top1']:.3f} top-5 {row['val_top5']:.3f} "
-                        f"mean-class {row['val_mean_class_accuracy']:.3f} | "
-                        f"{row['clips_per_s']:.1f} clips/s"
+                        f"interrupted in epoch {self.epoch + 1} at step {self.step_in_epoch}; "
+                        f"saved {self.weights / 'last.pt'}; continue with --resume {self.out}"
                     )
-                if self.cfg.patience and self.epoch - self.best_epoch >= self.cfg.patience:
-                    self.log(
-                        f"early stop: no better val top-1 for {self.cfg.patience} epochs "
-                        f"(best {self.best:.3f} at epoch {self.best_epoch})"
-                    )
-                    break
-                if self.epoch < self.cfg.epochs and self.stop_everywhere():  # asked during validation
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if self.dist.main:
-                if self._saved_at != (self.epoch, self.step_in_epoch):
-                    self.save("last.pt", resumable=True)
-                self.log(
-                    f"interrupted in epoch {self.epoch + 1} at step {self.step_in_epoch}; "
-                    f"saved {self.weights / 'last.pt'}; continue with --resume {self.out}"
-                )
-            raise Interrupted() from None
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-        return self.summary(last_val)
+                raise Interrupted() from None
+            return self.summary(last_val)
 
     def summary(self, val: dict) -> dict:
         return {

@@ -41,11 +41,12 @@ import time
 from bisect import bisect_right
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 
-from vmf.contract.video import VideoReadError, _first_line, _import_av, _plausible_fps, videos_in
+from vmf.contract.video import VideoReadError, videos_in
+from vmf.contract.video import iter_frames as open_video  # the name scripts and tests import
 from vmf.model import VmfError
 
 from .evaluate import is_placeholder, take_spread
@@ -376,97 +377,6 @@ def load_segments(pairs: list[tuple[Path, Path]], labels: list[str]) -> list[lis
             )
         out.append(segments)
     return out
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def open_video(path: "str | os.PathLike") -> tuple[float, Iterator[np.ndarray]]:
-    """``(fps, frames)``: the frames of ``path`` one at a time (BGR uint8), decoded in order.
-
-    The streaming counterpart of ``vmf.contract.video.read_video``: PyAV first, OpenCV's
-    sequential reads as the fallback, the same frame rate rule; only the
-    frame being classified is in memory, so an hour of video costs what a
-    second does. A decoder that fails before its first frame gives way to the
-    other; one that fails later raises ``VideoReadError`` (the frames already
-    classified cannot be taken back).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise VideoReadError(f"cannot read video {path}: no such file")
-    reasons = []
-    for name, opener in (("PyAV", _pyav_frames), ("OpenCV", _opencv_frames)):
-        frames = None
-        try:
-            fps, frames = opener(path)
-            first = next(frames, None)
-        except Exception as exc:  # noqa: BLE001 -- any failure of one decoder means: try the other
-            if frames is not None:
-                frames.close()
-            reasons.append(f"{name}: {_first_line(exc)}")
-            continue
-        if first is None:
-            reasons.append(f"{name}: no frames")
-            continue
-        return fps, _checked(path, name, first, frames)
-    raise VideoReadError(f"cannot read video {path}: {'; '.join(reasons)}")
-
-
-def _checked(path: Path, name: str, first: np.ndarray, frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    count = 0
-    try:
-        yield first
-        count = 1
-        for frame in frames:
-            yield frame
-            count += 1
-    except Exception as exc:  # noqa: BLE001 -- a decoder failing mid-file
-        raise VideoReadError(
-            f"cannot read video {path}: {name} failed after {count} frames: {_first_line(exc)}"
-        ) from None
-    finally:
-        frames.close()
-
-
-def _pyav_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
-    av = _import_av()
-    if av is None:
-        raise ImportError("not installed")
-    container = av.open(str(path))
-    if not container.streams.video:
-        container.close()
-        raise ValueError("no video stream")
-    stream = container.streams.video[0]
-    fps = _plausible_fps(stream.average_rate or stream.guessed_rate or stream.base_rate)
-
-    def frames():
-        with container:
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="bgr24")
-
-    return fps, frames()
-
-
-def _opencv_frames(path: Path) -> tuple[float, Iterator[np.ndarray]]:
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise ValueError("cannot open the file")
-    fps = _plausible_fps(capture.get(cv2.CAP_PROP_FPS))
-
-    def frames():
-        try:
-            while True:
-                ok, image = capture.read()
-                if not ok:
-                    return
-                yield image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2)
-        finally:
-            capture.release()
-
-    return fps, frames()
 
 
 # --------------------------------------------------------------------------- streaming

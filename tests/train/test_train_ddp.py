@@ -28,7 +28,7 @@ import pytest
 import torch
 
 from vmf.model import read_checkpoint, state_dict_sha256
-from vmf.train import trainer
+from vmf.train import distributed
 from vmf.train.datasets import load_splits
 from vmf.train.video_io import write_video
 
@@ -315,12 +315,12 @@ def test_a_cuda_run_binds_its_gpu_first_and_uses_nccl_and_gloo(monkeypatch):
     monkeypatch.setattr(dist, "get_rank", lambda: 1)
     monkeypatch.setattr(dist, "get_world_size", lambda: 2)
 
-    d = trainer.init_distributed(torch.device("cuda", 1))
+    d = distributed.init_distributed(torch.device("cuda", 1))
     assert calls == [("set_device", torch.device("cuda", 1)), ("init", "cuda:nccl,cpu:gloo")]
     assert (d.rank, d.world, d.local_rank, d.device) == (1, 2, 1, torch.device("cuda", 1))
 
     calls.clear()
-    d = trainer.init_distributed(torch.device("cpu"))
+    d = distributed.init_distributed(torch.device("cpu"))
     assert calls == [("init", "gloo")]  # and no GPU is touched
     assert d.device == torch.device("cpu")
 
@@ -340,24 +340,26 @@ def test_collective_tensors_live_on_the_runs_device(monkeypatch):
         raise Sent
 
     monkeypatch.setattr(dist, "all_reduce", all_reduce)
-    d = trainer.Dist(rank=0, world=2, device=torch.device("meta"))
+    d = distributed.Dist(rank=0, world=2, device=torch.device("meta"))
     with pytest.raises(Sent):
-        trainer.all_reduce_sum([1.0, 0.0, 3.0], d)
+        distributed.all_reduce_sum([1.0, 0.0, 3.0], d)
     assert seen == [("meta", torch.float64, (3,))]
 
     # On the CPU the sum comes back as numpy.
     monkeypatch.setattr(dist, "all_reduce", lambda t: t.mul_(2))
-    assert trainer.all_reduce_sum([1.0, 2.5], trainer.Dist(world=2)).tolist() == [2.0, 5.0]
-    assert trainer.all_reduce_sum([1.0, 2.5], trainer.Dist()).tolist() == [1.0, 2.5]  # one process: no-op
+    assert distributed.all_reduce_sum([1.0, 2.5], distributed.Dist(world=2)).tolist() == [2.0, 5.0]
+    # one process: no-op
+    assert distributed.all_reduce_sum([1.0, 2.5], distributed.Dist()).tolist() == [1.0, 2.5]
 
 
 def test_each_process_and_step_draws_its_own_dropout_masks():
     seeds = {
-        trainer.step_seed(0, rank, epoch, step)
+        distributed.step_seed(0, rank, epoch, step)
         for rank in range(4)
         for epoch in range(3)
         for step in range(5)
     }
     assert len(seeds) == 4 * 3 * 5
-    assert trainer.step_seed(7, 1, 2, 3) == trainer.step_seed(7, 1, 2, 3)  # a function of the position
+    # a function of the position
+    assert distributed.step_seed(7, 1, 2, 3) == distributed.step_seed(7, 1, 2, 3)
     assert all(0 <= s < 2**63 for s in seeds)

@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from vmf.contract.sampling import kept_indices, stream_window, stream_window_ends
+from vmf.contract.video import iter_frames
 from vmf.export.sidecar import make_card
 from vmf.model import MEAN, STD, VARIANTS, build_model, save_checkpoint
 from vmf.runtime.backend_base import Backend
@@ -32,7 +33,6 @@ from vmf.train.window_eval import (
     containing_segment,
     label_flips,
     merge_segments,
-    open_video,
     quantile,
     score_video,
     score_windows,
@@ -318,7 +318,7 @@ def test_window_frames_are_the_samplers_on_a_decoded_file(tiny_checkpoint, timel
     """A real file, the real runtime: the frames of every window are stream_window(kept_indices(...))."""
     _, video, _ = timelines
     classifier = Classifier.load(tiny_checkpoint, threads=1)
-    fps, frames = open_video(video)
+    fps, frames = iter_frames(video)
     windows: list = []
     predictions, count = stream_predictions(classifier, frames, fps, windows)
     assert fps == FPS and count == NUM_FRAMES
@@ -333,7 +333,7 @@ def test_window_frames_are_the_samplers_on_a_decoded_file(tiny_checkpoint, timel
 def test_streaming_decode_is_the_readers_frames(timelines):
     _, video, _ = timelines
     whole, fps = read_video(video)
-    got_fps, frames = open_video(video)
+    got_fps, frames = iter_frames(video)
     streamed = np.stack(list(frames))
     assert got_fps == fps and np.array_equal(streamed, whole)
 
