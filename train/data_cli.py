@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--seed", type=int, default=0, help="seed (>= 0) of the whole dataset (default 0)")
     s.add_argument(
+        "--classes",
+        default=None,
+        help="comma-separated classes to write (default: all); each video is the one a full run writes",
+    )
+    s.add_argument(
         "--codec",
         default=None,
         help="FFmpeg encoder, e.g. libx264, mpeg4, ffv1 (default: H.264, MPEG-4 Part 2 for odd sizes)",
@@ -274,6 +279,19 @@ def check_synth_args(args) -> tuple[tuple[int, int], tuple[int, int] | None]:
     return parse_frames(args.frames), parse_size(args.size)
 
 
+def parse_classes(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in synth.CLASSES]
+    if not names or unknown:
+        raise UsageError(
+            f"--classes {text!r}: {'unknown ' + ', '.join(unknown) if unknown else 'no class named'} "
+            f"(classes: {', '.join(synth.CLASSES)})"
+        )
+    return [n for n in synth.CLASSES if n in names]
+
+
 def scratch_folder(out: Path) -> Path:
     """A hidden temporary folder beside ``out`` (same file system: the final rename is atomic)."""
     if out.exists() and not (out.is_dir() and not any(out.iterdir())):
@@ -311,25 +329,35 @@ def render_dataset(
     seed: int,
     codec: str | None,
     progress,
+    classes: list[str] | None = None,
 ) -> int:
-    """Write every video into ``folder`` (a class tree) and its two text files; the video count."""
+    """Write every video into ``folder`` (a class tree) and its two text files; the video count.
+
+    ``classes`` (default all) picks some classes; a video's seed is still its class's index
+    in ``synth.CLASSES``, so it is the video a full run writes.
+    """
     width = len(str(per_class - 1))
+    chosen = list(classes or synth.CLASSES)
     for ci, name in enumerate(synth.CLASSES):
+        if name not in chosen:
+            continue
         (folder / name).mkdir()
         for k in range(per_class):
             spec = synth.random_spec(np.random.default_rng([seed, ci, k]), frames, size, fps)
             video = synth.render_video(name, video_seed(seed, ci, k), spec)
             write_video(folder / name / f"{name}_{k:0{width}d}.mp4", video, spec.fps, codec)
-        progress(f"{PROG}: {name}: {per_class} video(s) ({ci + 1}/{len(synth.CLASSES)} classes)")
+        progress(f"{PROG}: {name}: {per_class} video(s) ({chosen.index(name) + 1}/{len(chosen)} classes)")
     from .datasets import CLASSES_FILE, FLIP_MAP_FILE  # imports torch: not needed for --help
 
-    (folder / CLASSES_FILE).write_text("\n".join(synth.CLASSES) + "\n", encoding="utf-8")
-    (folder / FLIP_MAP_FILE).write_text(synth.FLIP_MAP + "\n", encoding="utf-8")
-    return per_class * len(synth.CLASSES)
+    (folder / CLASSES_FILE).write_text("\n".join(chosen) + "\n", encoding="utf-8")
+    kept_pairs = [pair for pair in synth.FLIP_PAIRS if all(name in chosen for name in pair)]
+    (folder / FLIP_MAP_FILE).write_text(",".join(f"{a}:{b}" for a, b in kept_pairs) + "\n", encoding="utf-8")
+    return per_class * len(chosen)
 
 
 def run_synth(args) -> dict:
     frames, size = check_synth_args(args)
+    classes = parse_classes(args.classes)
     out = Path(args.out)
     scratch = scratch_folder(out)
     started = time.perf_counter()
@@ -343,6 +371,7 @@ def run_synth(args) -> dict:
             args.seed,
             args.codec,
             lambda line: print(line, file=sys.stderr, flush=True),
+            classes,
         )
         if out.is_dir():
             out.rmdir()  # empty (checked above); only POSIX renames onto an empty folder
@@ -353,7 +382,7 @@ def run_synth(args) -> dict:
     return {
         "out": str(out),
         "videos": count,
-        "classes": list(synth.CLASSES),
+        "classes": classes or list(synth.CLASSES),
         "flip_map": synth.FLIP_MAP,
         "seconds": round(time.perf_counter() - started, 2),
     }
