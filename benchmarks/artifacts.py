@@ -18,17 +18,18 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from vmf.contract import targets as registry
 from vmf.model import VARIANTS, VmfError
 
-from .cache import ArtifactCache, CacheKey, project_version
-from .jobs import BACKEND_TARGETS, X3D_NAME, Job, Tools, refused
+from .cache import ArtifactCache, CacheKey, project_version, tools_fingerprint
+from .jobs import CHECKPOINT, TORCH, X3D_NAME, Job, Tools, refused, target_of
 from .measure import one_line
 
 
 def cache_key(job: Job) -> CacheKey:
     """Everything the job's artifact depends on (the thread count and device do not)."""
-    target = BACKEND_TARGETS[job.backend]
-    precision = "fp32" if target == "checkpoint" else job.precision
+    target = target_of(job.backend)
+    precision = "fp32" if target == CHECKPOINT else job.precision
     return CacheKey(
         job.variant,
         job.baseline,
@@ -39,6 +40,7 @@ def cache_key(job: Job) -> CacheKey:
         precision,
         job.converter or "-",
         project_version(),
+        tools_fingerprint(),
     )
 
 
@@ -59,7 +61,7 @@ def keep_conversion_log(exc: Exception, cache_root: Path) -> Exception:
 
 
 def _export_producer(job: Job, tools: Tools, cache_root: Path) -> Callable[[Path], Path]:
-    target = BACKEND_TARGETS[job.backend]
+    target = target_of(job.backend)
 
     def produce(folder: Path) -> Path:
         # Converters print progress on stdout; stdout is the table and the JSON line.
@@ -117,7 +119,7 @@ def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
     """The job's artifact from the cache, else made now (one precision) and cached."""
     if job.variant == X3D_NAME:
         produce = _x3d_producer(job)
-    elif job.backend == "torch":
+    elif job.backend == TORCH:
         produce = _checkpoint_producer(job)
     else:
         produce = _export_producer(job, tools, cache.root)
@@ -145,8 +147,6 @@ def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
 
 # --- several precisions of one model in one exporter call -------------------------------------
 
-SUFFIXES = {"onnx": ".onnx", "tflite": ".tflite", "coreml": ".mlpackage", "executorch": ".pte"}
-
 
 def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
     """Export, in one exporter call each, the precisions a model/form/target still lacks.
@@ -160,8 +160,8 @@ def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
     """
     groups: dict[CacheKey, dict[str, Job]] = {}
     for job in jobs:
-        target = BACKEND_TARGETS[job.backend]
-        if job.variant == X3D_NAME or target == "checkpoint" or refused(job):
+        target = target_of(job.backend)
+        if job.variant == X3D_NAME or target == CHECKPOINT or refused(job):
             continue
         key = cache_key(job)
         if key in tools.failed_exports or cache.lookup(key) is not None:
@@ -179,7 +179,7 @@ def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
 
 
 def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
-    first, target = jobs[0], BACKEND_TARGETS[jobs[0].backend]
+    first, target = jobs[0], target_of(jobs[0].backend)
     precisions = tuple(job.precision for job in jobs)
     cache.root.mkdir(parents=True, exist_ok=True)
     batch = Path(tempfile.mkdtemp(prefix=".batch-", suffix=".tmp", dir=cache.root))
@@ -233,7 +233,7 @@ def _finished_artifacts(folder: Path, target: str) -> dict[str, Path]:
 
     made = {}
     for side in folder.rglob("*.json"):  # the exporter writes into a folder per target
-        artifact = side.with_suffix(SUFFIXES[target])
+        artifact = side.with_suffix(registry.get(target).suffix)
         try:
             meta = read_sidecar(side)
         except VmfError:

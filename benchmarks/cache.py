@@ -3,8 +3,10 @@
 Exports are slow (an int8 TFLite export calibrates; onnx2tf runs TensorFlow),
 and a benchmark is re-run often, so every artifact is kept in a folder named
 by everything that changes its bytes: the model (variant, baseline), its form,
-the clip (frames, resolution), the target format, precision and converter, and
-the project's version (a new release may export differently). A folder is
+the clip (frames, resolution), the target format, precision and converter, the
+project's version (a new release may export differently) and the versions of
+the converters and runtimes an export goes through (``tools_fingerprint``: a new
+onnx2tf or ONNX Runtime may convert or quantise differently). A folder is
 only ever visible complete: it is produced under a temporary name in the
 cache and renamed into place once the producer returned, and its manifest
 (``entry.json``) is written last, so an interrupted export is never reused.
@@ -58,6 +60,18 @@ def source_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
+@functools.lru_cache(maxsize=1)
+def tools_fingerprint() -> str:
+    """Hash of the installed versions of every converter and runtime an export may use (8 hex digits).
+
+    The packages are the ones a model card records (``vmf.export.metadata.versions``).
+    """
+    from vmf.export.metadata import versions
+
+    text = json.dumps(versions(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def default_cache_dir() -> Path:
     """``$VMF_BENCH_CACHE``, else ``$XDG_CACHE_HOME/vmf/bench`` (``~/.cache/vmf/bench``)."""
     if os.environ.get("VMF_BENCH_CACHE"):
@@ -79,12 +93,13 @@ class CacheKey:
     precision: str
     converter: str  # "-" where the target has a single converter
     version: str
+    tools: str = "-"  # tools_fingerprint(): the converters' and runtimes' versions
 
     def folder(self) -> str:
         model = model_name(self.variant, self.baseline).lower()
         return (
             f"{model}_{self.form}_{self.frames}x{self.resolution}_{self.target}_"
-            f"{self.precision}_{self.converter}"
+            f"{self.precision}_{self.converter}_tools-{self.tools}"
         ).replace(os.sep, "-")
 
 

@@ -20,15 +20,15 @@ import json
 import shlex
 import sys
 
-from vmf.export.api import CONVERTERS, DEFAULT_CONVERTER
+from vmf.contract import targets as registry
 from vmf.model import VARIANTS, VmfError
 from vmf.model.cli import Parser, run_main
 
 from .cache import ArtifactCache, default_cache_dir
 from .rows import format_table, to_csv, to_json, write_text_atomic
-from .jobs import BACKEND_TARGETS, DEVICES, PRECISIONS, X3D_BACKENDS, X3D_NAME, Tools, plan_jobs
+from .jobs import DEVICES, PRECISIONS, X3D_NAME, Tools, backend_targets, plan_jobs, x3d_backends
 from .runner import run_jobs, run_model_file
-from .timing import DEFAULT_MIN_TIME, DEFAULT_WARMUP, TimingOptions
+from .timing import DEFAULT_MIN_TIME, DEFAULT_ROW_TIMEOUT, DEFAULT_WARMUP, TimingOptions
 
 DEFAULT_BACKENDS = ("onnxruntime", "tflite", "torch")
 
@@ -90,10 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--backend",
         nargs="+",
-        choices=list(BACKEND_TARGETS),
+        choices=list(backend_targets()),
         default=None,
         metavar="NAME",
-        help=f"backends ({', '.join(BACKEND_TARGETS)}); default "
+        help=f"backends ({', '.join(backend_targets())}); default "
         f"{' '.join(DEFAULT_BACKENDS)}, or the one a --model file's suffix implies",
     )
     what.add_argument(
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--x3d",
         action="store_true",
         help=f"also time {X3D_NAME} on a 64x160 clip, exported naively to ONNX "
-        f"({', '.join(X3D_BACKENDS)}), the paper's Table 12 comparison",
+        f"({', '.join(x3d_backends())}), the paper's Table 12 comparison",
     )
     what.add_argument(
         "--device",
@@ -149,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--converter",
-        choices=CONVERTERS,
+        choices=registry.choices("converter"),
         default=None,
-        help=f"TFLite converter to export with (default: the exporter's, {DEFAULT_CONVERTER})",
+        help=f"TFLite converter to export with (default: the exporter's, "
+        f"{registry.get('tflite').default_converter})",
     )
     what.add_argument(
         "--frames",
@@ -178,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=DEFAULT_MIN_TIME,
         help="seconds of timed runs per row when --runs is not given",
+    )
+    how.add_argument(
+        "--row-timeout",
+        type=_seconds,
+        default=DEFAULT_ROW_TIMEOUT,
+        help="seconds a row timed in its own process may take before it is stopped and fails",
     )
     how.add_argument(
         "--in-process",
@@ -299,7 +306,9 @@ def _main(argv, tools: Tools) -> int:
         from vmf.runtime.backends import default_threads
 
         args.threads = [default_threads()]
-    timing = TimingOptions(warmup=args.warmup, runs=args.runs, min_time=args.min_time)
+    timing = TimingOptions(
+        warmup=args.warmup, runs=args.runs, min_time=args.min_time, row_timeout=args.row_timeout
+    )
     if args.stream:
         return _stream(args)
     if tools.isolate is None:

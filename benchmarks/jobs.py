@@ -12,21 +12,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from vmf.contract import targets as registry
+from vmf.contract.targets import PRECISIONS  # noqa: F401  (the --precision choices)
 from vmf.model import VARIANTS
 
 from .reference import model_name
 
-# What each backend times, and the artifact it needs: ``--backend`` choices.
-# OpenVINO runs the same .onnx files as ONNX Runtime (one cached export serves both).
-BACKEND_TARGETS = {
-    "onnxruntime": "onnx",
-    "tflite": "tflite",
-    "torch": "checkpoint",
-    "coreml": "coreml",
-    "openvino": "onnx",
-    "executorch": "executorch",
-}
-PRECISIONS = ("fp32", "fp16", "int8")
+TORCH = "torch"  # times the reference network from a seeded checkpoint, not an export
+CHECKPOINT = "checkpoint"  # what the torch backend's rows need instead of an export target
 DEVICES = ("cpu", "cuda")
 CUDA_BACKENDS = ("onnxruntime", "torch")
 NO_CUDA = {
@@ -35,12 +28,41 @@ NO_CUDA = {
     "openvino": "its GPU plugin is for Intel GPUs",
     "executorch": "its Python runtime runs .pte models on the CPU",
 }
-NAIVE_BACKENDS = ("onnxruntime", "tflite", "openvino")  # the exporter's naive form has these targets
 X3D_NAME = "X3D-S"
-X3D_BACKENDS = ("onnxruntime", "openvino")  # exported naively to ONNX here (benchmarks/x3d.py)
+X3D_TARGET = "onnx"  # X3D-S is exported naively to ONNX here (benchmarks/x3d.py)
 
 # Forms: the rank-4 export, the reference 5-D graph exported as is, the PyTorch reference model.
 DEPLOYABLE, NAIVE, REFERENCE = "deployable", "naive", "reference"
+
+
+def backend_targets() -> dict[str, str]:
+    """``--backend`` choices -> what their rows export and time, from the target registry.
+
+    A benchmarked target's backend and the others that run its files (OpenVINO runs
+    the same .onnx as ONNX Runtime: one cached export serves both); torch times a checkpoint.
+    """
+    found: dict[str, str] = {}
+    for target in registry.REGISTRY.values():
+        if target.benchmarked:
+            for backend in target.backends:
+                found.setdefault(backend, target.name)
+    found[TORCH] = CHECKPOINT
+    return found
+
+
+def target_of(backend: str) -> str:
+    """The export target (or ``CHECKPOINT``) a row on ``backend`` times."""
+    return backend_targets()[backend]
+
+
+def naive_backends() -> tuple[str, ...]:
+    """The backends whose target the exporter also writes in the naive (5-D) form."""
+    return tuple(b for b, t in backend_targets().items() if t != CHECKPOINT and registry.get(t).naive)
+
+
+def x3d_backends() -> tuple[str, ...]:
+    """The backends that time X3D-S's ONNX export."""
+    return registry.get(X3D_TARGET).backends
 
 
 @dataclass(frozen=True)
@@ -54,7 +76,7 @@ class Job:
     device: str
     frames: int
     resolution: int
-    converter: str | None = None  # the TFLite converter; None for the other backends
+    converter: str | None = None  # the --converter of its target (TFLite's); None for the others
 
     @property
     def model(self) -> str:
@@ -67,9 +89,7 @@ def _stderr(msg: str) -> None:
 
 def check_with_exporter(target: str, precision: str, converter: str | None, form: str) -> None:
     """Raise the exporter's own ``VmfError`` for a combination it does not export (no work)."""
-    from vmf.export.api import plan
-
-    plan((target,), (precision,), converter, form, None)
+    registry.plan((target,), (precision,), converter, form, None)
 
 
 @dataclass
@@ -121,9 +141,6 @@ def plan_jobs(
     converter=None,
 ) -> list[Job]:
     """Every row the options ask for, in table order: model, form, backend, precision, threads."""
-    from vmf.export.api import DEFAULT_CONVERTER
-
-    converter = converter or DEFAULT_CONVERTER  # named, so the default and its name share a cache
     jobs = []
     models = [(v, False) for v in variants] + ([(v, True) for v in variants] if baseline else [])
     for variant, base in models:
@@ -132,12 +149,11 @@ def plan_jobs(
         for backend in backends:
             forms = (
                 [REFERENCE]
-                if backend == "torch"
-                else [DEPLOYABLE] + ([NAIVE] if naive and backend in NAIVE_BACKENDS else [])
+                if backend == TORCH
+                else [DEPLOYABLE] + ([NAIVE] if naive and backend in naive_backends() else [])
             )
             for form in forms:
-                # The exporter converts the naive (rank-5) form to TFLite through onnx2tf only.
-                conv = None if backend != "tflite" else "onnx2tf" if form == NAIVE else converter
+                conv = _converter(backend, form, converter)
                 for precision in precisions:
                     for t in threads:
                         jobs.append(Job(variant, base, backend, precision, form, t, device, *clip, conv))
@@ -145,16 +161,27 @@ def plan_jobs(
         from .x3d import X3D_S
 
         clip = (frames or X3D_S.frames, resolution or X3D_S.resolution)
-        for backend in (b for b in backends if b in X3D_BACKENDS):
+        for backend in (b for b in backends if b in x3d_backends()):
             for t in threads:
                 jobs.append(Job(X3D_NAME, False, backend, "fp32", NAIVE, t, device, *clip))
     return jobs
+
+
+def _converter(backend: str, form: str, converter: str | None) -> str | None:
+    """The ``--converter`` a row exports with, named (so the default and its name share a cache)."""
+    target = target_of(backend)
+    if target == CHECKPOINT or registry.get(target).converter_option != "converter":
+        return None
+    record = registry.get(target)
+    if form == NAIVE and record.naive_converter:
+        return record.naive_converter  # e.g. the naive (rank-5) form converts to TFLite through onnx2tf only
+    return converter or record.default_converter
 
 
 def refused(job: Job) -> str | None:
     """Combinations that cannot run, said before any export is attempted."""
     if job.device == "cuda" and job.backend not in CUDA_BACKENDS:
         return f"{job.backend} has no CUDA path here ({NO_CUDA[job.backend]})"
-    if job.backend == "torch" and job.precision != "fp32":
+    if job.backend == TORCH and job.precision != "fp32":
         return "the torch backend times fp32 only"
     return None

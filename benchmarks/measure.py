@@ -102,12 +102,18 @@ def measure_isolated(
         "device": device,
         "timing": asdict(timing),
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "vmf.benchmarks.measure", json.dumps(spec)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vmf.benchmarks.measure", json.dumps(spec)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=timing.row_timeout,
+        )
+    except subprocess.TimeoutExpired:  # run() has killed it
+        raise VmfError(
+            f"the timing process did not finish in {timing.row_timeout:g} s and was stopped (--row-timeout)"
+        ) from None
     lines = proc.stdout.strip().splitlines()
     try:
         answer = json.loads(lines[-1])

@@ -22,6 +22,10 @@ import numpy as np
 
 DEFAULT_WARMUP = 3
 DEFAULT_MIN_TIME = 2.0  # seconds of timed runs when --runs is not given
+# A row timed in its own process that has not answered by then is stopped and fails alone
+# (a backend that hangs on a model must not stall the table); loading a 5G model and its
+# runtime takes seconds, the timed runs --min-time.
+DEFAULT_ROW_TIMEOUT = 600.0
 MIN_RUNS = 5  # even a slow model gets enough samples for a median
 MAX_RUNS = 10_000  # a microsecond fake or toy model must still stop
 
@@ -33,6 +37,7 @@ class TimingOptions:
     warmup: int = DEFAULT_WARMUP
     runs: int | None = None
     min_time: float = DEFAULT_MIN_TIME
+    row_timeout: float | None = DEFAULT_ROW_TIMEOUT  # a row in its own process (None: no limit)
 
 
 @dataclass(frozen=True)

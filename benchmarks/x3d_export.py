@@ -39,10 +39,10 @@ def export_x3d_onnx(
     folder: "str | os.PathLike", frames: int = X3D_S.frames, resolution: int = X3D_S.resolution, seed: int = 0
 ) -> Path:
     """Write ``x3d-s_naive_fp32.onnx`` and its sidecar into ``folder``; return the model path."""
-    import onnxruntime as ort
     import torch
 
     from vmf.model import VmfError, count_macs, count_params
+    from vmf.model.ort_session import ort_session
 
     folder = Path(folder)
     cfg = dataclasses.replace(X3D_S, frames=frames, resolution=resolution)
@@ -55,7 +55,7 @@ def export_x3d_onnx(
         torch2onnx(wrapped, example, tmp)
         with torch.no_grad():
             want = wrapped(example).numpy()
-        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        session = ort_session(tmp)
         got = session.run([OUTPUT_NAME], {INPUT_NAME: example.numpy()})[0]
         # Relative to the largest logit: with random weights their size is arbitrary.
         parity = gate(compare(np.reshape(got, (1, -1)), np.reshape(want, (1, -1))), "onnx", "fp32")

@@ -13,19 +13,10 @@ import argparse
 import json
 import sys
 
+from vmf.contract import targets as registry
+from vmf.contract.targets import DEFAULT_TARGET, PRECISIONS, did_you_mean, listed
 from vmf.model import VARIANTS
 from vmf.model.cli import Parser, print_error, run_main
-
-from .api import (
-    CONVERTERS,
-    DEFAULT_CONVERTER,
-    DEFAULT_TARGET,
-    DELEGATES,
-    PRECISIONS,
-    TARGETS,
-    did_you_mean,
-    export,
-)
 
 
 def _choice(choices, what: str, normalise=lambda v: v):
@@ -38,12 +29,36 @@ def _choice(choices, what: str, normalise=lambda v: v):
     return parse
 
 
+def _default_precisions() -> str:
+    """``fp32 for onnx, tflite and executorch, fp16 for coreml and ...``, from the registry."""
+    by_precision: dict[str, list[str]] = {}
+    for t in registry.REGISTRY.values():
+        if t.converter_precisions:
+            for conv in t.converters:
+                label = t.name if conv == t.default_converter else f"{t.name} --{t.converter_option} {conv}"
+                by_precision.setdefault(t.default_precisions(conv)[0], []).append(label)
+        else:
+            by_precision.setdefault(t.default_precision, []).append(t.name)
+    return ", ".join(f"{p} for {listed(labels)}" for p, labels in by_precision.items())
+
+
+def _option_help(option: str) -> str:
+    """``TFLite converter (default: litert-torch)``: the targets the option applies to, and their defaults."""
+    owners = registry.owners(option)
+    notes = "".join(f"; {t.option_note}" for t in owners if t.option_note)
+    defaults = ", ".join(str(t.default_converter) for t in owners)
+    return f"{'/'.join(t.title for t in owners)} {option} (default: {defaults}{notes})"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The parser; its choices and texts are read from the target registry (vmf.contract.targets)."""
+    targets = registry.names() + ("all",)
+    budgeted = [t.name for t in registry.REGISTRY.values() if t.partition_budget is not None]
+    splittable = [t for t in registry.REGISTRY.values() if t.splittable]
+    formats = listed((t.title for t in registry.REGISTRY.values()), last="or")
     p = Parser(
         prog="vmf-export",
-        description="Export Video Mobile-Former to ONNX, TFLite, Core ML, ONNX Runtime "
-        "Mobile or ExecuTorch, "
-        "with parity to PyTorch checked at export.",
+        description=f"Export Video Mobile-Former to {formats}, with parity to PyTorch checked at export.",
     )
     p.add_argument(
         "--variant",
@@ -54,32 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target",
         default=DEFAULT_TARGET,
-        metavar="{" + ",".join(TARGETS + ("all",)) + "}",
-        type=_choice(TARGETS + ("all",), "target", str.lower),
-        help="what to export; ort = ONNX Runtime Mobile (.ort, its mobile .onnx and "
-        "required_operators.config); all = onnx, tflite, coreml and executorch "
-        f"(default: {DEFAULT_TARGET})",
+        metavar="{" + ",".join(targets) + "}",
+        type=_choice(targets, "target", str.lower),
+        help="what to export; "
+        + "".join(f"{t.name} = {t.note}; " for t in registry.REGISTRY.values() if t.note)
+        + f"all = {listed(registry.all_names())} (default: {DEFAULT_TARGET})",
     )
     p.add_argument(
         "--precision",
         action="append",
         metavar="{" + ",".join(PRECISIONS) + "}",
         type=_choice(PRECISIONS, "precision", str.lower),
-        help="repeatable; default: fp32 for onnx, tflite and executorch, fp16 for "
-        "coreml and executorch --delegate coreml",
+        help=f"repeatable; default: {_default_precisions()}",
     )
-    p.add_argument(
-        "--converter",
-        metavar="{" + ",".join(CONVERTERS) + "}",
-        type=_choice(CONVERTERS, "converter", str.lower),
-        help=f"TFLite converter (default: {DEFAULT_CONVERTER})",
-    )
-    p.add_argument(
-        "--delegate",
-        metavar="{" + ",".join(DELEGATES) + "}",
-        type=_choice(DELEGATES, "delegate", str.lower),
-        help="ExecuTorch delegate (default: xnnpack; coreml: fp16, iOS 16+, runs on Apple platforms only)",
-    )
+    for option in registry.OPTIONS:  # --converter, --delegate
+        p.add_argument(
+            f"--{option}",
+            metavar="{" + ",".join(registry.choices(option)) + "}",
+            type=_choice(registry.choices(option), option, str.lower),
+            help=_option_help(option),
+        )
     p.add_argument(
         "--allow-portable",
         action="store_true",
@@ -126,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--allow-partitions",
         action="store_true",
-        help="keep a phone artifact (ort, tflite) that its accelerators would cut into "
+        help=f"keep a phone artifact ({', '.join(sorted(budgeted))}) that its accelerators would cut into "
         "more partitions than its budget (docs/mobile-accelerators.md)",
     )
     p.add_argument(
@@ -137,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--split",
         action="store_true",
-        help="also write each fp32 .onnx/.tflite as stem + body halves, so a stream "
+        help=f"also write each fp32 {'/'.join(t.suffix for t in splittable)} as stem + body halves, so a stream "
         "computes the stem only for new frames (docs/streaming.md)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary last")
@@ -155,7 +164,8 @@ def main(argv=None) -> int:
 
 
 def _main(argv) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     progress = sys.stderr if args.json else sys.stdout
 
     def log(message: str) -> None:
@@ -164,13 +174,14 @@ def _main(argv) -> int:
     def warn(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    if args.split and args.target not in ("onnx", "tflite", "all"):
-        print(
-            "error: --split writes stem + body halves of .onnx and .tflite exports; use "
-            "--target onnx, tflite or all",
-            file=sys.stderr,
+    if args.split and args.target != "all" and not registry.get(args.target).splittable:
+        splittable = [t for t in registry.REGISTRY.values() if t.splittable]
+        parser.error(
+            f"--split writes stem + body halves of {listed(t.suffix for t in splittable)} exports; "
+            f"use --target {', '.join(t.name for t in splittable)} or all"
         )
-        return 1
+    from .api import export  # torch and the converters load here, not for --help
+
     try:
         report = export(
             args.variant,
@@ -191,13 +202,10 @@ def _main(argv) -> int:
             allow_partitions=args.allow_partitions,
             delegate=args.delegate,
             allow_portable=args.allow_portable,
+            split=args.split,
             log=log,
             warn=warn,
         )
-        if args.split:
-            from .split import add_split_to_report
-
-            add_split_to_report(report, args.weights, log=log, warn=warn)
     except KeyboardInterrupt:
         print_error("interrupted; nothing half-written was left in --out")
         return 130

@@ -22,16 +22,23 @@ import sys
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from vmf.contract.targets import get as get_target
 from vmf.model import MissingDependencyError, VmfError
 
 from .quiet import quiet
 
-PRECISIONS = ("fp16", "fp32")
+if TYPE_CHECKING:
+    from vmf.contract.targets import Job
+
+    from .session import ExportSession
+    from .steps import Artifact
+
 INPUT_NAME = "clip"
 OUTPUT_NAME = "logits"
 MAX_RANK = 4  # MIL has one "conv" op for 2-D and 3-D: a 3-D one shows as a rank-5 output
@@ -48,8 +55,9 @@ def torch2coreml(
 ) -> Path:
     """Trace ``module`` on ``example`` (TCHW) and save an ML Program ``.mlpackage`` to ``path``."""
     ct = _coremltools()
-    if precision not in PRECISIONS:
-        raise VmfError(f"Core ML precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    precisions = get_target("coreml").precisions
+    if precision not in precisions:
+        raise VmfError(f"Core ML precision must be one of {', '.join(precisions)}, not {precision!r}")
     path = Path(path)
     with torch.no_grad(), warnings.catch_warnings(), quiet():
         warnings.simplefilter("ignore")  # TracerWarnings, coremltools' torch-version notice
@@ -142,3 +150,39 @@ def _coremltools():
             "the Core ML export needs coremltools: pip install 'vmf[coreml]'"
         ) from None
     return ct
+
+
+# -- the step vmf-export runs for --target coreml (registry: Target.writer) --------------------
+def export_coreml(s: "ExportSession", job: "Job") -> list["Artifact"]:
+    """An ML Program per precision; parity on macOS, the spec checked everywhere."""
+    layout = get_target(job.target).layout
+
+    def build(tmp: Path, precision: str) -> dict:
+        torch2coreml(
+            s.module(layout),
+            s.example(layout),
+            tmp,
+            precision=precision,
+            labels=list(s.facts.labels),
+            description=f"{s.facts.variant} video classifier (vmf)",
+        )
+        spec = check_spec(tmp, s.facts.input_shape, s.facts.num_classes)
+        if sys.platform == "darwin":
+            parity = s.parity(coreml_predictor(tmp), job.target, precision, tmp.name)
+        else:
+            parity = {
+                "checked": False,
+                "reason": "Core ML runs on macOS only; "
+                "the spec (input/output names and shapes, rank <= 4) was checked",
+            }
+        lint = {
+            "passed": True,
+            "ops": sum(spec["op_counts"].values()),
+            "op_counts": spec["op_counts"],
+            "max_rank": spec["max_rank"],
+        }
+        return s.metadata(
+            job.target, precision, converter="coremltools", input_name=INPUT_NAME, parity=parity, lint=lint
+        )
+
+    return s.per_precision(job, build)

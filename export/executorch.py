@@ -22,21 +22,28 @@ from __future__ import annotations
 import collections
 import operator
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from vmf.contract.targets import did_you_mean
+from vmf.contract.targets import get as get_target
 from vmf.model import MissingDependencyError, VmfError
 
 from .quiet import quiet as _quiet
 
-DELEGATES = ("xnnpack", "coreml")
-DEFAULT_DELEGATE = "xnnpack"
-PRECISIONS = {"xnnpack": ("fp32", "int8"), "coreml": ("fp16", "fp32")}
-DEFAULT_PRECISION = {"xnnpack": "fp32", "coreml": "fp16"}
+if TYPE_CHECKING:
+    from vmf.contract.targets import Job
+
+    from .session import ExportSession
+    from .steps import Artifact
+
+# The delegates and the precisions each takes are the target's record (vmf.contract.targets).
 BACKEND_IDS = {"xnnpack": "XnnpackBackend", "coreml": "CoreMLBackend"}
 COREML_MIN_TARGET = "iOS16"
 # Free on the portable kernels: views and aliases of memory-planned buffers, and the
@@ -65,10 +72,9 @@ def require_executorch():
 
 
 def check_delegate(delegate: str) -> str:
-    if delegate not in DELEGATES:
-        from .api import did_you_mean
-
-        raise did_you_mean(delegate, DELEGATES, "delegate")
+    delegates = get_target("executorch").converters
+    if delegate not in delegates:
+        raise did_you_mean(delegate, delegates, "delegate")
     return delegate
 
 
@@ -216,7 +222,7 @@ def lower(
     example: torch.Tensor,
     path: "str | os.PathLike",
     *,
-    delegate: str = DEFAULT_DELEGATE,
+    delegate: str | None = None,
     precision: str = "fp32",
     calibration: np.ndarray | None = None,
     allow_portable: bool = False,
@@ -227,7 +233,7 @@ def lower(
     ``VmfError`` and ``path`` is never created.
     """
     require_executorch()
-    check_delegate(delegate)
+    delegate = check_delegate(delegate or get_target("executorch").default_converter)
     from executorch.exir import to_edge_transform_and_lower
 
     module = module.eval()
@@ -338,3 +344,50 @@ def check_coreml_program(path: "str | os.PathLike", input_shape: list[int], num_
     if problems:
         raise VmfError(f"the Core ML .pte does not match its model: {'; '.join(problems)}")
     return {"inputs": ins, "outputs": outs, "backends": ids, "delegate_calls": len(plan.delegates)}
+
+
+# -- the step vmf-export runs for --target executorch (registry: Target.writer) ----------------
+def export_executorch(s: "ExportSession", job: "Job") -> list["Artifact"]:
+    """Lower per precision to ``job.converter`` (the delegate); lint the delegation, gate parity."""
+    require_executorch()
+    delegate = job.converter
+    layout = get_target(job.target).layout
+    # XNNPACK takes the form spelled for it (deployable/xnnpack_spelling.py); Core ML takes the TCHW form
+    # Core ML exports use.
+    spelling = "xnnpack" if delegate == "xnnpack" else "default"
+
+    def build(tmp: Path, precision: str) -> dict:
+        calibration = s.calibration().calib if precision == "int8" else None
+        start = time.perf_counter()
+        report = lower(
+            s.module(layout, spelling),
+            s.example(layout),
+            tmp,
+            delegate=delegate,
+            precision=precision,
+            calibration=calibration,
+            allow_portable=s.options.allow_portable,
+        )
+        s.log(f"executorch {precision}: lowered in {time.perf_counter() - start:.1f} s; {report.summary()}")
+        lint = report.to_dict()
+        if delegate == "coreml":
+            lint["coreml"] = check_coreml_program(tmp, s.facts.input_shape, s.facts.num_classes)
+            lint["coreml"]["minimum_deployment_target"] = COREML_MIN_TARGET
+            parity = {
+                "checked": False,
+                "reason": "the Core ML delegate runs on Apple "
+                "platforms only; the lowered program (one Core ML partition, its "
+                "input/output shapes) was checked",
+            }
+        else:
+            parity = s.parity(pte_predictor(tmp), job.target, precision, tmp.name)
+        return s.metadata(
+            job.target,
+            precision,
+            converter=f"executorch+{delegate}",
+            input_name="clip",
+            parity=parity,
+            lint=lint,
+        )
+
+    return s.per_precision(job, build)

@@ -15,8 +15,6 @@ lint sees the graph as written, before any delegate rewrites it.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from pathlib import Path
 
 from vmf.model import MissingDependencyError, VmfError
 
-from .quiet import quiet
+from .litert import gpu_analysis
 
 MAX_RANK = 4
 FORBIDDEN_OPS = ("CONV_3D", "CONV_3D_TRANSPOSE")
@@ -129,16 +127,8 @@ def _read_graph(path: Path) -> tuple[list[str], list[tuple[str, int]]]:
 
 def _gpu_verdict(path: Path) -> tuple[bool | None, list[str]]:
     """TensorFlow's GPU-delegate compatibility check, or (None, []) without TensorFlow."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    out = io.StringIO()
-    try:
-        # quiet(): TF's C++ import banners go to fd 2; the report itself is a Python print.
-        with quiet(), contextlib.redirect_stdout(out):
-            import tensorflow as tf
-
-            tf.lite.experimental.Analyzer.analyze(model_path=str(path), gpu_compatibility=True)
-    except ImportError:
+    text = gpu_analysis(path)
+    if text is None:
         return None, []
-    text = out.getvalue()
     warnings = [line.strip() for line in text.splitlines() if "GPU COMPATIBILITY WARNING" in line]
     return ("looks compatible with GPU delegate" in text and not warnings), warnings

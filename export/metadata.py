@@ -1,8 +1,10 @@
 """The model card of an artifact: one dict, in the sidecar and inside the file.
 
-``build_metadata`` assembles the card ``vmf.contract.card.CARD_KEYS`` defines
-(docs/model-card.md); ``embed`` writes the
-same dict into the artifact where the format has a place for it:
+``ModelFacts`` is what every card of one export says about the model (one
+frozen record, measured once); ``build_metadata`` assembles from it the card
+``vmf.contract.card.CARD_KEYS`` defines (docs/model-card.md); ``embed`` writes the
+same dict into the artifact where its target's record says (``Target.card_in``
+in ``vmf.contract.targets``):
 - ONNX: ``metadata_props["vmf"]`` (JSON);
 - TFLite: a ``vmf.json`` associated file, i.e. a zip archive appended to the
   flatbuffer (the TFLite Metadata convention; the interpreter ignores bytes
@@ -22,11 +24,13 @@ import io
 import json
 import os
 import zipfile
+from dataclasses import dataclass
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
 
 from vmf.contract.card import make_card
-from vmf.model import VariantConfig
+from vmf.contract.targets import artifact_name, by_suffix
+from vmf.model import VARIANTS, VariantConfig
 
 METADATA_KEY = "vmf"
 TFLITE_MEMBER = "vmf.json"
@@ -58,98 +62,152 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """What every card of one export says about the model, measured once (``ModelFacts.of``)."""
+
+    cfg: VariantConfig  # the variant, its temporal stride (and a checkpoint's own stem)
+    baseline: bool
+    frames: int
+    resolution: int
+    labels: tuple[str, ...]
+    num_classes: int
+    weights_sha256: str
+    untrained: bool
+    macs: int
+    params: int
+    sample_fps: float | None = None  # how the model was trained to see video (its
+    clip_sampling: str | None = None  # checkpoint records them; None for older ones)
+
+    @classmethod
+    def of(cls, model, *, untrained: bool, frames: int, resolution: int, labels) -> "ModelFacts":
+        """The facts of a loaded reference ``model`` exported at ``frames`` x ``resolution``."""
+        from vmf.model import count_macs, count_params, state_dict_sha256
+
+        return cls(
+            cfg=model.cfg,
+            baseline=bool(model.baseline),
+            frames=frames,
+            resolution=resolution,
+            labels=tuple(labels),
+            num_classes=model.num_classes,
+            weights_sha256=state_dict_sha256(model.state_dict()),
+            untrained=bool(untrained),
+            macs=count_macs(model, frames, resolution),
+            params=count_params(model),
+            sample_fps=getattr(model, "sample_fps", None),
+            clip_sampling=getattr(model, "clip_sampling", None),
+        )
+
+    @property
+    def variant(self) -> str:
+        return self.cfg.name
+
+    @property
+    def input_shape(self) -> list[int]:
+        """The TCHW clip shape [T, 3, R, R]."""
+        return [self.frames, 3, self.resolution, self.resolution]
+
+    def artifact_name(self, target: str, precision: str, converter: str | None, form: str) -> str:
+        """``vmf-560m_t16_fp32.onnx`` (``vmf.contract.targets.artifact_name``)."""
+        # A trained checkpoint's clip differs from the table's: names say where an export
+        # differs from the variant table.
+        table = VARIANTS.get(self.cfg.name, self.cfg)
+        return artifact_name(
+            self.cfg.name,
+            baseline=self.baseline,
+            frames=self.frames,
+            resolution=self.resolution,
+            default_clip=(table.frames, table.resolution),
+            target=target,
+            precision=precision,
+            converter=converter,
+            form=form,
+        )
+
+
 def build_metadata(
+    facts: ModelFacts,
     *,
-    cfg: VariantConfig,
-    baseline: bool,
-    frames: int,
-    resolution: int,
-    num_classes: int,
     target: str,
     form: str,
     precision: str,
     converter: str | None,
     input_name: str,
     layout: str,
-    labels: list[str],
-    weights_sha256: str,
-    untrained: bool,
     parity: dict,
-    macs: int,
-    params: int,
     lint: dict | None = None,
-    sample_fps: float | None = None,
-    clip_sampling: str | None = None,
     partitions: dict | None = None,
 ) -> dict:
-    """The sidecar dict of one artifact (``vmf.contract.card.make_card``), validated.
-
-    ``sample_fps`` and ``clip_sampling`` say how the model was trained to see
-    video (its checkpoint records them; None for older ones).
-    """
+    """The sidecar dict of one artifact of the model ``facts`` describe (``make_card``), validated."""
     return make_card(
-        variant=cfg.name,
-        baseline=baseline,
-        frames=frames,
-        resolution=resolution,
-        temporal_stride=cfg.temporal_stride,
+        variant=facts.variant,
+        baseline=facts.baseline,
+        frames=facts.frames,
+        resolution=facts.resolution,
+        temporal_stride=facts.cfg.temporal_stride,
         input_name=input_name,
         layout=layout,
-        labels=labels,
+        labels=facts.labels,
         precision=precision,
         converter=converter,
-        weights_sha256=weights_sha256,
-        untrained=bool(untrained),
+        weights_sha256=facts.weights_sha256,
+        untrained=facts.untrained,
         parity=parity,
-        macs=macs,
-        params=params,
+        macs=facts.macs,
+        params=facts.params,
         versions=versions(),
-        source=f"metadata of {cfg.name} {target} {precision}",
-        num_classes=int(num_classes),
+        source=f"metadata of {facts.variant} {target} {precision}",
+        num_classes=int(facts.num_classes),
         target=target,
         form=form,
         lint=lint,
-        sample_fps=sample_fps,
-        clip_sampling=clip_sampling,
+        sample_fps=facts.sample_fps,
+        clip_sampling=facts.clip_sampling,
         **({"partitions": partitions} if partitions is not None else {}),
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
 
 
+def _place(path: Path, doing: str) -> str:
+    """Where the card goes in ``path``: its target's ``card_in`` (``vmf.contract.targets``)."""
+    target = by_suffix(path.suffix)
+    if target is None:
+        raise ValueError(f"{doing} a {path.suffix} file")
+    return target.card_in
+
+
 def embed(path: "str | os.PathLike", meta: dict) -> Path:
-    """Write ``meta`` into the artifact at ``path`` (.onnx, .tflite, .mlpackage or .pte)."""
+    """Write ``meta`` into the artifact at ``path`` (where its target's ``card_in`` says)."""
     path = Path(path)
     text = json.dumps(meta, separators=(",", ":"))
-    suffix = path.suffix
-    if suffix == ".onnx":
+    place = _place(path, "no place for metadata in")
+    if place == "onnx-metadata":
         _embed_onnx(path, text)
-    elif suffix in (".tflite", ".pte"):
+    elif place == "appended-zip":
         _embed_tflite(path, text)
-    elif suffix == ".mlpackage":
+    elif place == "coreml-metadata":
         _embed_coreml(path, text)
-    elif suffix == ".ort":
+    else:  # from-onnx: a .ort cannot be edited, it was converted from a carded ONNX
         _check_ort_card(path, text)
-    else:
-        raise ValueError(f"no place for metadata in a {suffix} file")
     return path
 
 
 def read_embedded(path: "str | os.PathLike") -> dict:
     """The dict ``embed`` wrote into ``path``."""
     path = Path(path)
-    if path.suffix == ".onnx":
+    place = _place(path, "no metadata in")
+    if place == "onnx-metadata":
         import onnx
 
         props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
         return json.loads(props[METADATA_KEY])
-    if path.suffix in (".tflite", ".pte"):
+    if place == "appended-zip":
         with zipfile.ZipFile(path) as archive:
             return json.loads(archive.read(TFLITE_MEMBER))
-    if path.suffix == ".mlpackage":
+    if place == "coreml-metadata":
         return json.loads(_coreml_spec(path)[1].description.metadata.userDefined[METADATA_KEY])
-    if path.suffix == ".ort":
-        return json.loads(_ort_metadata(path)[METADATA_KEY])
-    raise ValueError(f"no metadata in a {path.suffix} file")
+    return json.loads(_ort_metadata(path)[METADATA_KEY])
 
 
 def _embed_onnx(path: Path, text: str) -> None:
@@ -164,11 +222,9 @@ def _embed_onnx(path: Path, text: str) -> None:
 
 
 def _ort_metadata(path: Path) -> dict:
-    import onnxruntime as ort
+    from vmf.model.ort_session import ort_session
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort_session(path)
     return dict(session.get_modelmeta().custom_metadata_map)
 
 

@@ -10,15 +10,25 @@ constant reshapes the rank-4 rewrite leaves behind; the result is checked with
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from vmf.contract.card import INPUT_NAME, OUTPUT_NAME
+from vmf.contract.targets import get as get_target
 from vmf.model import VmfError
+from vmf.model.ort_session import ort_session
+
+if TYPE_CHECKING:
+    from vmf.contract.targets import Job
+
+    from .session import ExportSession
+    from .steps import Artifact
 
 OPSET = 20
 
@@ -61,7 +71,7 @@ def torch2onnx(
         model = _simplify(model)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
-    _ort_session(path)  # fails here, not in the user's app, if ORT cannot load it
+    ort_session(path)  # fails here, not in the user's app, if ORT cannot load it
     return path
 
 
@@ -77,22 +87,9 @@ def _simplify(model):
     return simplified
 
 
-def _ort_session(path: Path):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 def onnx_predictor(path: "str | os.PathLike", threads: int = 2):
     """A function TCHW clip -> logits (1, classes), running ``path`` with ONNX Runtime."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort_session(path, threads=threads)
     name = session.get_inputs()[0].name
     return lambda clip: session.run(None, {name: clip})[0]
 
@@ -157,7 +154,7 @@ def quantize_onnx(
         )
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
-    _ort_session(path)
+    ort_session(path)
     return path
 
 
@@ -188,3 +185,36 @@ def unshare_conv_parameters(model):
                 node.input[i] = copy.name
                 readers[name] -= 1
     return model
+
+
+# -- the step vmf-export runs for --target onnx (registry: Target.writer) ----------------------
+def export_onnx(s: "ExportSession", job: "Job") -> list["Artifact"]:
+    """The server form: the deployable (or naive) graph, fp32 and its int8 QDQ copy."""
+    from .partitions import ort_partitions
+
+    fp32 = s.scratch / "deployable_fp32.onnx"  # exported once; int8 is a QDQ copy of it
+    layout = get_target(job.target).layout
+    with s.timed("onnx: torch.onnx exported the graph"):
+        torch2onnx(s.module(layout), s.example(layout), fp32)
+
+    def build(tmp: Path, precision: str) -> dict:
+        if precision == "int8":
+            quantize_onnx(fp32, tmp, s.calibration().calib)
+            converter = "torch.onnx+onnxruntime.quantization"
+        else:
+            shutil.copyfile(fp32, tmp)
+            converter = "torch.onnx"
+        parity = s.parity(onnx_predictor(tmp), job.target, precision, tmp.name)
+        # The server form: counted for the record, no phone budget (--target ort is that).
+        name = s.final_path(job.target, precision, job.converter).name
+        partitions = s.partitions(ort_partitions(tmp), None, name)
+        return s.metadata(
+            job.target,
+            precision,
+            converter=converter,
+            input_name=INPUT_NAME,
+            parity=parity,
+            partitions=partitions,
+        )
+
+    return s.per_precision(job, build)

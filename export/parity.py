@@ -8,8 +8,9 @@ default check) or pure noise would hide exactly those bugs.
 
 The figure gated is the max abs error relative to max |logit| over all clips,
 so the gate does not depend on the scale of the logits (seeded random weights
-give small ones). Thresholds: ONNX and ExecuTorch fp32 1e-4, TFLite / Core ML fp32 1e-3, fp16
-1e-2. int8 cannot meet an elementwise bound; it is judged by the cosine
+give small ones). The threshold is each target's, per float precision
+(``Target.tolerances`` in ``vmf.contract.targets``: ONNX, ONNX Runtime Mobile
+and ExecuTorch fp32 1e-4, TFLite / Core ML fp32 1e-3, fp16 1e-2). int8 cannot meet an elementwise bound; it is judged by the cosine
 similarity of its logits to the reference (median over the clips >= 0.95, none
 below 0.8) and reports top-1 agreement, on
 held-out clips (never the calibration clips); when those clips carry labels (a
@@ -23,23 +24,13 @@ from typing import Callable
 
 import numpy as np
 
+from vmf.contract.targets import get as get_target
 from vmf.model import MEAN, STD
 
 # Clips per check: enough to catch a layout bug, few enough for 5G at 64 frames.
 PARITY_CLIPS = 3
 HELDOUT_CLIPS = 8  # int8: top-1 agreement needs more than a couple of clips
 
-# Max abs error / max |logit| allowed, by (target, precision).
-TOLERANCES = {
-    ("onnx", "fp32"): 1e-4,
-    ("ort", "fp32"): 1e-4,  # the mobile spellings are exact up to rounding (deployable/ort_mobile_spelling.py)
-    ("tflite", "fp32"): 1e-3,
-    ("coreml", "fp32"): 1e-3,
-    ("tflite", "fp16"): 1e-2,
-    ("coreml", "fp16"): 1e-2,
-    ("executorch", "fp32"): 1e-4,
-    ("executorch", "fp16"): 1e-2,
-}
 # int8 (activations and weights) is judged on the direction of the logits.
 INT8_MIN_COSINE = 0.95  # median over the held-out clips
 INT8_FLOOR_COSINE = 0.8  # every held-out clip
@@ -153,7 +144,7 @@ def gate(figures: dict, target: str, precision: str) -> dict:
             ),
         )
     else:
-        limit = TOLERANCES[(target, precision)]
+        limit = get_target(target).tolerances[precision]
         figures.update(metric="max_rel_err", threshold=limit, passed=bool(figures["max_rel_err"] <= limit))
     return figures
 

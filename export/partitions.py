@@ -15,15 +15,14 @@ phone usually costs more than the accelerator saves. Counted here:
 
 Every count names the first op left out and where it comes from in the
 network (``block 3, former.ffn``), read from the node or tensor name the
-exporter recorded. ``PHONE_BUDGETS`` is what a form meant for phones may
-use; ``check_budget`` turns an overrun into one error line
-(docs/mobile-accelerators.md).
+exporter recorded. A target meant for phones has a ``partition_budget`` in
+its record (``vmf.contract.targets``); ``check_budget`` turns an overrun into
+one error line (docs/mobile-accelerators.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import re
@@ -31,15 +30,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vmf.contract.targets import get as get_target
 from vmf.model import VmfError
 
 from .quiet import quiet
 
-# Partitions each phone form may use (the goals in docs/mobile-accelerators.md).
-PHONE_BUDGETS = {
-    "ort": {"coreml_mlprogram": 1, "nnapi": 3},
-    "tflite": {"xnnpack": 1},
-}
 ORT_CHECKER = "onnxruntime.tools.check_onnx_model_mobile_usability"
 # The checker's suitability, in the words of its report.
 _VERDICTS = {
@@ -169,7 +164,7 @@ def _quiet_logging():
 # -- LiteRT (XNNPACK, GPU delegate) -------------------------------------------------------
 def xnnpack_partitions(tflite_path: "str | os.PathLike") -> PartitionCount:
     """The XNNPACK partitions LiteRT made of ``tflite_path``: its DELEGATE nodes, read back."""
-    from .tflite import load_interpreter
+    from .litert import load_interpreter
 
     interpreter = load_interpreter(tflite_path, threads=1)  # applies XNNPACK, the default delegate
     nodes = interpreter._get_ops_details()  # every node: the model's ops, then one per partition
@@ -206,20 +201,16 @@ def xnnpack_partitions(tflite_path: "str | os.PathLike") -> PartitionCount:
 
 
 def gpu_partitions(tflite_path: "str | os.PathLike") -> PartitionCount | None:
-    """GPU delegate partitions from TensorFlow's analyzer; None without TensorFlow."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    out = io.StringIO()
-    try:
-        with quiet(), contextlib.redirect_stdout(out):
-            import tensorflow as tf
+    """GPU delegate partitions from TensorFlow's analyzer (``litert.gpu_analysis``); None without TensorFlow."""
+    from .litert import gpu_analysis
 
-            tf.lite.experimental.Analyzer.analyze(model_path=str(tflite_path), gpu_compatibility=True)
-    except ImportError:
+    text = gpu_analysis(tflite_path)
+    if text is None:
         return None
     flagged: set[int] = set()
     current = None
     subgraph = 0
-    for line in out.getvalue().splitlines():
+    for line in text.splitlines():
         if line.startswith("Subgraph#"):
             subgraph = int(re.match(r"Subgraph#(\d+)", line).group(1))
         match = re.match(r"\s*Op#(\d+)", line)
@@ -289,20 +280,29 @@ def _graph_edges(path: Path):
 
 
 # -- the budget --------------------------------------------------------------------------
-def partitions_card(counts: dict[str, "PartitionCount | None"], form: str | None) -> dict:
-    """The model card's ``partitions`` object: per accelerator, the budget and whether it holds."""
-    budget = PHONE_BUDGETS.get(form or "", {})
+def budget_of(target: str | None) -> dict[str, int]:
+    """The partitions each accelerator may cut a ``target`` artifact into ({}: counted only)."""
+    found = None if target is None else get_target(target).partition_budget
+    return dict(found or {})
+
+
+def partitions_card(counts: dict[str, "PartitionCount | None"], target: str | None) -> dict:
+    """The model card's ``partitions`` object: per accelerator, the budget and whether it holds.
+
+    ``target``: whose phone budget binds (None: counted for the record only).
+    """
+    limits = budget_of(target)
     card: dict = {name: (None if count is None else count.to_dict()) for name, count in counts.items()}
-    card["budget"] = dict(budget)
+    card["budget"] = limits
     card["within_budget"] = all(
-        counts.get(name) is None or counts[name].partitions <= limit for name, limit in budget.items()
+        counts.get(name) is None or counts[name].partitions <= limit for name, limit in limits.items()
     )
     return card
 
 
-def check_budget(counts: dict[str, "PartitionCount | None"], form: str, artifact: str) -> None:
-    """One ``VmfError`` line when ``artifact`` (a ``form`` meant for phones) exceeds its budget."""
-    for name, limit in PHONE_BUDGETS.get(form, {}).items():
+def check_budget(counts: dict[str, "PartitionCount | None"], target: str, artifact: str) -> None:
+    """One ``VmfError`` line when ``artifact`` (of a ``target`` meant for phones) exceeds its budget."""
+    for name, limit in budget_of(target).items():
         count = counts.get(name)
         if count is None or count.partitions <= limit:
             continue

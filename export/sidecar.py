@@ -18,7 +18,6 @@ from vmf.contract.card import (  # noqa: F401  (re-exported: the card as the exp
     INPUT_NAME,
     LAYOUTS,
     OUTPUT_NAME,
-    PRECISIONS,
     REQUIRED_KEYS,
     SCHEMA_ID,
     SIDECAR_VERSION,

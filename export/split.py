@@ -27,7 +27,6 @@ uses them automatically and refuses halves whose ids disagree with the card.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -48,7 +47,9 @@ from vmf.contract.split_layout import (
     stem_windows,
     window,
 )
+from vmf.contract.targets import REGISTRY, by_suffix
 from vmf.model import VmfError, state_dict_sha256
+from vmf.model.cli import Parser, run_main
 
 from .deployable.folding import bn_affine
 from .sidecar import write_sidecar
@@ -168,7 +169,7 @@ def build_halves(
 
 
 def _tflite_runner(path: Path, threads: int = 2):
-    from .tflite import load_interpreter
+    from .litert import load_interpreter
 
     interpreter = load_interpreter(path, threads)
     source = interpreter.get_input_details()[0]["index"]
@@ -183,16 +184,19 @@ def _tflite_runner(path: Path, threads: int = 2):
 
 
 def _runner(path: Path, threads: int = 2):
-    return _tflite_runner(path, threads) if Path(path).suffix == ".tflite" else _onnx_runner(path, threads)
+    return _tflite_runner(path, threads) if _target_of(path) == "tflite" else _onnx_runner(path, threads)
+
+
+def _target_of(path: "str | Path") -> str | None:
+    """The splittable target whose files end like ``path`` (None: not one)."""
+    target = by_suffix(Path(path).suffix)
+    return target.name if target is not None and target.splittable else None
 
 
 def _onnx_runner(path: Path, threads: int = 2):
-    import onnxruntime as ort
+    from vmf.model.ort_session import ort_session
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort_session(path, threads=threads)
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x})[0]
 
@@ -246,8 +250,7 @@ def split_parity(
             "metric": "max_rel_err",
             "reason": f"the halves do not fit together ({str(exc).splitlines()[0][:160]})",
         }
-    target = "tflite" if Path(stem_path).suffix == ".tflite" else "onnx"
-    figures = gate(compare(outputs, references), target, "fp32")
+    figures = gate(compare(outputs, references), _target_of(stem_path), "fp32")
     figures["checked"] = True
     figures["composed"] = True
     return figures
@@ -263,10 +266,9 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
     """
     artifact = Path(artifact)
     suffix = artifact.suffix.lower()
-    if suffix not in (".onnx", ".tflite"):
-        raise VmfError(
-            f"split artifacts are written for .onnx and .tflite exports; {artifact.name} is neither"
-        )
+    target = _target_of(artifact)
+    if target is None:
+        raise VmfError(f"split artifacts are written for {_kinds()} exports; {artifact.name} is neither")
     meta = read_sidecar(artifact)
     layout = meta.get("input_layout")
     if meta.get("precision") != "fp32":
@@ -287,7 +289,7 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
     scratch = Path(tempfile.mkdtemp(prefix=".vmf-split-", dir=artifact.parent))
     try:
         stem_tmp, body_tmp = scratch / stem_name, scratch / body_name
-        if suffix == ".onnx":
+        if target == "onnx":
             from .onnx import torch2onnx
 
             torch2onnx(
@@ -319,10 +321,10 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
                 f"{parity.get('threshold', 0):.0e}; nothing was written"
             )
         # The halves must also reproduce the artifact they sit beside (the same weights).
-        if suffix == ".onnx":
+        if target == "onnx":
             against = _onnx_runner(artifact)
         else:
-            from .tflite import tflite_predictor
+            from .litert import tflite_predictor
 
             against = tflite_predictor(artifact, layout)
         full = split_parity(stem_tmp, body_tmp, model, frames, resolution, geometry, against=against)
@@ -374,9 +376,14 @@ def add_split(artifact: "str | Path", model, *, verify: bool = True, log=print) 
     return entry
 
 
+def _kinds() -> str:
+    """``.onnx and .tflite``: the suffixes of the splittable targets."""
+    return " and ".join(t.suffix for t in REGISTRY.values() if t.splittable)
+
+
 def model_for(artifact: "str | Path", weights=None, warn=None):
     """The reference model an export came from: ``weights``, or the seeded random weights."""
-    from .api import load_model
+    from .session import load_model
 
     meta = read_sidecar(artifact)
     model, _ = load_model(
@@ -385,37 +392,29 @@ def model_for(artifact: "str | Path", weights=None, warn=None):
     return model
 
 
-def add_split_to_report(report, weights=None, *, log=print, warn=None) -> list[dict]:
-    """``vmf-export --split``: add halves to every fp32 ONNX artifact of an export report."""
-    targets = [
-        a.path
-        for a in report.artifacts
-        if a.target in ("onnx", "tflite") and a.precision == "fp32" and a.form == "deployable"
-    ]
-    if not targets:
-        raise VmfError("--split writes halves of fp32 .onnx and .tflite exports; this export has none")
-    model = model_for(targets[0], weights)  # export() has already warned about random weights
-    return [add_split(path, model, log=log) for path in targets]
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    p = Parser(
         prog="python -m vmf.export.split",
-        description="Add stem + body halves (for stem reuse in streams) to an exported .onnx model.",
+        description=f"Add stem + body halves (for stem reuse in streams) to an exported {_kinds()} model.",
     )
-    p.add_argument("artifact", help="an .onnx written by vmf-export (its .json card beside it)")
+    p.add_argument("artifact", help=f"a {_kinds()} written by vmf-export (its .json card beside it)")
     p.add_argument(
         "--weights",
         metavar="PATH",
         help="the checkpoint it was exported from (default: vmf-export's seeded random weights)",
     )
-    args = p.parse_args(argv)
-    try:
+    return p
+
+
+def main(argv=None) -> int:
+    """The command line: the convention of ``vmf.model.cli`` (usage errors exit 2, others 1)."""
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
         add_split(args.artifact, model_for(args.artifact, args.weights))
-    except VmfError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return 0
+
+    return run_main(body)
 
 
 if __name__ == "__main__":

@@ -29,18 +29,27 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from vmf.contract.targets import get as get_target
 from vmf.model import MissingDependencyError, VmfError
 
+from .litert import SIGNATURE, input_name, load_interpreter, signature_input, tflite_predictor
 from .quiet import quiet as _quiet
 from .quiet import record
 
-CONVERTERS = ("onnx2tf", "litert-torch")
-PRECISIONS = ("fp32", "fp16", "int8")
+if TYPE_CHECKING:
+    from vmf.contract.targets import Job
+
+    from .session import ExportSession
+    from .steps import Artifact
+
+__all__ = ["input_name", "load_interpreter", "tflite_predictor"]  # running a .tflite: litert.py
+
 # Left float in int8 files: XNNPACK has no int8 kernel for them, so int8 versions run on
 # TFLite's reference kernels and cut the graph into partitions. VMF-560M (64x172, LiteRT,
 # 2 threads, median of paired runs): every op int8 1.52x the fp32 time (cosine 0.987);
@@ -55,7 +64,6 @@ FLOAT_OPS = ("BATCH_MATMUL", "SOFTMAX", "DIV")
 # spelled without one in ChannelsLastFrameDyReLU instead: float it cost int8 17 %.)
 CPU_ONLY_INT8_OPS = ("SQUARED_DIFFERENCE", "RSQRT", "GELU", "HARD_SWISH")
 FLOAT_SCOPES = (".*LayerNorm.*",)
-SIGNATURE = "serving_default"
 ONNX2TF_TIMEOUT_S = 3600
 # onnx2tf downloads this sample from GitHub to test 4-D inputs with <= 20 in the
 # batch axis (our clips, once T <= 20); a local file of that name stops the
@@ -180,7 +188,7 @@ def quantize_tflite(
     if precision == "fp32":
         shutil.copyfile(fp32_path, path)
         return path
-    if precision not in PRECISIONS:
+    if precision not in get_target("tflite").precisions:
         raise VmfError(f"unknown TFLite precision {precision!r}")
     _require("ai_edge_quantizer", "ai-edge-quantizer")
     from ai_edge_quantizer import quantizer, recipe, qtyping
@@ -209,7 +217,7 @@ def quantize_tflite(
             q.update_quantization_recipe(
                 regex=scope, operation_name=ops.ALL_SUPPORTED, algorithm_key=AlgorithmName.NO_QUANTIZE
             )
-        input_name = _signature_input(fp32_path)
+        input_name = signature_input(fp32_path)
         from .parity import to_layout
 
         data = {SIGNATURE: [{input_name: to_layout(clip, layout)} for clip in calibration]}
@@ -219,51 +227,6 @@ def quantize_tflite(
         result = q.quantize(calibrated, enable_progress_bar=False, enable_progress_report=False)
     path.write_bytes(bytes(result.quantized_model))
     return path
-
-
-def load_interpreter(path: "str | os.PathLike", threads: int = 2):
-    """A ready LiteRT interpreter (ai-edge-litert; tflite-runtime as a fallback)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter
-        except ImportError:
-            raise MissingDependencyError(
-                "running .tflite files needs ai-edge-litert: pip install 'vmf[tflite]'"
-            ) from None
-    with _quiet():
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        interpreter.allocate_tensors()
-    return interpreter
-
-
-def tflite_predictor(path: "str | os.PathLike", layout: str = "THWC", threads: int = 2):
-    """A function TCHW clip -> logits (1, classes) running ``path``, fed in ``layout``."""
-    from .parity import to_layout
-
-    interpreter = load_interpreter(path, threads)
-    source = interpreter.get_input_details()[0]["index"]
-    sink = interpreter.get_output_details()[0]["index"]
-
-    def predict(clip: np.ndarray) -> np.ndarray:
-        interpreter.set_tensor(source, to_layout(clip.astype(np.float32), layout))
-        interpreter.invoke()
-        return interpreter.get_tensor(sink).copy()
-
-    return predict
-
-
-def input_name(path: "str | os.PathLike") -> str:
-    """The input tensor's name in the flatbuffer (what ``get_input_details`` reports)."""
-    return load_interpreter(path, 1).get_input_details()[0]["name"]
-
-
-def _signature_input(path) -> str:
-    signatures = load_interpreter(path, 1).get_signature_list()
-    if SIGNATURE not in signatures:
-        raise VmfError(f"{Path(path).name} has no {SIGNATURE!r} signature to calibrate through")
-    return signatures[SIGNATURE]["inputs"][0]
 
 
 def _onnx2tf_sample(sample: np.ndarray | None) -> np.ndarray:
@@ -300,4 +263,72 @@ def _require(module: str, package: str):
     except ImportError:
         raise MissingDependencyError(
             f"the TFLite export needs {package}: pip install 'vmf[tflite]'"
+        ) from None
+
+
+# -- the step vmf-export runs for --target tflite (registry: Target.writer) --------------------
+def export_tflite(s: "ExportSession", job: "Job") -> list["Artifact"]:
+    """Convert once (``job.converter``) to fp32, then quantise per precision; lint, count, gate."""
+    from .lint import check_tflite, lint_tflite
+    from .partitions import gpu_partitions, xnnpack_partitions
+
+    target = get_target(job.target)
+    layout = target.layout  # THWC: onnx2tf turns the TCHW ONNX input into NHWC
+    fp32 = s.scratch / f"{job.converter}_fp32.tflite"
+    s.log(f"tflite: converting with {job.converter} ...")
+    with s.timed(f"tflite: {job.converter} converted"):
+        if job.converter == "onnx2tf":
+            _convert_through_onnx(s, fp32, layout)
+        else:
+            torch2tflite(s.module(layout), s.example(layout), fp32)
+    gated = s.options.verify and s.options.form == "deployable"  # the naive form is rank 5 by design
+
+    def build(tmp: Path, precision: str) -> dict:
+        calibration = s.calibration().calib if precision == "int8" else None
+        quantize_tflite(fp32, tmp, precision, calibration, layout=layout)
+        lint = (check_tflite(tmp) if gated else lint_tflite(tmp)).to_dict()
+        counts = {"xnnpack": xnnpack_partitions(tmp), "gpu": gpu_partitions(tmp)}
+        lint["partitions"] = {k: None if v is None else v.partitions for k, v in counts.items()}
+        # The budget binds the deployable form through the default converter: the naive
+        # form is rank 5 by design, and onnx2tf's int8 graph still leaves ops XNNPACK has
+        # no int8 kernel for on the CPU (docs/mobile-accelerators.md); it is counted only.
+        name = s.final_path(job.target, precision, job.converter).name
+        phone = gated and job.converter == target.default_converter
+        partitions = s.partitions(counts, job.target if phone else None, name)
+        if gated and not phone and counts["xnnpack"].partitions > 1:
+            s.warn(
+                f"warning: {name}: XNNPACK takes it in {counts['xnnpack'].partitions} "
+                f"partitions; --converter {target.default_converter} makes one"
+            )
+        parity = s.parity(tflite_predictor(tmp, layout), job.target, precision, tmp.name)
+        return s.metadata(
+            job.target,
+            precision,
+            converter=job.converter,
+            input_name=input_name(tmp),
+            parity=parity,
+            lint=lint,
+            partitions=partitions,
+        )
+
+    return s.per_precision(job, build)
+
+
+def _convert_through_onnx(s: "ExportSession", fp32: Path, layout: str) -> None:
+    """The onnx2tf route: the TCHW ONNX graph, converted to a ``layout`` (THWC) flatbuffer."""
+    from .onnx import torch2onnx
+
+    onnx_file = torch2onnx(s.module("TCHW"), s.example("TCHW"), s.scratch / "for_onnx2tf.onnx")
+    try:
+        onnx2tflite(onnx_file, fp32, sample=s.example(layout).numpy())
+    except VmfError as exc:
+        if s.options.form != "naive" or s.facts.baseline:
+            raise
+        # Measured: onnx2tf's layout inference breaks on the 5-D bridges' MatMul,
+        # and litert-torch crashes on a grouped Conv3d.
+        reason = str(exc).split("; try")[0]
+        raise VmfError(
+            f"{reason}: onnx2tf cannot convert the naive 5-D {s.facts.variant}; that is "
+            "what the deployable form fixes. The naive Mobile3D baseline converts "
+            "(--baseline)"
         ) from None

@@ -35,6 +35,8 @@ class Backend:
     """The interface every backend implements (subclasses fill in ``load`` and ``_infer``)."""
 
     name = "backend"
+    # Files it runs that no export target writes (a checkpoint); an export target's
+    # suffixes are its record's (vmf.contract.targets), which names the backend.
     suffixes: tuple[str, ...] = ()
 
     def __init__(self, path: Path, meta: dict, device: str):

@@ -15,7 +15,6 @@ from .backend_base import Backend, check_io, first_line, missing
 
 class CoreMLBackend(Backend):
     name = "coreml"
-    suffixes = (".mlpackage", ".mlmodel")
 
     def __init__(self, path: Path, meta: dict, device: str, model, input_name: str):
         super().__init__(path, meta, device)

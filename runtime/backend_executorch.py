@@ -24,7 +24,6 @@ from .backend_base import Backend, check_io, check_threads, first_line, missing
 
 class ExecuTorchBackend(Backend):
     name = "executorch"
-    suffixes = (".pte",)
 
     def __init__(self, path: Path, meta: dict, device: str, method, torch):
         super().__init__(path, meta, device)

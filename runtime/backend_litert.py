@@ -30,7 +30,6 @@ def _interpreter_class():
 
 class LiteRTBackend(Backend):
     name = "tflite"
-    suffixes = (".tflite",)
 
     def __init__(self, path: Path, meta: dict, device: str, interpreter):
         super().__init__(path, meta, device)

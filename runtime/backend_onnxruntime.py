@@ -8,16 +8,13 @@ import numpy as np
 
 from vmf.contract.card import read_sidecar
 from vmf.model import VmfError
+from vmf.model.ort_session import CPU_PROVIDER, CUDA_PROVIDER, ort_session
 
 from .backend_base import Backend, check_io, check_threads, first_line
-
-CUDA_PROVIDER = "CUDAExecutionProvider"
-CPU_PROVIDER = "CPUExecutionProvider"
 
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
-    suffixes = (".onnx", ".ort")  # .ort: ONNX Runtime Mobile's format (exported with --target ort)
 
     def __init__(self, path: Path, meta: dict, device: str, session):
         super().__init__(path, meta, device)
@@ -43,15 +40,8 @@ class OnnxRuntimeBackend(Backend):
             providers = [CUDA_PROVIDER, CPU_PROVIDER]
         else:
             providers = [CPU_PROVIDER]
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # applied, so the device string is true
-        options.inter_op_num_threads = 1  # one clip at a time: no parallel branches to feed
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # warnings from the graph optimiser are not the user's business
-        if not spin:  # a stream shares the cores: idle pool threads must sleep, not busy-wait
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            session = ort.InferenceSession(str(path), options, providers=providers)
+        try:  # threads applied, so the device string is true
+            session = ort_session(path, threads=threads, providers=providers, spin=spin)
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
             raise VmfError(f"{path.name} is not a loadable ONNX model ({first_line(exc)})") from None
         inputs, outputs = session.get_inputs(), session.get_outputs()

@@ -61,9 +61,7 @@ def compile_onnx(core, path: Path, threads: int, **config):
 
 
 class OpenVINOBackend(Backend):
-    name = "openvino"
-    # The exporter's .onnx; backend_for gives .onnx to onnxruntime, listed first in BACKENDS.
-    suffixes = (".onnx",)
+    name = "openvino"  # runs the exporter's .onnx when named (the onnx target's other_backends)
 
     def __init__(self, path: Path, meta: dict, device: str, compiled):
         super().__init__(path, meta, device)

@@ -66,7 +66,7 @@ class _ReferenceTCHW:
 
 class TorchBackend(Backend):
     name = "torch"
-    suffixes = (".pt", ".pth", ".ckpt")
+    suffixes = (".pt", ".pth", ".ckpt")  # a vmf checkpoint: not an export target (vmf.contract.targets)
 
     def __init__(self, path: Path, meta: dict, device: str, module, torch_device, form: str):
         super().__init__(path, meta, device)

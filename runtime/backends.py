@@ -8,8 +8,9 @@
 The interface and its load-time checks are in ``backend_base``; one module per
 backend (``backend_onnxruntime``, ``backend_litert``, ``backend_torch``,
 ``backend_openvino``, ``backend_coreml``, ``backend_executorch``) imports its package only when a model
-is loaded. OpenVINO runs the same ``.onnx`` files as ONNX Runtime, so it is
-chosen by name (``backend="openvino"``); the suffix still implies onnxruntime.
+is loaded. Which backend a model file's suffix implies is its export target's
+record (``Target.backend`` in ``vmf.contract.targets``); OpenVINO runs the same
+``.onnx`` files as ONNX Runtime, so it is chosen by name (``backend="openvino"``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vmf.contract import targets as registry
 from vmf.model import VmfError
 
 from .backend_base import DEVICES, Backend, check_device, check_threads, default_threads
@@ -27,10 +29,9 @@ from .backend_onnxruntime import OnnxRuntimeBackend
 from .backend_openvino import OpenVINOBackend
 from .backend_torch import TorchBackend
 
-__all__ = ["BACKENDS", "DEVICES", "Backend", "backend_for", "default_threads", "load_backend"]
+__all__ = ["BACKENDS", "DEVICES", "Backend", "backend_for", "default_threads", "load_backend", "suffixes"]
 
-# Names are what --backend accepts; order is the order help texts list them in, and the
-# order backend_for tries suffixes in (so .onnx is onnxruntime's, not openvino's).
+# Names are what --backend accepts; order is the order help texts list them in.
 BACKENDS: dict[str, type[Backend]] = {
     cls.name: cls
     for cls in (
@@ -44,13 +45,23 @@ BACKENDS: dict[str, type[Backend]] = {
 }
 
 
+def suffixes(backend: str) -> tuple[str, ...]:
+    """The suffixes that imply ``backend``: its export targets' files, then its own (a checkpoint)."""
+    cls = BACKENDS.get(backend)
+    of_targets = (s for t in registry.REGISTRY.values() if t.backend == backend for s in t.suffixes)
+    return tuple(dict.fromkeys([*of_targets, *(cls.suffixes if cls else ())]))
+
+
 def backend_for(path: "str | os.PathLike") -> str:
     """The backend a model file's suffix implies (``.onnx`` -> ``onnxruntime``, ...)."""
     suffix = Path(path).suffix.lower()
+    target = registry.by_suffix(suffix)
+    if target is not None:
+        return target.backend
     for name, cls in BACKENDS.items():
         if suffix in cls.suffixes:
             return name
-    known = ", ".join(dict.fromkeys(s for cls in BACKENDS.values() for s in cls.suffixes))
+    known = ", ".join(dict.fromkeys(s for name in BACKENDS for s in suffixes(name)))
     raise VmfError(
         f"cannot tell the backend of {Path(path).name} from its suffix (known: {known}); pass --backend"
     )

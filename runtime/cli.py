@@ -23,6 +23,7 @@ import threading
 import time
 
 from vmf.model import VmfError
+from vmf.contract import targets as registry
 from vmf.model.cli import Parser, print_error, run_main
 
 from .backends import BACKENDS, DEVICES, load_backend
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         required=True,
-        help="model file (.onnx, .tflite, .mlpackage, .pte with its .json sidecar, or a vmf checkpoint .pt)",
+        help=f"model file ({', '.join(t.suffix for t in registry.REGISTRY.values())} with its "
+        ".json sidecar, or a vmf checkpoint .pt)",
     )
     p.add_argument("--source", required=True, help="camera index, video file or URL (rtsp://...)")
     p.add_argument(

@@ -100,15 +100,9 @@ class StemReuse:
 
 
 def _onnxruntime_runner(path: Path, threads: int, spin: bool):
-    import onnxruntime as ort
+    from vmf.model.ort_session import ort_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    if not spin:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort_session(path, threads=threads, spin=spin)
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x})[0], [session.get_inputs()[0].shape]
 

@@ -38,16 +38,11 @@ def random_clip(shape) -> np.ndarray:
 
 def profile_onnxruntime(path: Path, threads: int, warmup: int, runs: int) -> dict:
     """{(op type, provider): total ms over the last ``runs`` runs}."""
-    import onnxruntime as ort
+    from vmf.model.ort_session import ort_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    options.enable_profiling = True
     with tempfile.TemporaryDirectory(prefix="vmf-profile-") as scratch:
-        options.profile_file_prefix = str(Path(scratch) / "ort")
         try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session = ort_session(path, threads=threads, profile_prefix=str(Path(scratch) / "ort"))
         except Exception as exc:  # ORT's own Fail/InvalidGraph/... types
             raise ProfileError(
                 f"{path.name} is not a loadable ONNX model ({str(exc).strip().splitlines()[0][:160]})"

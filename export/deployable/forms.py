@@ -17,7 +17,7 @@ pairs that a runtime takes and that are exact are forms; ``form`` is the one
 place a (layout, spelling) is validated. The two spellings for phone
 runtimes are written for NCHW graphs only: the xnnpack stem views the clip
 as ``3 s_t`` channels, and ExecuTorch and ONNX Runtime Mobile get TCHW clips
-(export/api.py); a THWC ort_mobile form mixed its bridges with the
+(``Target.layout`` in vmf.contract.targets); a THWC ort_mobile form mixed its bridges with the
 channels-last DY-ReLU and failed with a shape error.
 """
 

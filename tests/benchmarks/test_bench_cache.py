@@ -35,6 +35,7 @@ def test_second_fetch_is_a_hit(tmp_path):
     "field, value",
     [
         ("version", "0.2.0"),
+        ("tools", "0123abcd"),  # another onnx2tf, ONNX Runtime, ...
         ("precision", "fp16"),
         ("converter", "litert-torch"),
         ("form", "naive"),
@@ -93,16 +94,18 @@ def test_row_fields_are_the_schema():
 
 
 def test_choices_follow_the_exporter_and_runtime_registries():
-    from vmf.benchmarks.jobs import BACKEND_TARGETS, CUDA_BACKENDS, NO_CUDA, PRECISIONS
-    from vmf.export.api import PRECISIONS as EXPORT_PRECISIONS
-    from vmf.export.api import TARGETS
+    from vmf.benchmarks.jobs import CHECKPOINT, CUDA_BACKENDS, NO_CUDA, PRECISIONS, backend_targets
+    from vmf.contract.card import PRECISIONS as CARD_PRECISIONS
+    from vmf.contract.targets import REGISTRY
     from vmf.runtime.backends import BACKENDS
 
-    assert set(BACKEND_TARGETS) == set(BACKENDS)
+    assert set(backend_targets()) == set(BACKENDS)  # every runtime backend has rows
     assert set(NO_CUDA) == set(BACKENDS) - set(CUDA_BACKENDS)  # every refusal says why
     # ort (ONNX Runtime Mobile) is timed on phones; its mobile .onnx runs on the onnxruntime row.
-    assert set(BACKEND_TARGETS.values()) - {"checkpoint"} == set(TARGETS) - {"ort"}
-    assert PRECISIONS == EXPORT_PRECISIONS
+    timed = {name for name, t in REGISTRY.items() if t.benchmarked}
+    assert set(backend_targets().values()) - {CHECKPOINT} == timed == set(REGISTRY) - {"ort"}
+    assert backend_targets()["openvino"] == backend_targets()["onnxruntime"] == "onnx"
+    assert PRECISIONS == CARD_PRECISIONS
 
 
 def test_a_failed_exports_conversion_log_outlives_the_scratch_folder(tmp_path):
@@ -122,3 +125,20 @@ def test_a_failed_exports_conversion_log_outlives_the_scratch_folder(tmp_path):
     assert kept.read_text() == "onnx2tf: Traceback ...\n" and not log.exists()
     plain = VmfError("parity check failed")
     assert keep_conversion_log(plain, tmp_path) is plain
+
+
+def test_a_new_converter_version_is_a_new_entry(monkeypatch):
+    from vmf.benchmarks import cache as cache_mod
+    from vmf.export import metadata
+
+    installed = metadata.versions()
+    cache_mod.tools_fingerprint.cache_clear()
+    try:
+        before = cache_mod.tools_fingerprint()
+        monkeypatch.setattr(metadata, "versions", lambda: {**installed, "onnx2tf": "0.0.1-other"})
+        cache_mod.tools_fingerprint.cache_clear()
+        after = cache_mod.tools_fingerprint()
+    finally:
+        cache_mod.tools_fingerprint.cache_clear()
+    assert before != after
+    assert dataclasses.replace(KEY, tools=before).folder() != dataclasses.replace(KEY, tools=after).folder()

@@ -7,7 +7,7 @@ import pytest
 
 from vmf.benchmarks import cli
 from vmf.benchmarks.rows import COLUMNS, ISSUE_COLUMNS
-from vmf.export.api import DEFAULT_CONVERTER
+from vmf.contract.targets import get as get_target
 from vmf.model import MissingDependencyError
 
 # 8 frames (560M's temporal stride) at 8 px: the real reference model's MACs are counted on it.
@@ -48,7 +48,7 @@ def test_json_rows_carry_the_core_columns_and_the_fake_delays(tools, loader, tmp
         assert r["peak_rss_mb"] > 0
         assert "max_abs=1.5e-05" in r["parity"]  # the sidecar's parity record
     # TFLite rows name the converter (the exporter's default when none is asked for).
-    assert [r["converter"] for r in rows] == ["fake-default", DEFAULT_CONVERTER]
+    assert [r["converter"] for r in rows] == ["fake-default", get_target("tflite").default_converter]
     assert "VMF-560M" in out and "p50 ms" in out  # the table printed before the JSON
 
 

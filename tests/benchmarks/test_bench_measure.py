@@ -48,6 +48,16 @@ def test_the_worker_error_is_passed_on(monkeypatch):
         measure_isolated("m.onnx", "onnxruntime", 2, "cpu", OPTIONS)
 
 
+def test_a_row_that_does_not_finish_is_stopped_and_fails_alone(monkeypatch):
+    def hangs(cmd, **kwargs):
+        assert kwargs["timeout"] == 5.0
+        raise subprocess.TimeoutExpired(cmd, kwargs["timeout"])  # what run() raises once it killed it
+
+    monkeypatch.setattr(measure_mod.subprocess, "run", hangs)
+    with pytest.raises(VmfError, match=r"^the timing process did not finish in 5 s and was stopped"):
+        measure_isolated("m.onnx", "onnxruntime", 2, "cpu", TimingOptions(warmup=0, runs=1, row_timeout=5.0))
+
+
 def test_a_real_worker_reports_a_missing_file(tmp_path):
     with pytest.raises(VmfError, match="model file not found"):
         measure_isolated(tmp_path / "absent.onnx", "onnxruntime", 1, "cpu", OPTIONS)

@@ -58,7 +58,7 @@ def test_every_form_matches_the_reference(
 
 
 def test_the_table_covers_the_runtimes_that_ask():
-    # ONNX / Core ML / PyTorch take TCHW, TFLite THWC (export/api.py), ExecuTorch's XNNPACK and
+    # ONNX / Core ML / PyTorch take TCHW, TFLite THWC (``Target.layout``), ExecuTorch's XNNPACK and
     # ONNX Runtime Mobile their TCHW spellings.
     assert set(FORMS) == {
         ("TCHW", "default"),

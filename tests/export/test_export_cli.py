@@ -1,11 +1,12 @@
 """vmf-export's user errors: one line on stderr, a non-zero exit, nothing half-written."""
 
+import dataclasses
+
 import pytest
 import torch
 
-from vmf.export import api
+from vmf.contract import targets as registry
 from vmf.export.cli import main
-from vmf.export.parity import TOLERANCES
 from vmf.model import VmfError, build_model, save_checkpoint
 
 
@@ -112,7 +113,8 @@ def test_weights_of_another_variant_are_refused(capsys, tmp_path):
 
 def test_a_failed_check_leaves_nothing_in_out(capsys, tmp_path, monkeypatch):
     # No real export misses 1e-4, so demand the impossible: an exact match.
-    monkeypatch.setitem(TOLERANCES, ("onnx", "fp32"), -1.0)
+    onnx = registry.get("onnx")
+    monkeypatch.setitem(registry.REGISTRY, "onnx", dataclasses.replace(onnx, tolerances={"fp32": -1.0}))
     out = tmp_path / "out"
     code, _, err = run(
         capsys,
@@ -133,42 +135,41 @@ def test_a_failed_check_leaves_nothing_in_out(capsys, tmp_path, monkeypatch):
 
 
 def test_plan_per_target_defaults_and_all():
-    jobs = api.plan(("all",), None, None, "deployable", None)
+    jobs = registry.plan(("all",), None, None, "deployable", None)
     assert [(j.target, j.precisions) for j in jobs] == [
         ("onnx", ("fp32",)),
         ("tflite", ("fp32",)),
         ("coreml", ("fp16",)),
         ("executorch", ("fp32",)),
     ]
-    jobs = api.plan(("all",), ("fp16", "int8"), "onnx2tf", "deployable", "videos")
+    jobs = registry.plan(("all",), ("fp16", "int8"), "onnx2tf", "deployable", "videos")
     assert [(j.target, j.precisions, j.converter) for j in jobs] == [
         ("onnx", ("int8",), None),
         ("tflite", ("fp16", "int8"), "onnx2tf"),
         ("coreml", ("fp16",), None),
         ("executorch", ("int8",), "xnnpack"),
     ]
-    jobs = api.plan(("executorch",), None, None, "deployable", None, "coreml")
+    jobs = registry.plan(("executorch",), None, None, "deployable", None, "coreml")
     assert [(j.target, j.precisions, j.converter) for j in jobs] == [("executorch", ("fp16",), "coreml")]
     with pytest.raises(VmfError, match="did you mean 'coreml'"):
-        api.plan(("cormel",), None, None, "deployable", None)
+        registry.plan(("cormel",), None, None, "deployable", None)
 
 
 def test_artifact_names_say_what_differs_from_the_defaults():
-    from vmf.model import get_variant
-
-    cfg = get_variant("560M")
+    tflite = registry.get("tflite")
 
     def name(**kw):
-        return api.artifact_name(
-            cfg,
+        return registry.artifact_name(
+            "560M",
             **{
                 **dict(
                     baseline=False,
                     frames=64,
                     resolution=172,
+                    default_clip=(64, 172),
                     target="tflite",
                     precision="fp32",
-                    converter=api.DEFAULT_CONVERTER,
+                    converter=tflite.default_converter,
                     form="deployable",
                 ),
                 **kw,
@@ -179,7 +180,7 @@ def test_artifact_names_say_what_differs_from_the_defaults():
     assert name(target="onnx", converter=None) == "vmf-560m_fp32.onnx"
     assert name(target="coreml", precision="fp16", converter=None) == "vmf-560m_fp16.mlpackage"
     assert name(baseline=True, frames=16) == "mobile3d-560m_t16_fp32.tflite"
-    other = next(c for c in api.CONVERTERS if c != api.DEFAULT_CONVERTER)
+    other = next(c for c in tflite.converters if c != tflite.default_converter)
     assert name(converter=other, resolution=112) == f"vmf-560m_r112_fp32_{other}.tflite"
     assert name(target="onnx", converter=None, form="naive") == "vmf-560m_fp32_naive.onnx"
 

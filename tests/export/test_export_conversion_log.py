@@ -8,6 +8,7 @@ import os
 import pytest
 
 from vmf.export import api
+from vmf.export import onnx as onnx_writer
 from vmf.export.cli import main
 from vmf.export.quiet import quiet
 from vmf.model import VmfError
@@ -24,7 +25,7 @@ def crashing_converter(session, job):
 
 @pytest.fixture
 def crashing_onnx(monkeypatch):
-    monkeypatch.setitem(api.TARGET_STEPS, "onnx", crashing_converter)
+    monkeypatch.setattr(onnx_writer, "export_onnx", crashing_converter)  # the onnx target's writer
 
 
 def test_a_crash_keeps_the_converter_output_in_a_log_the_error_names(tmp_path, crashing_onnx, capfd):
@@ -69,7 +70,7 @@ def test_a_failed_check_is_its_own_explanation(tmp_path, monkeypatch):
     def fails_parity(session, job):
         raise VmfError("parity check failed for m.onnx: max rel err 1e-02 > 1e-04")
 
-    monkeypatch.setitem(api.TARGET_STEPS, "onnx", fails_parity)
+    monkeypatch.setattr(onnx_writer, "export_onnx", fails_parity)
     with pytest.raises(VmfError, match=r"^parity check failed for m.onnx: max rel err 1e-02 > 1e-04$"):
         api.export("560M", targets=("onnx",), out_dir=tmp_path, **SMALL)
     assert list(tmp_path.iterdir()) == []

@@ -24,6 +24,7 @@ import torch
 
 from vmf.contract.card import REQUIRED_KEYS, read_sidecar
 from vmf.contract.labels import kinetics400
+from vmf.contract.targets import get as get_target
 from vmf.export import api, export
 from vmf.export.metadata import read_embedded
 from vmf.export.parity import compare, structured_clips, to_layout
@@ -48,7 +49,10 @@ needs_tflite = pytest.mark.skipif(
 pytestmark = pytest.mark.slow
 FRAMES = 16
 REAL_CONVERTER = "litert-torch"
-TFLITE_NAME = "vmf-560m_t16_fp32" + ("" if REAL_CONVERTER == api.DEFAULT_CONVERTER else f"_{REAL_CONVERTER}")
+TFLITE = get_target("tflite")
+TFLITE_NAME = "vmf-560m_t16_fp32" + (
+    "" if REAL_CONVERTER == TFLITE.default_converter else f"_{REAL_CONVERTER}"
+)
 
 
 def reference(variant="560M", baseline=False):
@@ -267,7 +271,7 @@ def test_fp16_and_int8_at_the_real_size_through_the_real_export(real_export):
 
 @needs_tflite
 def test_other_converter_fp32_fp16_int8_from_calibration_videos(tmp_path, calibration_videos):
-    other = next(c for c in api.CONVERTERS if c != REAL_CONVERTER)
+    other = next(c for c in TFLITE.converters if c != REAL_CONVERTER)
     report = export(
         "560M",
         targets=("tflite",),
@@ -281,7 +285,7 @@ def test_other_converter_fp32_fp16_int8_from_calibration_videos(tmp_path, calibr
         warn=lambda m: None,
     )
     fp32, fp16, int8 = report.artifacts
-    suffix = "" if other == api.DEFAULT_CONVERTER else f"_{other}"
+    suffix = "" if other == TFLITE.default_converter else f"_{other}"
     assert [a.path.name for a in report.artifacts] == [
         f"vmf-560m_t8_r64_{p}{suffix}.tflite" for p in ("fp32", "fp16", "int8")
     ]

@@ -5,6 +5,7 @@ NNAPI) and the LiteRT interpreter's own DELEGATE nodes (XNNPACK), on VMF-560M
 at 16 x 64 x 64 (the op set does not depend on the clip size).
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from vmf.contract import targets as registry
 from vmf.export import export
 from vmf.export import partitions as parts
 from vmf.export.deployable import make_deployable
@@ -142,7 +144,8 @@ def test_a_reintroduced_unsupported_op_is_named_with_its_place(reference_560m, t
 
 
 def test_over_budget_export_fails_in_one_line_unless_allowed(monkeypatch, tmp_path):
-    monkeypatch.setitem(parts.PHONE_BUDGETS, "ort", {"nnapi": 0})
+    ort = registry.get("ort")
+    monkeypatch.setitem(registry.REGISTRY, "ort", dataclasses.replace(ort, partition_budget={"nnapi": 0}))
     with pytest.raises(
         VmfError, match="NNAPI EP would run it in 1 partitions .budget 0.; --allow-partitions keeps it"
     ):

@@ -5,13 +5,13 @@ import pytest
 
 from vmf.export.parity import (
     INT8_MIN_COSINE,
-    TOLERANCES,
     compare,
     gate,
     predict_all,
     structured_clips,
     to_layout,
 )
+from vmf.contract.targets import get as get_target
 from vmf.model import MEAN, STD
 
 
@@ -50,8 +50,8 @@ def test_compare_reports_relative_error_cosine_and_top1():
 
 
 def test_gate_applies_the_documented_thresholds():
-    assert TOLERANCES[("onnx", "fp32")] == 1e-4 and TOLERANCES[("tflite", "fp32")] == 1e-3
-    assert TOLERANCES[("tflite", "fp16")] == 1e-2
+    assert get_target("onnx").tolerances["fp32"] == 1e-4 and get_target("tflite").tolerances["fp32"] == 1e-3
+    assert get_target("tflite").tolerances["fp16"] == 1e-2
     ok = gate({"max_rel_err": 5e-5, "cosine_min": 1.0}, "onnx", "fp32")
     assert ok["passed"] and ok["threshold"] == 1e-4
     assert not gate({"max_rel_err": 2e-4, "cosine_min": 1.0}, "onnx", "fp32")["passed"]

@@ -3,27 +3,33 @@
 import pytest
 
 from vmf.contract.card import read_sidecar
-from vmf.export.metadata import build_metadata, read_embedded
+from vmf.export.metadata import ModelFacts, build_metadata, read_embedded
 from vmf.export.steps import run_step
 from vmf.model import VmfError, get_variant
 
 
+FACTS = ModelFacts(
+    cfg=get_variant("560M"),
+    baseline=False,
+    frames=8,
+    resolution=32,
+    labels=("a", "b"),
+    num_classes=2,
+    weights_sha256="0" * 64,
+    untrained=True,
+    macs=10,
+    params=5,
+)
+
+
 def card(**overrides):
     kw = dict(
-        cfg=get_variant("560M"),
-        baseline=False,
-        frames=8,
-        resolution=32,
-        num_classes=2,
         target="tflite",
         form="deployable",
         precision="fp32",
         converter="onnx2tf",
         input_name="clip",
         layout="THWC",
-        labels=["a", "b"],
-        weights_sha256="0" * 64,
-        untrained=True,
         parity={
             "checked": True,
             "passed": True,
@@ -31,10 +37,8 @@ def card(**overrides):
             "threshold": 1e-3,
             "metric": "max_rel_err",
         },
-        macs=10,
-        params=5,
     )
-    return build_metadata(**{**kw, **overrides})
+    return build_metadata(FACTS, **{**kw, **overrides})
 
 
 def step(final, build, lines):

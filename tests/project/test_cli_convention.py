@@ -94,3 +94,14 @@ def test_help_imports_no_torch():
         heavy = done.stdout.strip().splitlines()[-1].removeprefix("HEAVY=")
         assert heavy in ("", "cv2") if prog == "vmf-data" else heavy == "", (prog, heavy)
         assert f"usage: {prog}" in done.stdout
+
+
+def test_the_split_tool_follows_the_convention(capsys, tmp_path):
+    from vmf.export.split import main
+
+    assert main(["--no-such-option"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("(see python -m vmf.export.split --help)"), lines
+    assert main([str(tmp_path / "m.onnx")]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no sidecar m.json"), lines

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vmf.model import MissingDependencyError, VmfError
-from vmf.runtime.backends import BACKENDS, backend_for, load_backend
+from vmf.runtime.backends import BACKENDS, backend_for, load_backend, suffixes
 
 from runtime_fixtures import TINY_CLASSES, TINY_FRAMES, TINY_RES
 
@@ -17,12 +17,15 @@ def _clip(seed=0):
 
 
 def test_each_export_target_has_a_backend_that_loads_its_suffix():
-    from vmf.export.api import EXTENSIONS
+    from vmf.contract.targets import REGISTRY
 
     # every file vmf-export writes (and a checkpoint) finds a backend from its suffix alone
-    for target, suffix in EXTENSIONS.items():
-        name = backend_for(f"m{suffix}")
-        assert suffix in BACKENDS[name].suffixes and BACKENDS[name].name == name, target
+    for target in REGISTRY.values():
+        for suffix in target.suffixes:
+            name = backend_for(f"m{suffix}")
+            assert name == target.backend and name in BACKENDS and suffix in suffixes(name), target.name
+        for name in target.other_backends:  # run by name only
+            assert name in BACKENDS and target.suffix not in suffixes(name)
     assert backend_for("m.onnx") == "onnxruntime"  # openvino reads .onnx too, but only when named
     assert backend_for("M.PT") == "torch"  # suffixes are matched case-insensitively
     assert backend_for("m.pte") == "executorch"

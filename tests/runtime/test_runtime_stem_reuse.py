@@ -245,5 +245,7 @@ def test_vmf_export_split_writes_both_halves_the_runtime_picks_up(tmp_path, caps
     assert split["parity"]["passed"] and split["temporal_kernel"] == 8
     reuse = open_stem_reuse(load_backend(artifact, threads=1))
     assert reuse is not None and reuse.out_frames == 2
-    assert main(["--variant", "560M", "--target", "coreml", "--split", "--out", str(tmp_path / "t")]) == 1
+    # a usage error (exit 2), said before any work
+    assert main(["--variant", "560M", "--target", "coreml", "--split", "--out", str(tmp_path / "t")]) == 2
     assert "--split writes stem + body halves" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
