@@ -11,6 +11,9 @@ from vmf.benchmarks.x3d import X3D_S, X3D, X3DClip, build_x3d, round_width
 from vmf.model import count_macs, count_params
 
 
+pytestmark = pytest.mark.integration  # X3D-S built and exported
+
+
 def test_x3d_s_matches_the_published_cost():
     model = X3D(X3D_S)
     assert count_params(model) == pytest.approx(3.79e6, rel=0.01)  # X3D-S: 3.76M (paper), 3.79M

@@ -34,6 +34,9 @@ from vmf.model import VARIANTS, VmfError, build_model, save_checkpoint  # noqa: 
 from vmf.runtime.backends import load_backend  # noqa: E402
 
 FRAMES, RES, CLASSES = 8, 32, 10
+pytestmark = pytest.mark.integration  # ExecuTorch lowering of real models
+
+
 TINY = dataclasses.replace(
     VARIANTS["560M"],
     blocks_per_stage=(1, 1, 1, 1),

@@ -27,6 +27,9 @@ from vmf.model import VmfError, build_model, get_variant
 FRAMES, RES = 16, 64
 
 
+pytestmark = pytest.mark.integration  # ONNX Runtime Mobile conversions of real models
+
+
 @pytest.fixture(scope="module")
 def reference_560m():
     torch.manual_seed(0)

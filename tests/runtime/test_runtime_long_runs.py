@@ -15,7 +15,8 @@ from vmf.runtime.stream import LIVE_KEEP_PREDICTIONS, StreamOptions, run_stream
 
 from runtime_fixtures import LevelBackend, fake_meta, grey_level
 
-STOP_BOUND_S = 1.0  # the promise: a stop takes effect within a second, whatever the read does
+# The promise: a stop takes effect whatever the read does. Checked by order, not by the
+# clock: the stream returns while a read that ignores the stop is still blocked.
 
 
 class _Generated(FrameSource):
@@ -142,10 +143,10 @@ def _stop_after(delay_s: float, stop: threading.Event) -> dict:
 def test_stop_is_prompt_when_the_read_blocks(interruptible):
     source = _BlockingSource(interruptible=interruptible)
     stop = threading.Event()
-    times = _stop_after(0.3, stop)
+    _stop_after(0.3, stop)
     report = run_stream(source, LevelBackend(fake_meta(frames=4)), StreamOptions(hop=1), stop=stop)
-    waited = time.perf_counter() - times["stop"]
-    assert waited < STOP_BOUND_S
+    # returned without waiting for the read: only stop's unblocking (if any) has released it
+    assert source.release.is_set() == interruptible
     assert report.stopped and report.frames_read == 6 and report.hops_due == 3
     assert report.inferences + report.hops_skipped == 3  # live: hops due while busy are skipped
     assert not any(t.name == "vmf-inference" and t.is_alive() for t in threading.enumerate())
@@ -166,17 +167,16 @@ def test_cli_sigint_stops_a_blocked_stream_and_prints_the_summary(tiny_models, m
     before = signal.getsignal(signal.SIGINT)
     timer = threading.Timer(0.5, lambda: signal.raise_signal(signal.SIGINT))
     timer.start()
-    started = time.perf_counter()
     try:
         code = cli.main(
             ["--model", str(tiny_models["onnx"]), "--source", "0", "--threads", "1", "--hop", "1"]
         )
+        still_blocked = not source.release.is_set()  # it returned while the read was blocked
     finally:
         timer.cancel()
         source.release.set()
     out, _ = capsys.readouterr()
-    assert code == 0
-    assert time.perf_counter() - started < 0.5 + STOP_BOUND_S + 0.5
+    assert code == 0 and still_blocked
     assert "10 frames read" in out and "stopped on request" in out
     assert signal.getsignal(signal.SIGINT) is before  # the previous handler is back
 

@@ -21,7 +21,10 @@ _NO_TFLITE = "(pip install 'vmf[tflite]'): the three-backend comparison needs a 
 pytest.importorskip("ai_edge_litert", reason=f"ai-edge-litert is not installed {_NO_TFLITE}")
 pytest.importorskip("litert_torch", reason=f"litert-torch is not installed {_NO_TFLITE}")
 
-pytestmark = pytest.mark.slow  # a real litert-torch conversion (about 47 s on two cores)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.integration,
+]  # a real litert-torch conversion (about 47 s on two cores)
 
 
 @pytest.fixture(scope="module")

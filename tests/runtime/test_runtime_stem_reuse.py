@@ -15,6 +15,9 @@ from vmf.runtime.classifier import Classifier
 from vmf.runtime.stem_reuse import StemReuse, open_stem_reuse
 
 
+pytestmark = pytest.mark.integration  # split exports streamed end to end
+
+
 RES = 24
 
 

@@ -18,7 +18,10 @@ from vmf.train import DEMO_CHECKPOINT, synth
 from vmf.train import data_cli, eval_cli
 from vmf.runtime import cli as stream_cli
 
-pytestmark = pytest.mark.skipif(not DEMO_CHECKPOINT.is_file(), reason="no demo checkpoint")
+pytestmark = [
+    pytest.mark.skipif(not DEMO_CHECKPOINT.is_file(), reason="no demo checkpoint"),
+    pytest.mark.integration,  # the real model through vmf-data, vmf-eval and vmf-stream
+]
 
 
 def test_demo_checkpoint_is_self_describing():

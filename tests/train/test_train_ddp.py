@@ -32,6 +32,9 @@ from vmf.train import distributed
 from vmf.train.datasets import load_splits
 from vmf.train.video_io import write_video
 
+pytestmark = pytest.mark.integration  # torchrun process groups
+
+
 WORKER = Path(__file__).with_name("ddp_worker.py")
 TINY = ["--frames", "8", "--resolution", "32", "--workers", "0", "--threads", "1"]
 # 12 clips over 2 processes in batches of 2: 3 steps an epoch; 5 validation clips: 3 + 2.

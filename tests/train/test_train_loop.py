@@ -33,6 +33,9 @@ from vmf.train.trainer import RESULT_FIELDS
 from vmf.train.video_io import write_video
 
 FRAMES, RES = 16, 32
+pytestmark = pytest.mark.integration  # real training runs
+
+
 TINY = ["--frames", str(FRAMES), "--resolution", str(RES), "--workers", "0", "--threads", "1"]
 HEADER = (
     "epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top5,val_mean_class_accuracy,clips_per_s,seconds"
