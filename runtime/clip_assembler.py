@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from vmf.contract.preprocess import FramePreprocessor
-from vmf.contract.sampling import TemporalSampler
+from vmf.contract.sampling import TemporalSampler, stream_window_ends
 from vmf.model import VmfError
 
 from .ring_buffer import ClipRingBuffer
@@ -95,4 +95,4 @@ def training_note(meta: dict) -> str | None:
 
 def expected_inferences(kept_frames: int, frames: int, hop: int) -> int:
     """Clips due for ``kept_frames`` frames: one when the buffer fills, then one per hop."""
-    return 0 if kept_frames < frames else 1 + (kept_frames - frames) // hop
+    return len(stream_window_ends(kept_frames, frames, hop))

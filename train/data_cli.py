@@ -80,24 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write one video whose object moves left for its first "
         "half and right for its second (a streaming check).",
     )
-    t.add_argument("--out", required=True, help="video file to write (.mp4, .avi, .mkv, ...)")
-    t.add_argument("--frames", type=int, default=200, help="frames (default 200: 8 s at 25 fps)")
-    t.add_argument("--size", default="320x240", help="frame size WxH (default 320x240)")
-    t.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
-    t.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
-    t.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    _one_video_arguments(t)
     still = commands.add_parser(
         "still",
         help="write one video in which nothing moves (no_motion)",
         description="Write one video of a still scene: camera jitter, sensor noise and "
         "small drifting distractors only (a streaming check for no_motion).",
     )
-    still.add_argument("--out", required=True, help="video file to write (.mp4, .avi, .mkv, ...)")
-    still.add_argument("--frames", type=int, default=200, help="frames (default 200: 8 s at 25 fps)")
-    still.add_argument("--size", default="320x240", help="frame size WxH (default 320x240)")
-    still.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
-    still.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
-    still.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    _one_video_arguments(still)
     tl = commands.add_parser(
         "timeline",
         help="write untrimmed videos passing through random sequences of the classes",
@@ -119,14 +109,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_left_right(args) -> dict:
+def _one_video_arguments(p) -> None:
+    """The options of the commands that write one streaming-check video (left-right, still)."""
+    p.add_argument("--out", required=True, help="video file to write (.mp4, .avi, .mkv, ...)")
+    p.add_argument("--frames", type=int, default=200, help="frames (default 200: 8 s at 25 fps)")
+    p.add_argument("--size", default="320x240", help="frame size WxH (default 320x240)")
+    p.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
+    p.add_argument("--seed", type=int, default=0, help="scene seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+
+
+def check_one_video_args(args, min_frames: int) -> tuple[int, int]:
+    """The frame size of a one-video command, after checking its frames, rate and seed."""
     size = parse_size(args.size)
-    if args.frames < 16 or args.frames > MAX_FRAMES:
-        raise UsageError(f"--frames must be in [16, {MAX_FRAMES}], got {args.frames}")
+    if args.frames < min_frames or args.frames > MAX_FRAMES:
+        raise UsageError(f"--frames must be in [{min_frames}, {MAX_FRAMES}], got {args.frames}")
     if not args.fps > 0:
         raise UsageError(f"--fps must be > 0, got {args.fps}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    return size
+
+
+def run_left_right(args) -> dict:
+    size = check_one_video_args(args, 16)
     started = time.perf_counter()
     try:
         video, turn = synth.render_left_then_right(
@@ -149,13 +155,7 @@ def run_left_right(args) -> dict:
 
 
 def run_still(args) -> dict:
-    size = parse_size(args.size)
-    if args.frames < 1 or args.frames > MAX_FRAMES:
-        raise UsageError(f"--frames must be in [1, {MAX_FRAMES}], got {args.frames}")
-    if not args.fps > 0:
-        raise UsageError(f"--fps must be > 0, got {args.fps}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    size = check_one_video_args(args, 1)
     started = time.perf_counter()
     video = synth.render_video(
         "no_motion", args.seed, synth.VideoSpec(size[0], size[1], args.frames, args.fps)

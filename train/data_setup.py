@@ -16,13 +16,14 @@ SYNTH = "synth"
 
 def make_datasets(cfg, mean, std, warn):
     """(train dataset, val dataset or None, class names) for a resolved ``TrainConfig``."""
+    # how clips are taken (vmf.contract.sampling), the same for every dataset of the run
+    sampling = dict(clip_sampling=cfg.clip_sampling, sample_fps=cfg.sample_fps)
     if cfg.data == SYNTH:
         from . import synth
         from .synth_clips import SynthClipDataset
 
         classes = list(synth.CLASSES)
         flip = _flip(cfg.flip_map if cfg.flip_map is not None else synth.FLIP_MAP, classes)
-        sampling = dict(clip_sampling=cfg.clip_sampling, sample_fps=cfg.sample_fps)
         train = SynthClipDataset(
             cfg.epoch_size,
             cfg.frames,
@@ -67,8 +68,7 @@ def make_datasets(cfg, mean, std, warn):
         train=True,
         flip_perm=flip,
         seed=cfg.seed,
-        clip_sampling=cfg.clip_sampling,
-        sample_fps=cfg.sample_fps,
+        **sampling,
     )
     val = (
         VideoClipDataset(
@@ -80,8 +80,7 @@ def make_datasets(cfg, mean, std, warn):
             std,
             train=False,
             seed=cfg.seed,
-            clip_sampling=cfg.clip_sampling,
-            sample_fps=cfg.sample_fps,
+            **sampling,
         )
         if splits.val
         else None

@@ -209,12 +209,6 @@ class Timeline:
 
     # ------------------------------------------------------------------ rendering
 
-    def label_at(self, index: int) -> str:
-        for seg in self.segments:
-            if seg.start <= index < seg.end:
-                return seg.label
-        raise IndexError(f"frame {index} is outside the timeline")
-
     def frame(self, index: int, rng: np.random.Generator) -> np.ndarray:
         """Frame ``index`` (BGR uint8) with its own sensor noise from ``rng``."""
         if self.scene is None:

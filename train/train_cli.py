@@ -19,6 +19,7 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+from vmf.contract.sampling import CLIP_SAMPLINGS
 from vmf.model import VARIANTS, VmfError
 from vmf.model.cli import ERROR_EXIT, INTERRUPTED_EXIT, Parser, UsageError, print_error
 
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-size", type=int, default=500, help="synth: validation clips")
     p.add_argument(
         "--clip-sampling",
-        choices=["video", "stream"],
+        choices=list(CLIP_SAMPLINGS),
         default="video",
         help="video: one clip over each whole video (paper protocol); stream: T consecutive frames "
         "(at --sample-fps) from a random position, the windows a live stream sees",
