@@ -44,9 +44,17 @@ export: setup
 summary: setup
 	$(BIN)/python -m vmf.model
 
+# The browser tests (tests/web/) drive a system Chromium: ensure_browser.sh finds one or installs
+# Debian's with apt-get; without one those tests skip with its reason and the rest still run.
 test: setup
+	@bash scripts/ensure_browser.sh >/dev/null || echo "test: no Chromium, the browser tests (tests/web/) will skip" >&2
+	@# The page's pinned ONNX Runtime Web (web_demo/package-lock.json), for the web exports the tests make.
+	@test -d web_demo/node_modules/onnxruntime-web || { echo "test: installing web_demo's pinned onnxruntime-web (npm ci)"; \
+		(cd web_demo && npm ci --no-audit --no-fund --loglevel=error) || echo "test: npm ci failed: web exports will try npm pack" >&2; }
 	$(BIN)/python -m pytest -q
 	bash android_demo/jvm-test.sh
+	@command -v node >/dev/null || { echo "error: the web core's tests need Node.js 18 or newer (node --test)" >&2; exit 1; }
+	cd web_demo && node --test
 
 # The inner loop: no real conversions, no multi-process or end-to-end runs (docs in CONTRIBUTING.md).
 test-fast: setup

@@ -5,7 +5,7 @@ Modules, in the order a run uses them:
   ``artifacts``  each job's artifact: from the ``cache``, or exported by ``vmf.export``
   ``runner``     jobs -> artifacts -> timed rows (failures become rows too)
   ``measure``    load + time one artifact, in a fresh process per row by default
-  ``timing``     the one timing loop and its statistics (p50/p90/p99/mean/std)
+  ``timing``     the timing loops (back to back, and paced as a stream) and their statistics
   ``memory``     per-row peak RSS
   ``rows``       the row schema and its text/markdown/CSV/JSON renderings
   ``compare``    the ratios the performance goals are stated in

@@ -1,7 +1,8 @@
 """The artifact each job times: from the cache, or exported (then cached).
 
-VMF artifacts come from the project's exporter (``vmf.export.export``); the
-torch backend gets a seeded checkpoint; X3D-S gets its naive ONNX export
+VMF artifacts come from the project's exporter (``vmf.export.export``; the
+torch backend's deployable rows time its ``.pt2``); a reference row (torch,
+``--naive``) gets a seeded checkpoint; X3D-S gets its naive ONNX export
 (``x3d_export``). Everything goes through ``ArtifactCache``, so a second run
 exports nothing.
 """
@@ -22,13 +23,13 @@ from vmf.contract import targets as registry
 from vmf.model import VARIANTS, VmfError
 
 from .cache import ArtifactCache, CacheKey, project_version, tools_fingerprint
-from .jobs import CHECKPOINT, TORCH, X3D_NAME, Job, Tools, refused, target_of
+from .jobs import CHECKPOINT, REFERENCE, X3D_NAME, Job, Tools, refused, target_of
 from .measure import one_line
 
 
 def cache_key(job: Job) -> CacheKey:
     """Everything the job's artifact depends on (the thread count and device do not)."""
-    target = target_of(job.backend)
+    target = target_of(job.backend, job.form)
     precision = "fp32" if target == CHECKPOINT else job.precision
     return CacheKey(
         job.variant,
@@ -61,7 +62,7 @@ def keep_conversion_log(exc: Exception, cache_root: Path) -> Exception:
 
 
 def _export_producer(job: Job, tools: Tools, cache_root: Path) -> Callable[[Path], Path]:
-    target = target_of(job.backend)
+    target = target_of(job.backend, job.form)
 
     def produce(folder: Path) -> Path:
         # Converters print progress on stdout; stdout is the table and the JSON line.
@@ -91,7 +92,7 @@ def _export_producer(job: Job, tools: Tools, cache_root: Path) -> Callable[[Path
 
 
 def _checkpoint_producer(job: Job) -> Callable[[Path], Path]:
-    """Seeded random weights for the PyTorch backend, with the job's clip in the config."""
+    """Seeded random weights for a reference row, with the job's clip in the config."""
 
     def produce(folder: Path) -> Path:
         import torch
@@ -119,7 +120,7 @@ def artifact_for(job: Job, cache: ArtifactCache, tools: Tools) -> Path:
     """The job's artifact from the cache, else made now (one precision) and cached."""
     if job.variant == X3D_NAME:
         produce = _x3d_producer(job)
-    elif job.backend == TORCH:
+    elif job.form == REFERENCE:
         produce = _checkpoint_producer(job)
     else:
         produce = _export_producer(job, tools, cache.root)
@@ -160,7 +161,7 @@ def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
     """
     groups: dict[CacheKey, dict[str, Job]] = {}
     for job in jobs:
-        target = target_of(job.backend)
+        target = target_of(job.backend, job.form)
         if job.variant == X3D_NAME or target == CHECKPOINT or refused(job):
             continue
         key = cache_key(job)
@@ -179,7 +180,7 @@ def export_ahead(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
 
 
 def _export_batch(jobs: list[Job], cache: ArtifactCache, tools: Tools) -> None:
-    first, target = jobs[0], target_of(jobs[0].backend)
+    first, target = jobs[0], target_of(jobs[0].backend, jobs[0].form)
     precisions = tuple(job.precision for job in jobs)
     cache.root.mkdir(parents=True, exist_ok=True)
     batch = Path(tempfile.mkdtemp(prefix=".batch-", suffix=".tmp", dir=cache.root))

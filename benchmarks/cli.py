@@ -4,7 +4,14 @@
     vmf-bench --variant 560M 1G 2G 5G --baseline --naive --x3d --markdown perf.md --plot perf.png
     vmf-bench --summary                      # params/MACs vs the paper, nothing timed
     vmf-bench --model exports/vmf-560m_fp32.tflite --threads 1 2
+    vmf-bench --variant 560M --backend onnxruntime tflite --paced 267   # also one clip every 267 ms
+    vmf-bench --variant 560M --backend onnxruntime --hop 8 --fps 30 --spin off   # the same pace
 
+``--paced MS`` (or ``--hop H --fps F``: MS = 1000 H / F) times every row twice in
+the same process: back to back, then once every MS milliseconds as a stream runs
+the model (the sleep between clips is not counted), and reports both
+(docs/performance.md, "Paced runs"). ``--spin`` sets whether the runtime's pool
+may busy-wait, as ``vmf-stream --spin`` does.
 Exports go into a cache (``--cache``), so a second run only times. Every
 requested combination becomes a row; one that fails says why in its
 ``status`` column and the others are still timed. Exit status: 0 when at
@@ -23,14 +30,36 @@ import sys
 from vmf.contract import targets as registry
 from vmf.model import VARIANTS, VmfError
 from vmf.model.cli import Parser, run_main
+from vmf.runtime.clip_assembler import HOP
+from vmf.runtime.thread_plan import SPIN_CHOICES
 
 from .cache import ArtifactCache, default_cache_dir
 from .rows import format_table, to_csv, to_json, write_text_atomic
-from .jobs import DEVICES, PRECISIONS, X3D_NAME, Tools, backend_targets, plan_jobs, x3d_backends
+from .jobs import (
+    DEVICES,
+    PRECISIONS,
+    TORCH,
+    X3D_NAME,
+    Tools,
+    backend_targets,
+    naive_backends,
+    plan_jobs,
+    x3d_backends,
+)
 from .runner import run_jobs, run_model_file
-from .timing import DEFAULT_MIN_TIME, DEFAULT_ROW_TIMEOUT, DEFAULT_WARMUP, TimingOptions
+from .timing import (
+    DEFAULT_MIN_TIME,
+    DEFAULT_ROW_TIMEOUT,
+    DEFAULT_WARMUP,
+    PACED_MAX_RUNS,
+    PACED_MIN_RUNS,
+    TimingOptions,
+)
 
 DEFAULT_BACKENDS = ("onnxruntime", "tflite", "torch")
+# vmf-bench times a runtime as its defaults give it (ONNX Runtime spins), as every figure in
+# docs/performance.md was; --spin auto chooses as vmf-stream would on this machine now.
+DEFAULT_BENCH_SPIN = "on"
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -59,6 +88,21 @@ def _int_at_least(minimum: int):
 
 _positive_int = _int_at_least(1)
 _non_negative_int = _int_at_least(0)
+
+
+def _positive(what: str):
+    """An argparse type: a number > 0, with a one-line message otherwise."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {what}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+        return value
+
+    return parse
 
 
 def _seconds(text: str) -> float:
@@ -118,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument(
         "--naive",
         action="store_true",
-        help="also time the naive 5-D export (onnxruntime, tflite): what the rank-4 deployable form saves",
+        help=f"also time the naive 5-D export ({', '.join(naive_backends())}) and, on {TORCH}, the "
+        "reference network from a checkpoint: what the rank-4 deployable form saves",
     )
     what.add_argument(
         "--x3d",
@@ -145,7 +190,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--hop",
         type=_positive_int,
         default=None,
-        help="with --stream: frames between clips (default: the stem's temporal stride)",
+        help="with --stream: frames between clips (default: the stem's temporal stride); "
+        f"with --fps: the pace's frames between clips (default: the stream's {HOP})",
+    )
+    paced = what.add_mutually_exclusive_group()
+    paced.add_argument(
+        "--paced",
+        type=_positive("milliseconds"),
+        default=None,
+        metavar="MS",
+        help="also time one clip every MS milliseconds, as a stream runs the model, beside "
+        "the back-to-back runs (the sleep between clips is not counted)",
+    )
+    paced.add_argument(
+        "--fps",
+        type=_positive("frames per second"),
+        default=None,
+        help="pace as a stream of this frame rate does at --hop: --paced 1000*hop/fps",
+    )
+    what.add_argument(
+        "--spin",
+        choices=SPIN_CHOICES,
+        default=DEFAULT_BENCH_SPIN,
+        help="may the runtime's pool busy-wait between operators (ONNX Runtime; the other "
+        "runtimes have no switch); auto: as vmf-stream would choose from this machine's load",
     )
     what.add_argument(
         "--converter",
@@ -172,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         help="timed runs per row (default: as many as fit in --min-time)",
+    )
+    how.add_argument(
+        "--paced-runs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=f"paced runs per row (default: as many as fit in --min-time, sleeps included, "
+        f"at least {PACED_MIN_RUNS} and at most {PACED_MAX_RUNS})",
     )
     how.add_argument("--warmup", type=_non_negative_int, default=DEFAULT_WARMUP, help="untimed runs first")
     how.add_argument(
@@ -281,7 +357,8 @@ def main(argv: list[str] | None = None, tools: Tools | None = None) -> int:
 
 
 def _main(argv, tools: Tools) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.summary:
         return _summary(args.json)
     if args.device == "cuda":
@@ -306,11 +383,19 @@ def _main(argv, tools: Tools) -> int:
         from vmf.runtime.backends import default_threads
 
         args.threads = [default_threads()]
+    paced_ms = _paced_ms(args, parser.error)
+    spin, spin_reason = _spin(args.spin, max(args.threads))
     timing = TimingOptions(
-        warmup=args.warmup, runs=args.runs, min_time=args.min_time, row_timeout=args.row_timeout
+        warmup=args.warmup,
+        runs=args.runs,
+        min_time=args.min_time,
+        row_timeout=args.row_timeout,
+        paced_ms=paced_ms,
+        paced_runs=args.paced_runs,
+        spin=spin,
     )
     if args.stream:
-        return _stream(args)
+        return _stream(args, timing)
     if tools.isolate is None:
         tools.isolate = not args.in_process
     if args.model:
@@ -331,10 +416,45 @@ def _main(argv, tools: Tools) -> int:
         )
         cache = ArtifactCache(args.cache or default_cache_dir())
         rows = run_jobs(jobs, cache, tools, timing)
-    return _report(rows, args, argv, tools)
+    return _report(
+        rows, args, argv, tools, {"paced_ms": paced_ms, "spin": _spin_record(args.spin, spin, spin_reason)}
+    )
 
 
-def _stream(args) -> int:
+def _paced_ms(args, usage_error) -> float | None:
+    """``--paced MS``, or ``--fps F`` at ``--hop H`` (the stream's default hop): 1000 H / F."""
+    if args.stream and (args.paced or args.fps):
+        usage_error(
+            f"--{'paced' if args.paced else 'fps'} paces the rows of a table; --stream times "
+            "its per-hop runs back to back only"
+        )
+    if args.hop is not None and not (args.stream or args.fps):
+        usage_error("--hop goes with --stream (frames between clips) or --fps (a paced run's pace)")
+    if args.paced_runs is not None and not (args.paced or args.fps):
+        usage_error("--paced-runs needs --paced MS or --fps F")
+    if args.fps:
+        return 1000.0 * (args.hop or HOP) / args.fps
+    return args.paced
+
+
+def _spin(asked: str, threads: int) -> tuple[bool, str]:
+    """``--spin`` as applied to every row: on/off as asked; auto as vmf-stream would choose."""
+    from vmf.runtime.thread_plan import available_cores, choose_spin
+
+    return choose_spin(asked, inference=threads, cores=available_cores())
+
+
+def _spin_record(asked: str, on: bool, reason: str) -> dict:
+    return {"asked": asked, "on": on, "reason": reason}
+
+
+def _spin_text(run_info: dict | None) -> str | None:
+    """``on (auto: load 0.3 of 2 cores)`` for the markdown section."""
+    spin = (run_info or {}).get("spin")
+    return None if spin is None else f"{'on' if spin['on'] else 'off'} ({spin['reason']})"
+
+
+def _stream(args, timing: TimingOptions) -> int:
     from .stream_hop import bench_stream_hop, format_stream_hop
 
     if not args.model:
@@ -347,6 +467,7 @@ def _stream(args) -> int:
             hop=args.hop,
             min_time=args.min_time,
             runs=args.runs,
+            spin=timing.spin,
         )
         for t in args.threads
     ]
@@ -357,7 +478,7 @@ def _stream(args) -> int:
     return 0
 
 
-def _report(rows, args, argv, tools: Tools) -> int:
+def _report(rows, args, argv, tools: Tools, run_info: dict | None = None) -> int:
     from .compare import comparisons
     from .machine import machine_info
 
@@ -379,7 +500,13 @@ def _report(rows, args, argv, tools: Tools) -> int:
         write_text_atomic(
             args.markdown,
             markdown_section(
-                rows, _command_line(argv), machine, args.plot if timed else None, args.markdown, ratios
+                rows,
+                _command_line(argv),
+                machine,
+                args.plot if timed else None,
+                args.markdown,
+                ratios,
+                spin=_spin_text(run_info),
             ),
         )
     if args.json:  # one line, last: the caller parses the last line of stdout
@@ -390,6 +517,7 @@ def _report(rows, args, argv, tools: Tools) -> int:
                 machine=machine,
                 exports=tools.export_counts(),
                 comparisons=ratios,
+                **(run_info or {}),
             )
         )
     if not timed:

@@ -4,11 +4,14 @@ Each line pairs two rows of the same run that differ in one thing only (the
 form, the backend, the precision, or the model), so the ratio says what that
 one thing costs on this machine:
 
-- deployable vs naive export, per backend: why the rank-4 rewrite exists;
+- deployable vs naive export, per backend, and on torch deployable (.pt2) vs the
+  reference network (a checkpoint): why the rank-4 rewrite exists;
 - LiteRT and OpenVINO vs ONNX Runtime on the same model, form, precision and threads;
 - int8 vs fp32 on the same backend, with the int8 export's agreement figure;
 - VMF vs its Mobile3D baseline: what the Former and the bridges cost;
-- each VMF variant's fastest row vs X3D-S's fastest at the same thread count (Table 12).
+- each VMF variant's fastest row vs X3D-S's fastest at the same thread count (Table 12);
+- with ``--paced``, each row paced vs back to back: what a stream's idle time between
+  clips costs that runtime (docs/streaming.md, "Measured figures").
 """
 
 from __future__ import annotations
@@ -42,16 +45,24 @@ def _same(r: Row, **changes) -> tuple:
 def comparisons(rows: list[Row]) -> list[str]:
     timed = [r for r in rows if r.ok and r.p50_ms]
     index = {_same(r): r for r in timed}
-    forms, backends, precisions, baselines, lines = [], [], [], [], []
+    forms, backends, precisions, baselines, lines, paced = [], [], [], [], [], []
     for r in timed:
+        if r.paced_ratio is not None:
+            spin = "" if r.spin is None else f", spin-wait {'on' if r.spin else 'off'}"
+            paced.append(
+                f"{r.model} {r.form} {r.backend} {r.precision} {r.threads}t{spin}: one clip every "
+                f"{r.paced_ms:.3g} ms p50 {r.paced_p50_ms:.1f} ms vs back to back {r.p50_ms:.1f} ms: "
+                f"paced {r.paced_ratio:.2f}x"
+            )
         where = f"{r.backend} {r.precision} {r.threads}t"
         if r.form == "deployable":
-            naive = index.get(_same(r, form="naive"))
-            if naive:
-                forms.append(
-                    f"{r.model} {where}: deployable {r.p50_ms:.1f} ms vs naive export "
-                    f"{naive.p50_ms:.1f} ms: {_speed(r, naive)}"
-                )
+            for form, what in (("naive", "naive export"), ("reference", "reference network")):
+                other = index.get(_same(r, form=form))
+                if other:
+                    forms.append(
+                        f"{r.model} {where}: deployable {r.p50_ms:.1f} ms vs {what} "
+                        f"{other.p50_ms:.1f} ms: {_speed(r, other)}"
+                    )
         if r.backend in ONNX_RUNTIME_PEERS:
             ort = index.get(_same(r, backend="onnxruntime"))
             if ort:
@@ -92,4 +103,4 @@ def comparisons(rows: list[Row]) -> list[str]:
                 f"fastest ({x3d.backend} {x3d.form}, {x3d.p50_ms:.1f} ms, "
                 f"{x3d.frames}x{x3d.resolution}), {threads}t: {_speed(best, x3d)}"
             )
-    return forms + backends + precisions + baselines + lines
+    return forms + backends + precisions + baselines + lines + paced

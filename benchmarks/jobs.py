@@ -18,8 +18,8 @@ from vmf.model import VARIANTS
 
 from .reference import model_name
 
-TORCH = "torch"  # times the reference network from a seeded checkpoint, not an export
-CHECKPOINT = "checkpoint"  # what the torch backend's rows need instead of an export target
+TORCH = "torch"  # the backend that also runs a checkpoint: the reference network (--naive)
+CHECKPOINT = "checkpoint"  # what a reference row needs instead of an export target
 DEVICES = ("cpu", "cuda")
 CUDA_BACKENDS = ("onnxruntime", "torch")
 NO_CUDA = {
@@ -39,20 +39,19 @@ def backend_targets() -> dict[str, str]:
     """``--backend`` choices -> what their rows export and time, from the target registry.
 
     A benchmarked target's backend and the others that run its files (OpenVINO runs
-    the same .onnx as ONNX Runtime: one cached export serves both); torch times a checkpoint.
+    the same .onnx as ONNX Runtime: one cached export serves both; torch runs the .pt2).
     """
     found: dict[str, str] = {}
     for target in registry.REGISTRY.values():
         if target.benchmarked:
             for backend in target.backends:
                 found.setdefault(backend, target.name)
-    found[TORCH] = CHECKPOINT
     return found
 
 
-def target_of(backend: str) -> str:
-    """The export target (or ``CHECKPOINT``) a row on ``backend`` times."""
-    return backend_targets()[backend]
+def target_of(backend: str, form: str = DEPLOYABLE) -> str:
+    """The export target a row on ``backend`` times; ``CHECKPOINT`` for a reference row."""
+    return CHECKPOINT if form == REFERENCE else backend_targets()[backend]
 
 
 def naive_backends() -> tuple[str, ...]:
@@ -71,7 +70,7 @@ class Job:
     baseline: bool
     backend: str
     precision: str
-    form: str  # DEPLOYABLE / NAIVE export; REFERENCE for torch (the reference network, eagerly)
+    form: str  # DEPLOYABLE / NAIVE export; REFERENCE: torch running a checkpoint's reference network
     threads: int
     device: str
     frames: int
@@ -101,6 +100,7 @@ class Tools:
     check_export: Callable[[str, str, str | None, str], None] = check_with_exporter
     load_backend: Callable[..., Any] | None = None  # vmf.runtime.backends.load_backend
     clock: Callable[[], float] = time.perf_counter  # used when timing in-process
+    sleep: Callable[[float], Any] = time.sleep  # paced runs (--paced) wait with it, in-process
     log: Callable[[str], None] = _stderr
     isolate: bool | None = None  # one fresh process per timed row; None: the CLI decides
     exported: set = field(default_factory=set)  # cache keys exported by this run
@@ -147,10 +147,11 @@ def plan_jobs(
         cfg = VARIANTS[variant]
         clip = (frames or cfg.frames, resolution or cfg.resolution)
         for backend in backends:
-            forms = (
-                [REFERENCE]
-                if backend == TORCH
-                else [DEPLOYABLE] + ([NAIVE] if naive and backend in naive_backends() else [])
+            # --naive: what the deployable form saves; on torch that is the reference network
+            # a checkpoint runs (docs/runtime.md), as no naive .pt2 is exported.
+            unrewritten = REFERENCE if backend == TORCH else NAIVE
+            forms = [DEPLOYABLE] + (
+                [unrewritten] if naive and (backend == TORCH or backend in naive_backends()) else []
             )
             for form in forms:
                 conv = _converter(backend, form, converter)
@@ -169,7 +170,7 @@ def plan_jobs(
 
 def _converter(backend: str, form: str, converter: str | None) -> str | None:
     """The ``--converter`` a row exports with, named (so the default and its name share a cache)."""
-    target = target_of(backend)
+    target = target_of(backend, form)
     if target == CHECKPOINT or registry.get(target).converter_option != "converter":
         return None
     record = registry.get(target)

@@ -29,7 +29,7 @@ import numpy as np
 from vmf.model import VmfError
 
 from .memory import peak_rss_mb, reset_peak_rss
-from .timing import TimingOptions, time_calls
+from .timing import TimingOptions, time_calls, time_paced
 
 
 @dataclass
@@ -41,6 +41,8 @@ class Measurement:
     converter: str | None  # from the artifact's sidecar
     parity: dict | None  # from the artifact's sidecar
     peak_rss_mb: float
+    paced: list[float] | None = None  # seconds per paced call (--paced), None when not paced
+    spin: bool | None = None  # the pool's busy-wait as applied; None: the backend has no switch
 
 
 def _sync_for(description: str) -> Callable[[], None] | None:
@@ -60,26 +62,40 @@ def measure(
     *,
     load_backend: Callable | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> Measurement:
-    """Load ``path`` and time ``run`` on one random clip of its input shape (raises on failure)."""
+    """Load ``path`` and time ``run`` on one random clip of its input shape (raises on failure):
+    back to back, then, with ``timing.paced_ms``, once every ``paced_ms`` as a stream runs it."""
     if load_backend is None:
         from vmf.runtime.backends import load_backend
     gc.collect()  # an earlier row's session is garbage now: free it before this row's peak
     reset_peak_rss()  # the peak covers loading, warm-up and the timed runs
-    loaded = load_backend(path, backend=backend, threads=threads, device=device)
+    loaded = load_backend(path, backend=backend, threads=threads, device=device, spin=timing.spin)
     meta = getattr(loaded, "meta", None) or {}
     description = str(getattr(loaded, "device", device))
     # The same clip for every run of this artifact: seeded by its path.
     seed = int.from_bytes(hashlib.sha256(str(path).encode()).digest()[:4], "little")
     clip = np.random.default_rng(seed).standard_normal(loaded.input_shape, dtype=np.float32)
+    sync = _sync_for(description)
     samples = time_calls(
         lambda: loaded.run(clip),
         warmup=timing.warmup,
         runs=timing.runs,
         min_time=timing.min_time,
-        sync=_sync_for(description),
+        sync=sync,
         clock=clock,
     )
+    paced = None
+    if timing.paced_ms is not None:  # after the back-to-back runs, which were its warm-up
+        paced = time_paced(
+            lambda: loaded.run(clip),
+            timing.paced_ms / 1000.0,
+            runs=timing.paced_runs,
+            min_time=timing.min_time,
+            sync=sync,
+            clock=clock,
+            sleep=sleep,
+        )
     return Measurement(
         samples=samples,
         device=description,
@@ -88,6 +104,8 @@ def measure(
         converter=meta.get("converter"),
         parity=meta.get("parity"),
         peak_rss_mb=peak_rss_mb(),
+        paced=paced,
+        spin=bool(timing.spin) if getattr(loaded, "spin_switch", False) else None,
     )
 
 

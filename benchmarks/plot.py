@@ -5,7 +5,9 @@ line and the four variants spread evenly. One colour per backend/precision/
 form/threads series; VMF variants are joined by a solid line, their Mobile3D
 baselines (paper Table 2) by a dashed one with hollow markers, so the cost of
 the Former and bridges reads off directly; X3D-S is a separate star. Every
-point is labelled with its variant.
+point is labelled with its variant. Rows timed with ``--paced`` add their paced
+p50 in the same colour (triangles on a dotted line), so the gap between a
+stream's latency and the back-to-back figure reads off each series.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def plot_latency(rows: list[Row], path: "str | os.PathLike", title: str = "") ->
     for r in timed:
         series.setdefault(_series_name(r), []).append(r)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    any_paced_label: dict[str, bool] = {}  # one legend entry per series for its paced points
     for i, (name, members) in enumerate(sorted(series.items())):
         colour = colours[i % len(colours)]
         groups = (
@@ -71,6 +74,19 @@ def plot_latency(rows: list[Row], path: "str | os.PathLike", title: str = "") ->
                 label=label,
             )
             label = None
+            paced = [r for r in group if r.paced_p50_ms]
+            if paced:
+                ax.plot(
+                    [r.macs / 1e9 for r in paced],
+                    [r.paced_p50_ms for r in paced],
+                    marker="^",
+                    linestyle=":" if style else "none",
+                    color=colour,
+                    markerfacecolor=face,
+                    markersize=7,
+                    label=None if any_paced_label.get(name) else f"{name}, paced",
+                )
+                any_paced_label[name] = True
             for r in group:
                 # Mobile3D sits just left of its VMF twin: label it below-left, VMF above-right.
                 below = kind == "Mobile3D"
@@ -89,9 +105,15 @@ def plot_latency(rows: list[Row], path: "str | os.PathLike", title: str = "") ->
     ax.margins(x=0.12, y=0.08)  # room for the labels of the outermost points
     ax.set_xlabel("GMACs per clip (log)")
     ax.set_ylabel("p50 latency per clip, ms (log)")
+    paced_rows = [r for r in timed if r.paced_ms is not None]
+    paced_note = ""
+    if paced_rows:
+        every = sorted({round(r.paced_ms, 1) for r in paced_rows})
+        paced_note = f"\ntriangles/dotted: paced (one clip every {'/'.join(f'{m:g}' for m in every)} ms)"
     ax.set_title(
         title
-        or "p50 latency per clip vs MACs\nfilled/solid: VMF, hollow/dashed: Mobile3D baseline, star: X3D-S",
+        or "p50 latency per clip vs MACs\nfilled/solid: VMF, hollow/dashed: Mobile3D baseline, "
+        f"star: X3D-S{paced_note}",
         fontsize=10,
     )
     ax.grid(True, which="both", alpha=0.3)

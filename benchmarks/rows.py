@@ -2,8 +2,10 @@
 
 The first 21 columns are the agreed benchmark schema, in its order; the ones after add
 what a reader needs to trust a row: which model and form it is, how many runs,
-the parity figure the export measured, the paper's own latency, and the reason
-a row failed. JSON, CSV and markdown carry the same columns.
+whether the runtime's pool could spin, the paced figures beside the back-to-back
+ones (``--paced``: one clip every ``paced_ms``, as a stream runs the model), the
+parity figure the export measured, the paper's own latency, and the reason a row
+failed. JSON, CSV and markdown carry the same columns.
 """
 
 from __future__ import annotations
@@ -41,7 +43,20 @@ ISSUE_COLUMNS = (
     "peak_rss_mb",
     "status",
 )
-EXTRA_COLUMNS = ("model", "form", "runs", "parity", "paper_gpu_ms", "paper_cpu_ms", "reason")
+EXTRA_COLUMNS = (
+    "model",
+    "form",
+    "runs",
+    "spin",
+    "paced_ms",
+    "paced_runs",
+    "paced_p50_ms",
+    "paced_p90_ms",
+    "parity",
+    "paper_gpu_ms",
+    "paper_cpu_ms",
+    "reason",
+)
 COLUMNS = ISSUE_COLUMNS + EXTRA_COLUMNS
 
 OK = "ok"
@@ -74,6 +89,11 @@ class Row:
     model: str = ""
     form: str = ""
     runs: int | None = None
+    spin: bool | None = None  # the pool's busy-wait as applied (--spin); None: no switch on it
+    paced_ms: float | None = None  # one clip every paced_ms (--paced); None: not paced
+    paced_runs: int | None = None
+    paced_p50_ms: float | None = None
+    paced_p90_ms: float | None = None
     parity: str | None = None
     paper_gpu_ms: float | None = None
     paper_cpu_ms: float | None = None
@@ -82,6 +102,13 @@ class Row:
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def paced_ratio(self) -> float | None:
+        """Paced p50 over back-to-back p50: what a stream's idle time between clips costs."""
+        if self.paced_p50_ms is None or not self.p50_ms:
+            return None
+        return self.paced_p50_ms / self.p50_ms
 
     def as_dict(self) -> dict:
         return {name: _json_safe(value) for name, value in asdict(self).items()}
@@ -115,6 +142,12 @@ _TABLE = (
     ("clips/s", lambda r: _num(r.clips_per_s, 1, 1)),
     ("GMAC/s", lambda r: _num(r.gmacs_per_s, 1, 1)),
     ("RSS MB", lambda r: _num(r.peak_rss_mb, 1, 0)),
+    # Only when a row was paced (_columns): spin-wait, the pace, its p50/p90, paced/back to back.
+    ("spin", lambda r: "-" if r.spin is None else ("on" if r.spin else "off")),
+    ("every ms", lambda r: _num(r.paced_ms, 1, 0)),
+    ("paced p50", lambda r: _num(r.paced_p50_ms, 1, 2)),
+    ("paced p90", lambda r: _num(r.paced_p90_ms, 1, 2)),
+    ("paced/b2b", lambda r: "-" if r.paced_ratio is None else f"{r.paced_ratio:.2f}x"),
     ("paper V100 ms", lambda r: _num(r.paper_gpu_ms, 1, 1)),
     ("paper Xeon ms", lambda r: _num(r.paper_cpu_ms, 1, 1)),
     ("status", lambda r: r.status if r.ok else f"{r.status}: {r.reason}"),
@@ -125,17 +158,28 @@ def _num(value, scale: float, digits: int, suffix: str = "") -> str:
     return "-" if value is None else f"{value * scale:.{digits}f}{suffix}"
 
 
+PACED_HEADERS = ("every ms", "paced p50", "paced p90", "paced/b2b")
+_TEXT = ("model", "form", "backend", "prec", "device", "spin", "status")  # left-aligned
+
+
+def _columns(rows: list[Row]) -> list[tuple]:
+    """The readable columns: the paced ones (and spin) only when a row was paced; spin also
+    when a row ran with it off, so a back-to-back figure says how it was made."""
+    paced = any(r.paced_ms is not None for r in rows)
+    spin = paced or any(r.spin is False for r in rows)
+    return [(h, get) for h, get in _TABLE if (h not in PACED_HEADERS or paced) and (h != "spin" or spin)]
+
+
 def _cells(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
-    return [h for h, _ in _TABLE], [[get(r) for _, get in _TABLE] for r in rows]
+    columns = _columns(rows)
+    return [h for h, _ in columns], [[get(r) for _, get in columns] for r in rows]
 
 
 def format_table(rows: list[Row]) -> str:
     """Aligned text table; numbers right-aligned, the status (with any reason) last."""
     header, body = _cells(rows)
     widths = [max(len(x) for x in col) for col in zip(header, *body)]
-    numeric = {
-        i for i, h in enumerate(header) if h not in ("model", "form", "backend", "prec", "device", "status")
-    }
+    numeric = {i for i, h in enumerate(header) if h not in _TEXT}
 
     def line(cells):
         return "  ".join(
@@ -150,11 +194,7 @@ def format_markdown(rows: list[Row]) -> str:
     header, body = _cells(rows)
     out = [
         "| " + " | ".join(header) + " |",
-        "|"
-        + "|".join(
-            "---" if h in ("model", "form", "backend", "prec", "device", "status") else "---:" for h in header
-        )
-        + "|",
+        "|" + "|".join("---" if h in _TEXT else "---:" for h in header) + "|",
     ]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |" for cells in body]
     return "\n".join(out)

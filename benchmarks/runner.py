@@ -172,7 +172,16 @@ def time_artifact(
     if tools.isolate:
         m = measure_isolated(path, backend, threads, device, timing)
     else:
-        m = measure(path, backend, threads, device, timing, load_backend=tools.loader(), clock=tools.clock)
+        m = measure(
+            path,
+            backend,
+            threads,
+            device,
+            timing,
+            load_backend=tools.loader(),
+            clock=tools.clock,
+            sleep=tools.sleep,
+        )
     stats = LatencyStats.from_seconds(m.samples)
     row.backend = m.backend or row.backend
     row.form = m.form or row.form  # the torch backend says which module it ran
@@ -192,10 +201,17 @@ def time_artifact(
     # Throughput in the reference model's MACs: the same numerator for every form, so a faster
     # form shows as a higher rate, not as "fewer MACs".
     row.gmacs_per_s = row.macs * row.clips_per_s / 1e9 if row.macs else None
+    row.spin = m.spin
+    paced_note = ""
+    if m.paced:  # the same model, one clip every paced_ms (a stream's hop)
+        paced = LatencyStats.from_seconds(m.paced)
+        row.paced_ms, row.paced_runs = timing.paced_ms, paced.runs
+        row.paced_p50_ms, row.paced_p90_ms = paced.p50_ms, paced.p90_ms
+        paced_note = f"; paced every {timing.paced_ms:.3g} ms p50 {row.paced_p50_ms:.2f} ms over {paced.runs}"
     row.status = OK
     tools.log(
         f"{row.model} {row.form} {row.backend} {row.precision} {threads}t: "
-        f"p50 {row.p50_ms:.2f} ms over {row.runs} runs on {m.device}"
+        f"p50 {row.p50_ms:.2f} ms over {row.runs} runs{paced_note} on {m.device}"
     )
     return row
 

@@ -42,12 +42,13 @@ def bench_stream_hop(
     warmup: int = WARMUP_BLOCKS,
     min_time: float = DEFAULT_MIN_TIME,
     runs: int | None = None,
+    spin: bool = True,
 ) -> dict:
     """Per-hop (stem reuse) and full-clip latency of one exported model with a split artifact."""
     from vmf.runtime.backends import load_backend
     from vmf.runtime.stem_reuse import open_stem_reuse
 
-    full = load_backend(model_path, backend=backend, threads=threads)
+    full = load_backend(model_path, backend=backend, threads=threads, spin=spin)
     reuse = open_stem_reuse(full)
     if reuse is None:
         raise VmfError(

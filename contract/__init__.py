@@ -10,6 +10,7 @@ on lives here once:
   reading), ``labels``: the class names it lists;
 - ``video``: the one video reader and the suffixes of video files;
 - ``split_layout``: where the halves of a split artifact meet (stem reuse);
+- ``web_layout``: the files of a web export and the headers it is served with;
 - ``errors``: the error type every user-facing mistake raises.
 
 Training, evaluation, the exporter and the runtime all read it, so "the frames

@@ -37,6 +37,9 @@ SCHEMA_ID = "urn:vmf:model-card:v1"
 # The tensor names an exported model carries (ONNX names them; the card's input_name says so).
 INPUT_NAME = "clip"
 OUTPUT_NAME = "logits"
+# The card's file name where an artifact carries it as a file of its own: the member of the
+# zip appended to a .tflite or .pte, the extra file of a .pt2 (vmf.export.metadata).
+CARD_FILE = "vmf.json"
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ CARD_KEYS: tuple[CardKey, ...] = (
         "target",
         _t("string"),
         False,
-        "Export target: onnx, tflite, coreml, ort, executorch (torch for a checkpoint).",
+        "Export target: onnx, tflite, coreml, ort, executorch, web (torch for a checkpoint).",
     ),
     CardKey("form", _t("string"), False, "deployable (rank-4 rewrite) or naive (the 5-D model as written)."),
     CardKey("precision", {"enum": list(PRECISIONS)}, True, "Numeric precision of the weights and compute."),
@@ -155,6 +158,13 @@ CARD_KEYS: tuple[CardKey, ...] = (
         _t("string"),
         False,
         "File name of the required_operators.config beside a .ort (target ort).",
+    ),
+    CardKey(
+        "providers",
+        {"type": "array", "items": _t("string"), "minItems": 1},
+        False,
+        "ONNX Runtime Web execution providers a web export ships runtime files for, "
+        'e.g. ["wasm"] (target web; docs/web.md).',
     ),
     CardKey(
         "split",

@@ -58,8 +58,10 @@ FORMS = ("deployable", "naive")  # the rank-4 rewrite, or the reference 5-D mode
 OPTIONS = ("converter", "delegate")
 # Where the exporter puts the model card inside the file (vmf.export.metadata):
 # ONNX metadata_props, a zip archive appended to a flatbuffer, the Core ML spec's
-# user-defined metadata, or carried over from the ONNX the file is converted from (.ort).
-CARD_PLACES = ("onnx-metadata", "appended-zip", "coreml-metadata", "from-onnx")
+# user-defined metadata, carried over from the ONNX the file is converted from (.ort), or
+# an extra file of a torch.export archive (.pt2), or a web export's model/card.json beside
+# its model.onnx (vmf.contract.web_layout).
+CARD_PLACES = ("onnx-metadata", "appended-zip", "coreml-metadata", "from-onnx", "pt2-extra-file", "web-site")
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,44 @@ REGISTRY: dict[str, Target] = {
             # The Core ML delegate computes in fp16 or fp32; XNNPACK takes fp32 and int8.
             converter_precisions={"xnnpack": ("fp32", "int8"), "coreml": ("fp16", "fp32")},
         ),
+        Target(
+            name="torch",
+            title="PyTorch",
+            note="a torch.export program (.pt2) of the deployable form, for the torch backend",
+            suffixes=(".pt2",),
+            layout="TCHW",
+            writer="vmf.export.torch_program:export_torch",
+            backend="torch",
+            card_in="pt2-extra-file",
+            precisions=("fp32",),
+            default_precision="fp32",
+            # the deployable module's own ATen ops, run by PyTorch: exact up to rounding
+            tolerances={"fp32": 1e-4},
+        ),
+        Target(
+            name="web",
+            title="ONNX Runtime Web",
+            note="a static web site that classifies the camera in a browser with ONNX Runtime Web "
+            "(docs/web.md)",
+            # A folder: the page, the runtime files, model/model.onnx (the onnx target's
+            # graph) with its card (vmf.contract.web_layout).
+            suffixes=(".web",),
+            layout="TCHW",
+            writer="vmf.export.web:export_web",
+            backend="onnxruntime",  # its model/model.onnx, outside a browser
+            card_in="web-site",
+            precisions=("fp32", "int8"),
+            default_precision="fp32",
+            tolerances={"fp32": 1e-4},  # checked on the ONNX, as the onnx target's
+            # The ONNX Runtime Web execution providers the site ships (web_demo/ort-files.json
+            # lists each one's files); WASM alone keeps the fp32 site smallest.
+            converters=("wasm", "webgpu", "all"),
+            default_converter="wasm",
+            converter_option="delegate",
+            option_note="web: the providers the site ships, all = wasm and webgpu",
+            benchmarked=False,  # timed in a browser (docs/web.md), not by vmf-bench
+            in_all=False,  # needs the ONNX Runtime Web files (npm), which --target all should not
+        ),
     )
 }
 
@@ -371,6 +411,14 @@ def plan(targets, precisions, converter, form, calibration, delegate=None) -> li
         if not any(t.converter_option == option for t in records):
             which = " or ".join(t.name for t in owners(option))
             raise VmfError(f"--{option} applies to --target {which} only")
+        # Several targets share an option (--delegate): the value must be one of theirs.
+        if not any(t.converter_option == option and value in t.converters for t in records):
+            takes = "; ".join(
+                f"--target {t.name} takes --{option} {listed(t.converters, last='or')}"
+                for t in records
+                if t.converter_option == option
+            )
+            raise VmfError(f"{takes}, not {value}")
     if form == "naive":
         naive = listed(t.name for t in REGISTRY.values() if t.naive)
         for t in records:

@@ -105,6 +105,7 @@ def export(
     delegate=None,
     allow_portable=False,
     split=False,
+    ort_web=None,
     log: Callable[[str], None] = print,
     warn: Callable[[str], None] | None = None,
 ) -> ExportReport:
@@ -126,6 +127,9 @@ def export(
     ExecuTorch's portable kernels) apply to the executorch target. ``split``
     also writes stem + body halves of every fp32 artifact of a splittable target
     (``vmf.export.split``; docs/streaming.md), inside the same cleanup and log.
+    ``ort_web`` is where the web target takes the ONNX Runtime Web files from (an
+    ``onnxruntime-web`` package or its ``dist`` folder; default: ``web_demo/node_modules``,
+    else a cache npm fills; ``vmf.export.web``).
     """
     warn = warn or (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
@@ -164,6 +168,7 @@ def export(
         calibration=calibration,
         allow_partitions=allow_partitions,
         allow_portable=allow_portable,
+        ort_web=ort_web,
     )
     out = prepare_out_dir(out_dir)
     model, untrained = load_model(cfg.name, weights, baseline, num_classes, warn)

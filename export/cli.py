@@ -46,7 +46,10 @@ def _option_help(option: str) -> str:
     """``TFLite converter (default: litert-torch)``: the targets the option applies to, and their defaults."""
     owners = registry.owners(option)
     notes = "".join(f"; {t.option_note}" for t in owners if t.option_note)
-    defaults = ", ".join(str(t.default_converter) for t in owners)
+    if len(owners) == 1:
+        defaults = str(owners[0].default_converter)
+    else:  # one option shared by several targets (--delegate): say whose default is whose
+        defaults = listed(f"{t.default_converter} for {t.name}" for t in owners)
     return f"{'/'.join(t.title for t in owners)} {option} (default: {defaults}{notes})"
 
 
@@ -89,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
             type=_choice(registry.choices(option), option, str.lower),
             help=_option_help(option),
         )
+    p.add_argument(
+        "--ort-web",
+        metavar="DIR",
+        help="the onnxruntime-web package (or its dist folder) a web export takes its runtime "
+        "files from, at the version web_demo/package.json pins (default: web_demo/node_modules, "
+        "else a cache that npm fills; docs/web.md)",
+    )
     p.add_argument(
         "--allow-portable",
         action="store_true",
@@ -203,6 +213,7 @@ def _main(argv) -> int:
             delegate=args.delegate,
             allow_portable=args.allow_portable,
             split=args.split,
+            ort_web=args.ort_web,
             log=log,
             warn=warn,
         )

@@ -14,7 +14,11 @@ in ``vmf.contract.targets``):
   converted from, which the converter copies (``embed`` checks it is there);
 - ExecuTorch: a ``vmf.json`` zip archive appended to the ``.pte``, as for TFLite
   (the runtime reads the program through the offsets in its header and ignores
-  what follows).
+  what follows);
+- PyTorch (``.pt2``): a ``vmf.json`` extra file of the ``torch.export`` archive
+  (``torch.export.save``'s ``extra_files``), which ``torch.export.load`` hands back;
+- a web export (a folder): ``model/card.json``, which the page reads, and the
+  ``metadata_props`` of its ``model/model.onnx`` (``vmf.contract.web_layout``).
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ from dataclasses import dataclass
 from importlib import metadata as _importlib_metadata
 from pathlib import Path
 
-from vmf.contract.card import make_card
+from vmf.contract import web_layout
+from vmf.contract.card import CARD_FILE, make_card
 from vmf.contract.targets import artifact_name, by_suffix
 from vmf.model import VARIANTS, VariantConfig
 
 METADATA_KEY = "vmf"
-TFLITE_MEMBER = "vmf.json"
+TFLITE_MEMBER = CARD_FILE
 _PACKAGES = (
     "vmf",
     "torch",
@@ -188,6 +193,10 @@ def embed(path: "str | os.PathLike", meta: dict) -> Path:
         _embed_tflite(path, text)
     elif place == "coreml-metadata":
         _embed_coreml(path, text)
+    elif place == "pt2-extra-file":
+        _embed_pt2(path, text)
+    elif place == "web-site":
+        _embed_web(path, text, meta)
     else:  # from-onnx: a .ort cannot be edited, it was converted from a carded ONNX
         _check_ort_card(path, text)
     return path
@@ -207,6 +216,10 @@ def read_embedded(path: "str | os.PathLike") -> dict:
             return json.loads(archive.read(TFLITE_MEMBER))
     if place == "coreml-metadata":
         return json.loads(_coreml_spec(path)[1].description.metadata.userDefined[METADATA_KEY])
+    if place == "pt2-extra-file":
+        return json.loads(_pt2_load(path)[1])
+    if place == "web-site":
+        return json.loads((path / web_layout.CARD_FILE).read_text())
     return json.loads(_ort_metadata(path)[METADATA_KEY])
 
 
@@ -219,6 +232,14 @@ def _embed_onnx(path: Path, text: str) -> None:
     model.metadata_props.extend(kept)
     model.metadata_props.add(key=METADATA_KEY, value=text)
     onnx.save(model, str(path))
+
+
+def _embed_web(path: Path, text: str, meta: dict) -> None:
+    """The card the page reads, and the same card inside the folder's ONNX."""
+    from . import sidecar  # by attribute: the test suite checks every card_text written
+
+    _embed_onnx(path / web_layout.MODEL_FILE, text)
+    (path / web_layout.CARD_FILE).write_text(sidecar.card_text(meta))
 
 
 def _ort_metadata(path: Path) -> dict:
@@ -257,3 +278,25 @@ def _embed_coreml(path: Path, text: str) -> None:
     spec_file, spec = _coreml_spec(path)
     spec.description.metadata.userDefined[METADATA_KEY] = text
     spec_file.write_bytes(spec.SerializeToString())
+
+
+def _pt2_load(path: Path):
+    """(the ``torch.export`` program in ``path``, its ``vmf.json`` extra file or "").
+
+    Read from memory: the program must not keep the file open (``_embed_pt2`` rewrites it).
+    """
+    import torch
+
+    extra = {CARD_FILE: ""}
+    program = torch.export.load(io.BytesIO(path.read_bytes()), extra_files=extra)
+    return program, extra[CARD_FILE]
+
+
+def _embed_pt2(path: Path, text: str) -> None:
+    """Save the program again with the card as an extra file (an archive is not edited in place)."""
+    import torch
+
+    program, _ = _pt2_load(path)
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer, extra_files={CARD_FILE: text})
+    path.write_bytes(buffer.getvalue())

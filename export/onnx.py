@@ -188,6 +188,19 @@ def unshare_conv_parameters(model):
 
 
 # -- the step vmf-export runs for --target onnx (registry: Target.writer) ----------------------
+def server_form(s: "ExportSession", fp32: Path, path: Path, precision: str) -> str:
+    """Write the server form at ``precision`` to ``path`` from the exported fp32 graph; its converter.
+
+    fp32 is the graph as exported, int8 its QDQ copy calibrated on the session's
+    clips. The web target ships the same file (``vmf.export.web``).
+    """
+    if precision == "int8":
+        quantize_onnx(fp32, path, s.calibration().calib)
+        return "torch.onnx+onnxruntime.quantization"
+    shutil.copyfile(fp32, path)
+    return "torch.onnx"
+
+
 def export_onnx(s: "ExportSession", job: "Job") -> list["Artifact"]:
     """The server form: the deployable (or naive) graph, fp32 and its int8 QDQ copy."""
     from .partitions import ort_partitions
@@ -198,12 +211,7 @@ def export_onnx(s: "ExportSession", job: "Job") -> list["Artifact"]:
         torch2onnx(s.module(layout), s.example(layout), fp32)
 
     def build(tmp: Path, precision: str) -> dict:
-        if precision == "int8":
-            quantize_onnx(fp32, tmp, s.calibration().calib)
-            converter = "torch.onnx+onnxruntime.quantization"
-        else:
-            shutil.copyfile(fp32, tmp)
-            converter = "torch.onnx"
+        converter = server_form(s, fp32, tmp, precision)
         parity = s.parity(onnx_predictor(tmp), job.target, precision, tmp.name)
         # The server form: counted for the record, no phone budget (--target ort is that).
         name = s.final_path(job.target, precision, job.converter).name

@@ -44,6 +44,7 @@ class ExportOptions:
     calibration: "str | os.PathLike | None" = None  # a folder of videos for int8
     allow_partitions: bool = False  # keep a phone artifact over its partition budget
     allow_portable: bool = False  # keep a .pte with ops on ExecuTorch's portable kernels
+    ort_web: "str | os.PathLike | None" = None  # the ONNX Runtime Web files a web export ships
 
 
 class Calibration(NamedTuple):

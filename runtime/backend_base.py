@@ -35,6 +35,10 @@ class Backend:
     """The interface every backend implements (subclasses fill in ``load`` and ``_infer``)."""
 
     name = "backend"
+    # Whether ``load(spin=...)`` changes anything: the pool's busy-wait between operators
+    # can be switched off (ONNX Runtime). Every backend takes ``spin``; those without a
+    # switch ignore it, and the thread plan says so (vmf.runtime.thread_plan).
+    spin_switch = False
     # Files it runs that no export target writes (a checkpoint); an export target's
     # suffixes are its record's (vmf.contract.targets), which names the backend.
     suffixes: tuple[str, ...] = ()

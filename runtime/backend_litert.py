@@ -50,7 +50,8 @@ class LiteRTBackend(Backend):
         threads = check_threads(threads)
         interpreter_class, runtime = _interpreter_class()
         try:
-            # num_threads is what XNNPACK (LiteRT's default CPU delegate) uses.
+            # num_threads is what XNNPACK (LiteRT's default CPU delegate) uses. ``spin`` is not
+            # applied: the Python interpreter offers no switch for its pool's wait.
             interpreter = interpreter_class(model_path=str(path), num_threads=threads)
             interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from vmf.contract.card import read_sidecar
+from vmf.contract.web_layout import model_file, read_site_card, site_of
 from vmf.model import VmfError
 from vmf.model.ort_session import CPU_PROVIDER, CUDA_PROVIDER, ort_session
 
@@ -15,6 +16,7 @@ from .backend_base import Backend, check_io, check_threads, first_line
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
+    spin_switch = True  # session.intra_op.allow_spinning (vmf.model.ort_session)
 
     def __init__(self, path: Path, meta: dict, device: str, session):
         super().__init__(path, meta, device)
@@ -28,7 +30,8 @@ class OnnxRuntimeBackend(Backend):
     ) -> "OnnxRuntimeBackend":
         import onnxruntime as ort
 
-        meta = read_sidecar(path)
+        site = site_of(path)  # a web export: the card its page reads
+        meta = read_site_card(site) if site is not None else read_sidecar(path)
         threads = check_threads(threads)
         if device == "cuda":
             if CUDA_PROVIDER not in ort.get_available_providers():
@@ -41,7 +44,8 @@ class OnnxRuntimeBackend(Backend):
         else:
             providers = [CPU_PROVIDER]
         try:  # threads applied, so the device string is true
-            session = ort_session(path, threads=threads, providers=providers, spin=spin)
+            # a web export (a folder) is run through its model/model.onnx
+            session = ort_session(model_file(path), threads=threads, providers=providers, spin=spin)
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
             raise VmfError(f"{path.name} is not a loadable ONNX model ({first_line(exc)})") from None
         inputs, outputs = session.get_inputs(), session.get_outputs()

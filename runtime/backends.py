@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from vmf.contract import targets as registry
+from vmf.contract import web_layout
 from vmf.model import VmfError
 
 from .backend_base import DEVICES, Backend, check_device, check_threads, default_threads
@@ -56,6 +57,8 @@ def backend_for(path: "str | os.PathLike") -> str:
     """The backend a model file's suffix implies (``.onnx`` -> ``onnxruntime``, ...)."""
     suffix = Path(path).suffix.lower()
     target = registry.by_suffix(suffix)
+    if target is None and web_layout.site_of(path) is not None:
+        target = registry.get(web_layout.TARGET)  # a web export copied under another name
     if target is not None:
         return target.backend
     for name, cls in BACKENDS.items():

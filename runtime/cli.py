@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import signal
@@ -30,9 +31,9 @@ from .backends import BACKENDS, DEVICES, load_backend
 from .clip_assembler import HOP, training_note
 from .overlay import Display, OverlayWriter, draw_overlay
 from .sources import SOURCE_TIMEOUT_S, open_source
-from .stream import LIVE_KEEP_PREDICTIONS, StreamOptions, StreamReport, run_stream
+from .stream import KEEP_PREDICTIONS, StreamOptions, StreamReport, run_stream
 from .stem_reuse import open_stem_reuse
-from .thread_plan import apply_opencv, plan_threads
+from .thread_plan import DEFAULT_SPIN, SPIN_CHOICES, apply_opencv, plan_threads
 
 STATUS_INTERVAL_S = 0.5  # status line refresh on a terminal
 STATUS_INTERVAL_PIPE_S = 5.0  # ... and when stderr is a file or a pipe (one line each)
@@ -66,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", choices=DEVICES, default="cpu", help="cpu (default) or cuda")
     p.add_argument(
+        "--spin",
+        choices=SPIN_CHOICES,
+        default=DEFAULT_SPIN,
+        help="may the inference pool busy-wait between operators (ONNX Runtime): on keeps a "
+        "paced model fast on an idle machine, off leaves the cores to the capture on a busy one; "
+        f"auto chooses from the machine's load (default {DEFAULT_SPIN}; docs/streaming.md)",
+    )
+    p.add_argument(
         "--realtime",
         action="store_true",
         help="play a video file at its frame rate, as a camera would deliver it "
@@ -85,14 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=None, help="stop after reading this many frames")
     p.add_argument("--output", default=None, help="write the video with the top-5 drawn on it (.mp4/.avi)")
     p.add_argument("--display", action="store_true", help="show the annotated video in a window")
-    p.add_argument("--json", action="store_true", help="print one JSON summary object as the last line")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON summary object as the last line; on a file read whole it lists every "
+        "prediction (spooled to a temporary file meanwhile, not held in memory), on a live "
+        f"source the newest {KEEP_PREDICTIONS}",
+    )
     p.add_argument(
         "--jsonl",
         metavar="FILE",
         default=None,
         help="write each prediction (and source event) as one JSON line as it happens, "
         "to FILE or - (stdout); the summary keeps only the newest "
-        f"{LIVE_KEEP_PREDICTIONS} predictions then",
+        f"{KEEP_PREDICTIONS} predictions then",
     )
     p.add_argument(
         "--source-timeout",
@@ -287,13 +302,11 @@ def run(args: argparse.Namespace) -> StreamReport:
 
 def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals") -> StreamReport:
     _quiet_opencv()
-    keep = LIVE_KEEP_PREDICTIONS if args.jsonl else None
     options = StreamOptions(
         hop=args.hop,
         sample_every=args.sample_every,
         sample_fps=args.sample_fps,
         smooth=args.smooth,
-        keep_predictions=keep,
         stem_reuse=False,
     )  # opened below, before the source
     if args.max_frames is not None and args.max_frames < 1:
@@ -302,11 +315,12 @@ def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals
         raise VmfError(f"--source-timeout must be > 0 seconds, got {args.source_timeout}")
     if args.jsonl == "-" and args.json:
         raise VmfError("--jsonl - and --json both want stdout; write the lines to a file")
-    plan = plan_threads(args.threads)
+    plan = plan_threads(args.threads, spin=args.spin)
     apply_opencv(plan)
     backend = load_backend(
         args.model, backend=args.backend, threads=plan.inference, device=args.device, spin=plan.spin
     )
+    plan = plan.for_backend(backend)  # the summary says where the spin setting did nothing
     # Before the source is opened: a broken split artifact is reported without touching a camera.
     stem_reuse = None if args.no_stem_reuse else open_stem_reuse(backend)
     if args.hop > int(backend.meta["frames"]):
@@ -342,6 +356,9 @@ def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals
         if lines is not None:
             lines.close()
         raise
+    if args.json and not args.jsonl and not source.live:
+        # --json on a file lists every prediction, as it always did; spooled, not held.
+        options = dataclasses.replace(options, all_predictions=True)
     writer = OverlayWriter(args.output, source.fps) if args.output else None
     status = StatusLine()
 
@@ -408,7 +425,7 @@ def _main(argv) -> int:
         print_error("interrupted before the stream started")
         return 130
     if args.json:
-        print(json.dumps(report.to_dict()), flush=True)
+        report.write_json(sys.stdout)
     elif args.jsonl == "-":
         _print_summary(report, sys.stderr)  # stdout is JSON lines only
     else:

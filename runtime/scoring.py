@@ -11,7 +11,7 @@ from vmf.model import VmfError
 TOP_K = 5  # labels each prediction carries (top-5, as the paper reports accuracy)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: no per-instance dict (docs/streaming.md, "Bounded memory")
 class Prediction:
     """One classification of the clip that ends at ``frame_index``."""
 

@@ -14,10 +14,13 @@ read without ``--realtime`` waits instead, so every due clip is classified.
 The ring buffer keeps ``spare`` extra slots so frames can keep arriving while
 the worker reads its clip; only if an inference outlasts them does the loop wait.
 
-Memory is bounded for runs of hours (docs/streaming.md): the report keeps the
-newest ``keep_predictions`` predictions (all of them for a file read whole)
-and latency statistics of fixed size, while its counts stay exact; stream
-predictions out as they happen with ``on_prediction`` (``--jsonl``). After a
+Memory is flat for runs of hours and for long files alike (docs/streaming.md,
+"Bounded memory"): the report keeps the newest ``keep_predictions`` predictions
+(100 by default, from a camera or a file) and latency statistics of fixed size,
+while its counts stay exact. Every prediction goes out as it happens through
+``on_prediction`` (``--jsonl``); a report that must list them all (``--json``
+on a file) asks for ``all_predictions``, which spools each one as a JSON line
+to an unnamed temporary file instead of holding it in memory. After a
 gap in a live source longer than one hop (a reconnect, a stall) the clip
 buffer restarts, so no clip mixes frames from both sides of the gap. When the
 model card has a split artifact (stem + body), each hop runs the stem only on
@@ -27,6 +30,8 @@ the frames it has not seen (``stem_reuse``).
 from __future__ import annotations
 
 import collections
+import json
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,7 +48,7 @@ from .scoring import TOP_K, Prediction, Scorer
 from .sources import Frame, FrameSource
 
 LATENCY_SERIES = ("preprocess", "inference", "end_to_end")
-LIVE_KEEP_PREDICTIONS = 100  # newest predictions a live stream's report keeps by default
+KEEP_PREDICTIONS = 100  # newest predictions a report keeps by default (camera or file)
 STOP_WAIT_S = 0.5  # the longest a stop waits for a clip still being classified
 
 
@@ -57,9 +62,12 @@ class StreamOptions:
     smooth: float | None = None  # EMA weight of the newest clip's probabilities
     top_k: int = TOP_K
     spare: int | None = None  # extra ring slots for frames arriving during an inference (default T)
-    # Predictions the report keeps (the newest): None = all of them for a file read whole,
-    # LIVE_KEEP_PREDICTIONS for a live source; 0 = none (stream them with on_prediction).
+    # Predictions the report keeps in memory (the newest): None = KEEP_PREDICTIONS, from any
+    # source; 0 = none (stream them with on_prediction).
     keep_predictions: int | None = None
+    # Also spool every prediction to an unnamed temporary file, so the report can list them
+    # all (StreamReport.all_predictions, write_json) while memory stays flat: --json on a file.
+    all_predictions: bool = False
     stem_reuse: bool = True  # use the model card's split artifact (stem + body) when it has one
 
     def __post_init__(self):
@@ -77,6 +85,42 @@ class StreamOptions:
         TemporalSampler(every=self.sample_every, target_fps=self.sample_fps)  # raises if invalid
 
 
+class PredictionSpool:
+    """Every prediction's ``to_dict()`` as one JSON line in an unnamed temporary file.
+
+    The full list of a long file lives on disk, not in memory (about 300 bytes a
+    prediction there); the file has no name, so it is gone when the process ends,
+    however it ends. Written by the inference worker, read once the stream is over.
+    """
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def add(self, prediction: Prediction) -> None:
+        line = json.dumps(prediction.to_dict()) + "\n"
+        with self._lock:
+            self._file.write(line)
+
+    def lines(self):
+        """The spooled predictions as JSON text, one per item, in the order they were made."""
+        with self._lock:
+            self._file.flush()
+            self._file.seek(0)
+        try:
+            for line in self._file:
+                yield line.rstrip("\n")
+        finally:
+            self._file.seek(0, 2)  # back to the end, should anything be added
+
+    def __iter__(self):
+        return (json.loads(line) for line in self.lines())
+
+    def close(self) -> None:
+        """Drop the spool now (it is dropped anyway when the report is garbage)."""
+        self._file.close()
+
+
 @dataclass
 class StreamReport:
     """What happened: exact counts, bounded latency statistics, the newest predictions."""
@@ -92,6 +136,7 @@ class StreamReport:
     wall_s: float = 0.0
     latency_ms: dict = field(default_factory=dict)
     predictions: list[Prediction] = field(default_factory=list)  # the newest keep_predictions
+    spool: PredictionSpool | None = field(default=None, repr=False, compare=False)  # all_predictions
     inferences: int = 0  # clips classified (exact, whatever was kept)
     buffer_restarts: int = 0  # clip buffer restarted after a gap in the source
     stopped: bool = False  # ended by stop (Ctrl-C, SIGTERM, stop event), not by the source
@@ -119,8 +164,30 @@ class StreamReport:
             "frames_per_s": round(self.frames_taken / self.wall_s, 3),
         }
 
-    def to_dict(self) -> dict:
-        return {
+    def all_predictions(self):
+        """Every prediction's ``to_dict()`` when they were spooled (``all_predictions``),
+        else those of the newest kept; an iterator, read from the spool as it goes."""
+        if self.spool is not None:
+            return iter(self.spool)
+        return (p.to_dict() for p in self.predictions)
+
+    def write_json(self, out) -> None:
+        """Write ``json.dumps(self.to_dict())`` and a newline to ``out``, the predictions
+        streamed one at a time from the spool: a long file's list is never all in memory."""
+        # The list is the object's last key: its dump ends with "[]}", the items go in between.
+        out.write(json.dumps({**self.to_dict(predictions=False), "predictions": []})[:-2])
+        if self.spool is not None:
+            lines = self.spool.lines()
+        else:
+            lines = (json.dumps(p.to_dict()) for p in self.predictions)
+        for i, line in enumerate(lines):
+            out.write(", " + line if i else line)
+        out.write("]}\n")
+        out.flush()
+
+    def to_dict(self, predictions: bool = True) -> dict:
+        """The summary; ``predictions=False`` leaves the list out (``write_json`` streams it)."""
+        summary = {
             "frames_read": self.frames_read,
             "frames_dropped": self.frames_dropped,
             "frames_taken": self.frames_taken,
@@ -146,8 +213,10 @@ class StreamReport:
             "thread_plan": self.thread_plan,
             "stem_reuse": self.stem_reuse,
             "clip_sampling": self.clip_sampling,
-            "predictions": [p.to_dict() for p in self.predictions],
         }
+        if predictions:
+            summary["predictions"] = list(self.all_predictions())
+        return summary
 
 
 @dataclass(frozen=True)
@@ -161,14 +230,23 @@ class _InferenceWorker:
     """One thread, at most one clip in flight; ``busy`` says whether a new one would wait.
 
     ``run(clip, start) -> logits`` is the backend's ``run`` or the stem-reuse
-    path; the newest ``keep`` predictions are kept (all when ``keep`` is None).
+    path; the newest ``keep`` predictions are kept, and every one goes to ``spool``
+    when there is one.
     """
 
     def __init__(
-        self, run, scorer: Scorer, latency: LatencyRecorder, ring, on_prediction=None, keep: int | None = None
+        self,
+        run,
+        scorer: Scorer,
+        latency: LatencyRecorder,
+        ring,
+        on_prediction=None,
+        keep: int = KEEP_PREDICTIONS,
+        spool: PredictionSpool | None = None,
     ):
         self._run, self._scorer, self._latency, self._ring = run, scorer, latency, ring
         self._on_prediction = on_prediction
+        self._spool = spool
         self._cond = threading.Condition()
         self._job: _Job | None = None
         self._closing = False
@@ -233,6 +311,8 @@ class _InferenceWorker:
                     self.predictions.append(prediction)
                     self.count += 1
                     self._latest = prediction
+                if self._spool is not None:
+                    self._spool.add(prediction)
                 if self._on_prediction is not None:
                     self._on_prediction(prediction)
             except BaseException as exc:  # re-raised on the loop's thread by raise_if_failed()
@@ -344,16 +424,15 @@ def run_stream(
 
         stem_reuse = open_stem_reuse(backend)
     run = stem_reuse.run if stem_reuse is not None else (lambda clip, start: backend.run(clip))
-    keep = options.keep_predictions
-    if keep is None:
-        keep = LIVE_KEEP_PREDICTIONS if source.live else None
+    keep = KEEP_PREDICTIONS if options.keep_predictions is None else options.keep_predictions
     scorer = Scorer(backend.labels, smooth=options.smooth, top_k=options.top_k)
     latency = LatencyRecorder(*LATENCY_SERIES)
     report = report or StreamReport(backend=backend.name, device=backend.device)
     report.backend, report.device = backend.name, backend.device
     report.clip_sampling = assembler.clip_sampling
     report.thread_plan = None if thread_plan is None else thread_plan.to_dict()
-    worker = _InferenceWorker(run, scorer, latency, assembler.ring, on_prediction, keep)
+    report.spool = PredictionSpool() if options.all_predictions else None
+    worker = _InferenceWorker(run, scorer, latency, assembler.ring, on_prediction, keep, report.spool)
     gaps = _GapWatch(options.hop, _kept_period(source, assembler)) if source.live else None
     stop = stop or threading.Event()
     started = time.perf_counter()

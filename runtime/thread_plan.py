@@ -13,22 +13,37 @@ the preprocessing that the next clip needs. So (docs/streaming.md, "Thread plan"
 - The inference pool keeps the thread count asked for (default: the physical
   cores, as ``vmf-bench`` measures it), so a stream is compared with the
   benchmark at the same count.
-- When the inference pool and the two stream threads together exceed the
-  cores, the pool does not spin (ONNX Runtime ``session.intra_op.allow_spinning``
-  = 0): a spinning pool burns the core the loop needs, and the clips after a
-  busy moment come late (measured on 2 cores: end-to-end p99 2.5x the
-  inference p50 with spinning, 1.6x without). OpenVINO's pool does not spin
-  and LiteRT's XNNPACK pool has no such switch; both keep their defaults.
+- Whether the pool may spin (ONNX Runtime ``session.intra_op.allow_spinning``)
+  is chosen from the machine's measured load (``--spin auto``, the default), or
+  as asked (``--spin on|off``). Spinning keeps the pool awake between the
+  operators of a clip and a moment after it: on an otherwise idle machine that
+  is what keeps a paced model (one clip per hop, idle cores in between) as fast
+  as back to back (measured on 2 idle cores: inference p50 27.5 ms spinning,
+  41-45 ms not, end-to-end p99 59 ms against 69-75 ms). On a busy machine a
+  spinning pool burns the core the loop needs, and the clips after a busy moment
+  come late (measured on 2 cores at load 7-10: end-to-end p99 2.5x the
+  inference p50 spinning, 1.6x not). OpenVINO's pool does not spin, and LiteRT's
+  XNNPACK, ExecuTorch's and PyTorch's pools have no switch from Python; for them
+  the plan says so (``ThreadPlan.for_backend``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 from .backend_base import check_threads
 
 STREAM_THREADS = 2  # the capture thread and the loop (preprocessing) thread
+SPIN_CHOICES = ("auto", "on", "off")  # --spin of vmf-stream and vmf-bench
+DEFAULT_SPIN = "auto"
+# --spin auto spins while the other work on the machine (its 1-minute load average)
+# stays below this share of the cores: then a busy-waiting pool costs no core the
+# capture and the loop need. The two measured cases it separates are in the module
+# docstring (idle: load under 1 on 2 cores, spinning better; busy: load 7-10, worse).
+AUTO_SPIN_MAX_LOAD_PER_CORE = 0.5
 
 
 def available_cores() -> int:
@@ -39,6 +54,44 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def load_average() -> float | None:
+    """The 1-minute load average (threads running or waiting for a CPU); None where the OS has none."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
+
+
+def choose_spin(
+    spin: "bool | str | None",
+    *,
+    inference: int,
+    cores: int,
+    load: Callable[[], float | None] | None = None,
+) -> tuple[bool, str]:
+    """(spin, why): as asked (``True``/``"on"``, ``False``/``"off"``), or, for ``None``/``"auto"``,
+    on while the machine's load is under ``AUTO_SPIN_MAX_LOAD_PER_CORE`` of its cores.
+
+    Where no load average can be read (Windows), auto falls back to the rule that
+    needs no measurement: spin only when the pool and the stream threads fit the cores.
+    """
+    if spin is True or spin == "on":
+        return True, "--spin on"
+    if spin is False or spin == "off":
+        return False, "--spin off"
+    if spin not in (None, "auto"):
+        raise ValueError(f"spin must be one of {', '.join(SPIN_CHOICES)} or a bool, got {spin!r}")
+    measured = (load or load_average)()  # looked up now: a test may replace load_average
+    if measured is None:
+        fits = inference + STREAM_THREADS <= cores
+        relation = "<=" if fits else ">"
+        return fits, (
+            f"auto: no load average here; {inference} inference + {STREAM_THREADS} stream threads "
+            f"{relation} {cores} cores"
+        )
+    return measured < AUTO_SPIN_MAX_LOAD_PER_CORE * cores, f"auto: load {measured:.1f} of {cores} cores"
+
+
 @dataclass(frozen=True)
 class ThreadPlan:
     cores: int  # CPUs this process may use
@@ -47,27 +100,48 @@ class ThreadPlan:
     preprocess: int  # the loop thread
     opencv: int  # cv2.setNumThreads: 1 = no pool of its own
     spin: bool  # may the inference pool busy-wait between operators
+    spin_reason: str = ""  # why (auto: the load it saw; or as asked), and where it has no effect
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def describe(self) -> str:
+        why = f" ({self.spin_reason})" if self.spin_reason else ""
         return (
-            f"threads: inference {self.inference} (spin-wait {'on' if self.spin else 'off'}), "
+            f"threads: inference {self.inference} (spin-wait {'on' if self.spin else 'off'}{why}), "
             f"capture {self.capture}, preprocess {self.preprocess}, OpenCV pool "
             f"{'off' if self.opencv <= 1 else self.opencv}; {self.cores} cores"
         )
 
+    def for_backend(self, backend) -> "ThreadPlan":
+        """The plan as it applies to a loaded ``backend``: one whose pool has no spin switch
+        (``Backend.spin_switch`` false) is said to ignore it, so the summary does not claim
+        a setting that did nothing."""
+        if getattr(backend, "spin_switch", False):
+            return self
+        note = f"no effect on {getattr(backend, 'name', 'this backend')}: its pool has no spin switch"
+        reason = f"{self.spin_reason}; {note}" if self.spin_reason else note
+        return dataclasses.replace(self, spin_reason=reason)
+
 
 def plan_threads(
-    inference: int | None = None, *, cores: int | None = None, spin: bool | None = None
+    inference: int | None = None,
+    *,
+    cores: int | None = None,
+    spin: "bool | str | None" = None,
+    load: Callable[[], float | None] | None = None,
 ) -> ThreadPlan:
-    """The plan for a stream with ``inference`` backend threads (default: physical cores)."""
+    """The plan for a stream with ``inference`` backend threads (default: physical cores).
+
+    ``spin``: ``None`` or ``"auto"`` chooses from ``load()`` (default
+    ``load_average``; tests inject their own), ``"on"``/``True`` and ``"off"``/``False`` are kept.
+    """
     cores = cores or available_cores()
     inference = check_threads(inference)
-    if spin is None:
-        spin = inference + STREAM_THREADS <= cores
-    return ThreadPlan(cores=cores, inference=inference, capture=1, preprocess=1, opencv=1, spin=bool(spin))
+    on, reason = choose_spin(spin, inference=inference, cores=cores, load=load)
+    return ThreadPlan(
+        cores=cores, inference=inference, capture=1, preprocess=1, opencv=1, spin=on, spin_reason=reason
+    )
 
 
 def apply_opencv(plan: ThreadPlan) -> None:

@@ -1,8 +1,9 @@
-"""Write the golden vectors the Android core's JUnit tests check.
+"""Write the golden vectors the Android core's JUnit tests and the web core's node tests check.
 
-The Android app must feed its model exactly what the Python side does, so the
-plain-Java core (``android_demo/core``) is tested against numbers produced here
-by the Python contract itself:
+The Android app and the browser page must feed their models exactly what the
+Python side does, so the plain-Java core (``android_demo/core``) and the
+plain-JavaScript core (``web_demo/app/core``) are tested against numbers
+produced here by the Python contract itself:
 
 * frames in OpenCV BGR -> ``vmf.contract.preprocess.FramePreprocessor`` tensors,
   both layouts (TCHW, THWC), including an odd size, an upscale and a size whose
@@ -14,7 +15,11 @@ by the Python contract itself:
 * logits -> softmax and top-5, through the runtime's scorer (``vmf.runtime.scoring``);
 * the clip the runtime's ClipAssembler hands out for a run of frames, with the card;
 * the model card (sidecar) of an export, and the tensor shapes LiteRT reports for the
-  model beside it.
+  model beside it;
+* for the web core (``web``): RGBA frames (the browser's ImageData) through the same
+  FramePreprocessor, the frames ``TemporalSampler`` keeps for several camera and model
+  rates, the message ``validate_sidecar`` gives for each of a list of broken cards,
+  Python's ``round`` on awkward values and numpy's percentiles.
 
 Blobs are raw little-endian arrays (``.u8``, ``.f32``) described by
 ``manifest.json``; regenerate everything with
@@ -44,18 +49,20 @@ import numpy as np
 from vmf.contract.card import make_card, read_sidecar
 from vmf.contract.labels import load_labels
 from vmf.contract.preprocess import FramePreprocessor
+from vmf.model.files import write_text
+
 from vmf.export.sidecar import write_sidecar
 from vmf.model import CLIP_FRAMES, MEAN, NUM_CLASSES, STD, VARIANTS, VmfError
 from vmf.model.files import normalise_mode
 from vmf.runtime.clip_assembler import ClipAssembler
 from vmf.runtime.scoring import Scorer
 
+# Beside this script (its folder is on sys.path when it runs).
+from golden_common import IMAGENET_MEAN, IMAGENET_STD, Writer, structured_frame
+from golden_web import web_cases
+
 OUT = Path(__file__).resolve().parents[1] / "android_demo/core/src/test/resources/golden"
 RESOLUTION = 24  # small on purpose: the formulas, not the size, are under test
-# A second normalisation with a different number per channel, so that an RGB/BGR
-# mix-up in the Java normaliser cannot hide behind equal constants.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 TOP_K = 5
 
 # Full-range BT.601 (JFIF), the definition the Java core implements (Yuv420Image).
@@ -63,22 +70,6 @@ KR, KGU, KGV, KB = (np.float32(c) for c in (1.402, 0.344136, 0.714136, 1.772))
 
 
 # --- frames ------------------------------------------------------------------
-
-
-def structured_frame(height: int, width: int, seed: int) -> np.ndarray:
-    """A BGR uint8 frame with gradients, a disc, stripes and a little noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    cy, cx = height * rng.uniform(0.3, 0.7), width * rng.uniform(0.3, 0.7)
-    radius = min(height, width) / 3
-    disc = ((y - cy) ** 2 + (x - cx) ** 2) < radius**2
-    blue = 255 * x / max(width - 1, 1)
-    green = 255 * y / max(height - 1, 1)
-    red = 127.5 + 127.5 * np.sin((x + 2 * y) / rng.uniform(2.0, 5.0))
-    frame = np.stack([blue, green, red], axis=-1)
-    frame[disc] = 255 - frame[disc]
-    frame += rng.normal(0, 6, frame.shape)
-    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 
 FRAMES = {  # name: (height, width, seed)
@@ -155,18 +146,6 @@ YUV_CASES = [  # name, frame, layout of the chroma, Y padding, chroma padding, r
 
 
 # --- writing -----------------------------------------------------------------
-
-
-class Writer:
-    def __init__(self, root: Path):
-        self.root = root
-        self.total = 0
-
-    def blob(self, name: str, data) -> str:
-        raw = data if isinstance(data, bytes) else np.ascontiguousarray(data).tobytes()
-        (self.root / name).write_bytes(raw)
-        self.total += len(raw)
-        return name
 
 
 def preprocess_cases(w: Writer, frames: dict) -> list[dict]:
@@ -295,6 +274,9 @@ def classify_cases(w: Writer) -> list[dict]:
     return cases
 
 
+# --- the web core -------------------------------------------------------------
+
+
 def fixture_sidecar(root: Path, source: "Path | None") -> dict:
     """The sidecar fixture: ``source`` (an export's) when given, else the one already there
     (so regenerating the blobs keeps a real export's card), else a fresh ``write_sidecar``."""
@@ -383,10 +365,7 @@ def model_tensors(tflite: Path) -> dict:
 def write_all(out: Path, sidecar: "Path | None") -> int:
     """Write every fixture into ``out``; returns the bytes of blobs written."""
     out.mkdir(parents=True, exist_ok=True)
-    sidecar_entry = fixture_sidecar(out, sidecar)  # before the old manifest goes
-    for old in out.iterdir():
-        if old.suffix in (".u8", ".f32") or old.name == "manifest.json":
-            old.unlink()
+    sidecar_entry = fixture_sidecar(out, sidecar)
     w = Writer(out)
     frames = {name: structured_frame(h, wd, seed) for name, (h, wd, seed) in FRAMES.items()}
     manifest = {
@@ -401,8 +380,14 @@ def write_all(out: Path, sidecar: "Path | None") -> int:
         "stream": stream_case(w, frames, out / "sidecar.json"),
         "sidecar": sidecar_entry,
         "clip_frames": CLIP_FRAMES,
+        "web": web_cases(w, out / "sidecar.json"),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    # The manifest is replaced in one rename, and only once every blob it names is written:
+    # a crash midway leaves the previous manifest (and its sidecar origin) in place.
+    write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+    for old in out.iterdir():  # blobs no case names any more
+        if old.suffix in (".u8", ".f32") and old.name not in w.names:
+            old.unlink()
     return w.total
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vmf.contract import targets as registry
 from vmf.model import VmfError
 from vmf.model.cli import ERROR_EXIT, USAGE_EXIT, Parser, UsageError, print_error
 
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         required=True,
         help="a vmf checkpoint (.pt) or an exported model "
-        "(.onnx, .tflite, .mlpackage, .pte) with its sidecar",
+        f"({', '.join(t.suffix for t in registry.REGISTRY.values())}) with its sidecar",
     )
     p.add_argument(
         "--data",

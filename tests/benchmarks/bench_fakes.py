@@ -1,4 +1,5 @@
-"""Fakes for vmf-bench: a clock, a backend that advances it by known delays, a counting exporter.
+"""Fakes for vmf-bench: a clock (and its sleep), a backend that advances it by known delays,
+one whose delay depends on how long it sat idle, a counting exporter.
 
 They follow the real contracts (``vmf.export.export`` returns a report whose
 ``artifacts`` carry ``target, precision, path``; ``load_backend`` returns an
@@ -22,26 +23,61 @@ from vmf.model import VmfError
 class FakeClock:
     def __init__(self):
         self.now = 0.0
+        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep`` on this clock: it moves the time on, and nothing waits."""
+        assert seconds >= 0
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 class FakeBackend:
     """Each ``run`` advances the clock by the next delay (seconds) of a cycle."""
 
-    def __init__(self, path, meta, clock, delays, name, threads):
+    def __init__(self, path, meta, clock, delays, name, threads, spin=True):
         self.path, self.meta, self.name = Path(path), meta, name
         self.input_shape = tuple(meta["input_shape"])
         self.device = f"fake cpu, {threads} threads"
+        self.spin_switch = name == "onnxruntime"  # as the real backends: only ONNX Runtime's pool
+        self.spin = spin
         self._clock, self._delays = clock, itertools.cycle(delays)
         self.calls = 0
+
+    def delay(self) -> float:
+        return next(self._delays)
 
     def run(self, clip):
         assert clip.shape == self.input_shape and clip.dtype == np.float32
         self.calls += 1
-        self._clock.now += next(self._delays)
+        self._clock.now += self.delay()
         return np.zeros(len(self.meta["labels"]), np.float32)
+
+
+class IdleSensitiveBackend(FakeBackend):
+    """A runtime whose pool parks when idle: ``fast`` s right after a call, ``slow`` s when more
+    than ``idle`` s passed since the last call ended (a stream's pace); spinning keeps it warm."""
+
+    fast, slow, idle = 0.005, 0.015, 0.100
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.last_end: float | None = None
+        self.idle_before: list[float] = []
+
+    def delay(self) -> float:
+        gap = 0.0 if self.last_end is None else self._clock.now - self.last_end
+        self.idle_before.append(gap)
+        parked = gap > self.idle and not (self.spin_switch and self.spin)
+        return self.slow if parked else self.fast
+
+    def run(self, clip):
+        out = super().run(clip)
+        self.last_end = self._clock.now
+        return out
 
 
 def sidecar_meta(
@@ -143,14 +179,15 @@ class FakeLoader:
     delays: tuple = (0.010,)
     fail: dict = field(default_factory=dict)  # backend -> exception to raise
     loaded: list = field(default_factory=list)
+    backend_class: type = FakeBackend
 
-    def __call__(self, path, backend=None, threads=None, device="cpu"):
+    def __call__(self, path, backend=None, threads=None, device="cpu", spin=True):
         if backend in self.fail:
             raise self.fail[backend]
         if str(path).endswith(".pt"):  # torch jobs get a checkpoint, which has no sidecar
             meta = sidecar_meta(frames=2, resolution=8)
         else:
             meta = read_sidecar(path)
-        b = FakeBackend(path, meta, self.clock, self.delays, backend or "onnxruntime", threads)
+        b = self.backend_class(path, meta, self.clock, self.delays, backend or "onnxruntime", threads, spin)
         self.loaded.append(b)
         return b

@@ -30,6 +30,7 @@ def tools(exporter, loader, clock):
         export=exporter,
         load_backend=loader,
         clock=clock,
+        sleep=clock.sleep,  # paced runs wait on the fake clock
         log=logs.append,
         isolate=False,
         check_export=lambda *job: None,

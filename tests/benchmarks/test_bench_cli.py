@@ -169,6 +169,23 @@ def test_exporter_gets_the_job(tools, exporter, tmp_path, capsys):
     ]  # its only route
 
 
+def test_torch_times_its_pt2_and_with_naive_the_reference_checkpoint(
+    tools, exporter, loader, tmp_path, capsys
+):
+    code, out, _ = bench(["--backend", "torch", "--naive", "--json"], tools, tmp_path, capsys)
+    assert code == 0
+    rows = last_json(out)["results"]
+    assert [(r["backend"], r["form"], r["status"]) for r in rows] == [
+        ("torch", "deployable", "ok"),
+        ("torch", "reference", "ok"),
+    ]
+    # The deployable row is the torch target's export; the reference row a seeded checkpoint.
+    assert [c[2:5] for c in exporter.calls] == [(("torch",), ("fp32",), "deployable")]
+    assert [b.path.parent.name for b in loader.loaded[:1]] == ["torch"]  # <out>/<target>/
+    assert loader.loaded[1].path.suffix == ".pt"
+    assert "VMF-560M torch fp32 1t: deployable 10.0 ms vs reference network 10.0 ms" in out
+
+
 def test_failure_rows_keep_the_table(tools, exporter, loader, tmp_path, capsys):
     exporter.fail[("tflite", "int8")] = "int8 parity gate failed: top-1 agreement 0.80 < 0.95"
     loader.fail["onnxruntime"] = MissingDependencyError(
@@ -202,10 +219,11 @@ def test_failure_rows_keep_the_table(tools, exporter, loader, tmp_path, capsys):
     assert rows[("onnxruntime", "fp32", 1)]["reason"].endswith("pip install 'vmf[ort]'")
     assert rows[("torch", "int8", 2)]["reason"] == "the torch backend times fp32 only"
     # One call per model/target; the fp32 it finished before int8 failed is kept, and int8 is
-    # not tried again (neither singly nor per thread count).
+    # not tried again (neither singly nor per thread count). torch times its fp32 .pt2.
     assert [c[2:4] for c in exporter.calls] == [
         (("onnx",), ("fp32", "int8")),
         (("tflite",), ("fp32", "int8")),
+        (("torch",), ("fp32",)),
     ]
     assert "failed: export failed: int8 parity gate failed" in out  # in the printed table too
 

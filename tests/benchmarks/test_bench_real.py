@@ -20,12 +20,15 @@ def _last_json(text: str) -> dict:
 
 def test_one_real_row(tmp_path, capsys):
     args = ["--variant", "560M", "--backend", "onnxruntime", *TINY, "--threads", "1", "--runs", "3"]
+    args += ["--paced", "20", "--paced-runs", "3", "--spin", "off"]  # and paced, in its own process
     assert bench_cli.main([*args, "--warmup", "1", "--cache", str(tmp_path / "cache"), "--json"]) == 0
     (row,) = _last_json(capsys.readouterr().out)["results"]
     assert row["status"] == "ok" and row["backend"] == "onnxruntime" and row["model"] == "VMF-560M"
     assert (row["frames"], row["resolution"], row["threads"], row["runs"]) == (16, 64, 1, 3)
     assert 0 < row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
     assert row["macs"] > 0 and row["size_mb"] > 1 and "ok" in row["parity"]
+    assert (row["paced_ms"], row["paced_runs"], row["spin"]) == (20.0, 3, False)
+    assert 0 < row["paced_p50_ms"] <= row["paced_p90_ms"]
 
 
 def test_stream_mode_times_stem_reuse_on_a_split_export(tmp_path, capsys):

@@ -141,6 +141,7 @@ def test_plan_per_target_defaults_and_all():
         ("tflite", ("fp32",)),
         ("coreml", ("fp16",)),
         ("executorch", ("fp32",)),
+        ("torch", ("fp32",)),
     ]
     jobs = registry.plan(("all",), ("fp16", "int8"), "onnx2tf", "deployable", "videos")
     assert [(j.target, j.precisions, j.converter) for j in jobs] == [

@@ -16,6 +16,7 @@ CLIS = {  # program -> module with main()
     "vmf-train": "vmf.train.train_cli",
     "vmf-eval": "vmf.train.eval_cli",
     "vmf-data": "vmf.train.data_cli",
+    "vmf-serve": "vmf.runtime.serve",
 }
 
 
@@ -51,6 +52,8 @@ def runtime_error_argv(prog, tmp_path, monkeypatch) -> list[str]:
         return [str(missing), "--out", str(tmp_path / "run")]
     if prog == "vmf-eval":
         return ["--model", str(missing / "m.pt"), "--data", str(tmp_path)]
+    if prog == "vmf-serve":
+        return [str(missing / "exports" / "web" / "m.web")]
     from vmf.model import VmfError
     from vmf.train import data_cli
 

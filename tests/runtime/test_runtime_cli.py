@@ -343,3 +343,117 @@ def test_what_the_model_was_trained_on_is_said_once(
         assert noted == []
     else:
         assert len(noted) == 1 and noted[0].startswith(says), err
+
+
+@pytest.mark.parametrize(
+    "spin, load, on, reason",
+    [
+        ("off", 0.0, False, "--spin off"),
+        ("on", 9.0, True, "--spin on"),
+        ("auto", 0.4, True, "auto: load 0.4 of 2 cores"),
+        ("auto", 6.0, False, "auto: load 6.0 of 2 cores"),
+    ],
+)
+def test_spin_reaches_the_backend_and_the_summary(
+    tiny_models, make_video, capsys, monkeypatch, spin, load, on, reason
+):
+    from vmf.runtime import cli, thread_plan
+
+    monkeypatch.setattr(thread_plan, "load_average", lambda: load)
+    monkeypatch.setattr(thread_plan, "available_cores", lambda: 2)
+    asked = []
+    real = cli.load_backend
+    monkeypatch.setattr(cli, "load_backend", lambda *a, **k: asked.append(k["spin"]) or real(*a, **k))
+    video = make_video(10)
+    code, out, err = _run(
+        capsys, "--model", tiny_models["onnx"], "--source", video, "--threads", "1", "--spin", spin, "--json"
+    )
+    assert code == 0, err
+    assert asked == [on]
+    plan = json.loads(out.strip().splitlines()[-1])["thread_plan"]
+    assert (plan["spin"], plan["spin_reason"]) == (on, reason)
+    # The human summary says it in the thread plan line.
+    code, out, err = _run(
+        capsys, "--model", tiny_models["onnx"], "--source", video, "--threads", "1", "--spin", spin
+    )
+    assert f"(spin-wait {'on' if on else 'off'} ({reason}))" in out
+
+
+def test_spin_on_a_runtime_without_the_switch_says_it_did_nothing(tiny_models, make_video, capsys):
+    code, out, err = _run(
+        capsys,
+        "--model",
+        tiny_models["checkpoint"],
+        "--source",
+        make_video(10),
+        "--threads",
+        "1",
+        "--spin",
+        "off",
+        "--json",
+    )
+    assert code == 0, err
+    plan = json.loads(out.strip().splitlines()[-1])["thread_plan"]
+    assert plan["spin_reason"] == "--spin off; no effect on torch: its pool has no spin switch"
+
+
+def test_json_on_a_file_lists_every_prediction_beyond_the_kept_ones(
+    tiny_models, make_video, capsys, monkeypatch
+):
+    from vmf.runtime import stream
+
+    monkeypatch.setattr(stream, "KEEP_PREDICTIONS", 2)  # in memory: the newest 2 only
+    code, out, err = _run(
+        capsys,
+        "--model",
+        tiny_models["onnx"],
+        "--source",
+        make_video(14),
+        "--hop",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    )
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["inferences"] == 14 - TINY_FRAMES + 1
+    assert [p["frame_index"] for p in summary["predictions"]] == list(range(TINY_FRAMES - 1, 14))
+
+
+def test_jsonl_lines_are_flushed_before_the_next_clip_is_classified(
+    tiny_models, make_video, tmp_path, capsys, monkeypatch
+):
+    from vmf.runtime import cli
+
+    target = tmp_path / "preds.jsonl"
+    seen = []  # lines in the file each time the model is called
+    real = cli.load_backend
+
+    def counting(*args, **kwargs):
+        backend = real(*args, **kwargs)
+        infer = backend._infer
+
+        def run(clip):
+            seen.append(len(target.read_text().splitlines()) if target.exists() else 0)
+            return infer(clip)
+
+        backend._infer = run
+        return backend
+
+    monkeypatch.setattr(cli, "load_backend", counting)
+    code, _, err = _run(
+        capsys,
+        "--model",
+        tiny_models["onnx"],
+        "--source",
+        make_video(13),
+        "--hop",
+        "1",
+        "--threads",
+        "1",
+        "--jsonl",
+        target,
+    )
+    assert code == 0, err
+    assert seen == list(range(13 - TINY_FRAMES + 1))  # clip k finds the k lines before it on disk

@@ -1,8 +1,11 @@
 """Streams that run for hours: bounded memory, a prompt stop, lost and stalled sources."""
 
+import io
+import json
 import signal
 import threading
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from vmf.runtime import sources as sources_module
 from vmf.runtime.classifier import Classifier
 from vmf.runtime.latency import RECENT, RESERVOIR, LatencyRecorder, LatencySeries
 from vmf.runtime.sources import FrameSource, SyntheticLiveSource
-from vmf.runtime.stream import LIVE_KEEP_PREDICTIONS, StreamOptions, run_stream
+from vmf.runtime.stream import KEEP_PREDICTIONS, StreamOptions, run_stream
 
 from runtime_fixtures import LevelBackend, fake_meta, grey_level
 
@@ -68,11 +71,64 @@ def test_many_thousand_frames_through_a_stream_keep_memory_fixed():
     assert len(report.to_dict()["predictions"]) == 50
 
 
+# A long file at hop 1 with a 16-frame model: ~8000 predictions. Between a quarter of the
+# run and its end the traced Python heap may grow by the latency reservoirs filling up
+# (3 series x 4096 floats) and no more: under 2 MB, where keeping every prediction
+# (probabilities, top-5) would take about 4 MB. tracemalloc, not RSS: deterministic.
+LONG_FILE_FRAMES = 8000
+LONG_FILE_CLIP = 16
+FLAT_GROWTH_BYTES = 2 * 2**20
+
+
+def _traced_run(options: StreamOptions):
+    backend = LevelBackend(fake_meta(frames=LONG_FILE_CLIP, resolution=8))
+    backend.clips = _Last(8)  # the fake's own record of clips would grow too
+    quarter, last = LONG_FILE_FRAMES // 4, LONG_FILE_FRAMES - 1
+    traced = {}
+
+    def on_prediction(prediction):
+        if prediction.frame_index in (quarter, last):
+            traced[prediction.frame_index] = tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        report = run_stream(_Generated(LONG_FILE_FRAMES), backend, options, on_prediction=on_prediction)
+    finally:
+        tracemalloc.stop()
+    assert report.inferences == LONG_FILE_FRAMES - LONG_FILE_CLIP + 1  # every clip classified
+    return report, traced[last] - traced[quarter]
+
+
+def test_a_long_file_keeps_memory_flat():
+    report, growth = _traced_run(StreamOptions(hop=1))
+    assert growth <= FLAT_GROWTH_BYTES, f"grew {growth / 2**20:.2f} MB"
+    assert len(report.predictions) == KEEP_PREDICTIONS  # a file, too, keeps only the newest
+    assert report.predictions[-1].frame_index == LONG_FILE_FRAMES - 1
+
+
+def test_a_long_file_lists_every_prediction_from_its_spool_with_flat_memory():
+    report, growth = _traced_run(StreamOptions(hop=1, all_predictions=True))
+    assert growth <= FLAT_GROWTH_BYTES, f"grew {growth / 2**20:.2f} MB"
+    assert len(report.predictions) == KEEP_PREDICTIONS  # in memory: the newest only
+    listed = [p["frame_index"] for p in report.all_predictions()]
+    assert listed == list(range(LONG_FILE_CLIP - 1, LONG_FILE_FRAMES))  # on disk: every one
+    # --json writes the same object as json.dumps(to_dict()), streamed from the spool.
+    out = io.StringIO()
+    report.write_json(out)
+    assert out.getvalue() == json.dumps(report.to_dict()) + "\n"
+
+
+def test_keeping_every_prediction_in_memory_is_what_the_bound_prevents():
+    # The check above would fail if the file kept them all: its growth is over the bound.
+    _, growth = _traced_run(StreamOptions(hop=1, keep_predictions=LONG_FILE_FRAMES))
+    assert growth > FLAT_GROWTH_BYTES
+
+
 def test_live_stream_keeps_the_newest_predictions_by_default():
     source = SyntheticLiveSource(fps=1000, count=600, size=(8, 8))
     report = run_stream(source, LevelBackend(fake_meta(frames=4)), StreamOptions(hop=1))
-    assert report.inferences > LIVE_KEEP_PREDICTIONS
-    assert len(report.predictions) == LIVE_KEEP_PREDICTIONS
+    assert report.inferences > KEEP_PREDICTIONS
+    assert len(report.predictions) == KEEP_PREDICTIONS
 
 
 def test_classifier_holds_no_history():
@@ -263,7 +319,7 @@ def test_a_file_that_ends_is_not_lost(make_video):
 
     report = run_stream(open_source(make_video(9)), LevelBackend(fake_meta(frames=4)), StreamOptions())
     assert not report.source_lost and not report.source_events and report.capture_released
-    assert len(report.predictions) == report.inferences  # a file read whole keeps every prediction
+    assert len(report.predictions) == report.inferences < KEEP_PREDICTIONS  # all kept: only 6
 
 
 def test_synthetic_source_without_a_count_runs_until_stopped():

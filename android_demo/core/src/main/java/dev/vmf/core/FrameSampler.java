@@ -2,16 +2,23 @@ package dev.vmf.core;
 
 /**
  * Keeps camera frames at the rate the model's clips were sampled at ({@code sample_fps} in the
- * card), on a fixed time grid so the kept rate averages exactly that rate whatever the camera's
- * rate (the TF video-classification example gates its camera the same way). A frame up to half a
- * camera interval early counts as on time: at 30 fps, a frame 1 ns before its slot would
- * otherwise be dropped for the next one and the spacing would wobble. With no rate, every frame
- * is kept.
+ * card), by the rule every vmf runtime and the training sampler share (docs/training.md,
+ * "Clips"): the first frame is kept and sets the due time; a frame is kept when its timestamp
+ * reaches the due time (within a microsecond); each kept frame moves the due time on by one
+ * period from the due time, not from the frame, so the kept rate matches the target over any
+ * long run without drifting; after a stall (the due time already passed) the grid restarts one
+ * period after the frame instead of bursting. With no rate, every frame is kept.
+ *
+ * <p>The arithmetic is in double seconds, step for step as {@code vmf.contract.sampling
+ * .TemporalSampler} does it, so the phone keeps exactly the frames Python keeps for the same
+ * timestamps (checked against golden cases the Python side writes).
  */
 public final class FrameSampler {
-    private final long periodNanos;
-    private long nextDue;
-    private long previous;
+    /** Timestamps this close to the due time count as on time (float rounding of i / fps). */
+    private static final double TOLERANCE_S = 1e-6;
+
+    private final double periodS;
+    private double dueS;
     private boolean started;
 
     /** {@code fps == null}: keep every frame. */
@@ -19,28 +26,29 @@ public final class FrameSampler {
         if (fps != null && !(fps > 0)) {
             throw new IllegalArgumentException("sample rate must be positive, got " + fps);
         }
-        periodNanos = fps == null ? 0 : Math.round(1e9 / fps);
+        periodS = fps == null ? 0.0 : 1.0 / fps;
     }
 
     /** Whether to keep the frame captured at {@code timestampNanos} (non-decreasing). */
     public boolean accept(long timestampNanos) {
-        if (periodNanos == 0) {
+        return acceptSeconds(timestampNanos / 1e9);
+    }
+
+    /** {@link #accept(long)} for a timestamp in seconds. */
+    public boolean acceptSeconds(double timestampS) {
+        if (periodS == 0.0) {
             return true;
         }
         if (!started) {
             started = true;
-            previous = timestampNanos;
-            nextDue = timestampNanos + periodNanos;
-            return true;
+            dueS = timestampS;
         }
-        long slack = Math.min(Math.max(timestampNanos - previous, 0) / 2, periodNanos / 2);
-        previous = timestampNanos;
-        if (timestampNanos < nextDue - slack) {
+        if (timestampS + TOLERANCE_S < dueS) {
             return false;
         }
-        nextDue += periodNanos;
-        if (nextDue <= timestampNanos) { // a long stall: restart the grid instead of bursting
-            nextDue = timestampNanos + periodNanos;
+        dueS += periodS;
+        if (dueS <= timestampS) { // a long stall: restart the grid instead of bursting
+            dueS = timestampS + periodS;
         }
         return true;
     }
