@@ -27,12 +27,7 @@ find_launcher() {
     return 1
 }
 
-can_apt() {
-    command -v apt-get >/dev/null || return 1
-    if [[ $(id -u) -eq 0 ]]; then SUDO=""; return 0; fi
-    command -v sudo >/dev/null && sudo -n true 2>/dev/null && SUDO="sudo -n" && return 0
-    return 1
-}
+source ../scripts/apt.sh  # can_apt
 
 apt_install() {  # apt_install WHY PACKAGE...
     echo "jvm-test: $1: installing Debian's ${*:2} with apt-get" >&2

@@ -27,12 +27,7 @@ find_chromium() {
     return 1
 }
 
-can_apt() {
-    command -v apt-get >/dev/null || return 1
-    if [[ $(id -u) -eq 0 ]]; then SUDO=""; return 0; fi
-    command -v sudo >/dev/null && sudo -n true 2>/dev/null && SUDO="sudo -n" && return 0
-    return 1
-}
+source "$(dirname "$0")/apt.sh"  # can_apt
 
 if [[ -n "${VMF_CHROMIUM:-}" && ! -x "$VMF_CHROMIUM" ]]; then
     echo "error: VMF_CHROMIUM=$VMF_CHROMIUM is not an executable file" >&2

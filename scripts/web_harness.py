@@ -185,6 +185,15 @@ def find_site(folder: Path) -> Path:
     return sites[0]
 
 
+def site_arguments(parser) -> None:
+    """``--site`` or ``--weights``: the measurement scripts' choice of what to open."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--site", type=Path, help="a web export (vmf-export --target web); default: export --weights"
+    )
+    which.add_argument("--weights", type=Path, default=DEMO_WEIGHTS, help="checkpoint to export")
+
+
 def export_site(out: Path, weights: Path = DEMO_WEIGHTS, extra=()) -> Path:
     """``vmf-export --target web`` of ``weights`` into ``out``; the site's folder."""
     command = [

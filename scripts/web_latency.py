@@ -96,11 +96,7 @@ def fmt(value, digits=1) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    which = p.add_mutually_exclusive_group()
-    which.add_argument(
-        "--site", type=Path, help="a web export (vmf-export --target web); default: export --weights"
-    )
-    which.add_argument("--weights", type=Path, default=web_harness.DEMO_WEIGHTS, help="checkpoint to export")
+    web_harness.site_arguments(p)
     p.add_argument("--bench", type=int, default=30, help="timed runs of each configuration (default 30)")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)

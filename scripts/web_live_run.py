@@ -122,11 +122,7 @@ def stream(page, log, args, opened_s: float) -> tuple[list[dict], list[str]]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    which = p.add_mutually_exclusive_group()
-    which.add_argument(
-        "--site", type=Path, help="a web export (vmf-export --target web); default: export --weights"
-    )
-    which.add_argument("--weights", type=Path, default=web_harness.DEMO_WEIGHTS, help="checkpoint to export")
+    web_harness.site_arguments(p)
     p.add_argument("--minutes", type=float, default=10.0, help="how long to stream (default 10)")
     p.add_argument("--every-s", type=float, default=60.0, help="seconds between samples (default 60)")
     p.add_argument("--hop", type=int, default=8, help="the page's ?hop (default 8)")
