@@ -181,8 +181,6 @@ def export_coreml(s: "ExportSession", job: "Job") -> list["Artifact"]:
             "op_counts": spec["op_counts"],
             "max_rank": spec["max_rank"],
         }
-        return s.metadata(
-            job.target, precision, converter="coremltools", input_name=INPUT_NAME, parity=parity, lint=lint
-        )
+        return s.metadata(job.target, precision, converter="coremltools", parity=parity, lint=lint)
 
     return s.per_precision(job, build)

@@ -216,13 +216,6 @@ def export_onnx(s: "ExportSession", job: "Job") -> list["Artifact"]:
         # The server form: counted for the record, no phone budget (--target ort is that).
         name = s.final_path(job.target, precision, job.converter).name
         partitions = s.partitions(ort_partitions(tmp), None, name)
-        return s.metadata(
-            job.target,
-            precision,
-            converter=converter,
-            input_name=INPUT_NAME,
-            parity=parity,
-            partitions=partitions,
-        )
+        return s.metadata(job.target, precision, converter=converter, parity=parity, partitions=partitions)
 
     return s.per_precision(job, build)

@@ -107,7 +107,7 @@ def export_ort(s: "ExportSession", job: "Job") -> list["Artifact"]:
     from vmf.model.files import write_text
 
     from .metadata import embed
-    from .onnx import INPUT_NAME, onnx_predictor, torch2onnx
+    from .onnx import onnx_predictor, torch2onnx
     from .parity import compare
     from .partitions import ort_partitions
     from .session import run_all
@@ -124,14 +124,7 @@ def export_ort(s: "ExportSession", job: "Job") -> list["Artifact"]:
     partitions = s.partitions(ort_partitions(mobile), job.target, ort_final.name)
 
     def card(converter: str, parity: dict) -> dict:
-        return s.metadata(
-            job.target,
-            precision,
-            converter=converter,
-            input_name=INPUT_NAME,
-            parity=parity,
-            partitions=partitions,
-        )
+        return s.metadata(job.target, precision, converter=converter, parity=parity, partitions=partitions)
 
     def build_onnx(tmp: Path) -> dict:
         shutil.copyfile(mobile, tmp)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from vmf.contract import targets as registry
+from vmf.contract.card import INPUT_NAME
 from vmf.model import CheckpointError, VariantConfig, VmfError, get_variant
 
 from .metadata import ModelFacts, build_metadata
@@ -241,13 +242,14 @@ class ExportSession:
         precision: str,
         *,
         converter: str | None,
-        input_name: str,
         parity: dict,
+        input_name: str = INPUT_NAME,
         lint: dict | None = None,
         partitions: dict | None = None,
         layout: str | None = None,
     ) -> dict:
-        """The card of one artifact; ``layout`` defaults to the target's (``Target.layout``)."""
+        """The card of one artifact; ``layout`` defaults to the target's (``Target.layout``), the
+        input's name to the one every target but a split half and ExecuTorch uses."""
         return build_metadata(
             self.facts,
             target=target,
