@@ -325,10 +325,15 @@ def copy_site(site: Path, to: Path) -> Path:
     return Path(to)
 
 
-def gzip_size(site: Path) -> tuple[int, int]:
-    """(raw bytes, sum of each file's gzip -9 size): what a host serving it compressed sends."""
+def gzip_size(site: Path, page_only: bool = False) -> tuple[int, int]:
+    """(raw bytes, sum of each file's gzip -9 size): what a host serving it compressed sends;
+    ``page_only``: without the parity files, which only ``?parity=1`` fetches."""
+    from vmf.contract.web_layout import PARITY_CLIP, PARITY_FILE
+
     raw = packed = 0
     for path in sorted(Path(site).rglob("*")):
+        if page_only and path.relative_to(site).as_posix() in (PARITY_CLIP, PARITY_FILE):
+            continue
         if path.is_file():
             data = path.read_bytes()
             raw += len(data)
