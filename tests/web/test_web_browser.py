@@ -257,3 +257,33 @@ def test_threads_without_cross_origin_isolation_says_why(playwright, web_site, c
         with browser_page(playwright, host.page_url(threads=2), camera=camera.y4m) as (page, log):
             assert page.evaluate("crossOriginIsolated") is False
             assert_one_error_shown(page, log, "cross-origin isolated")
+
+
+def test_a_model_that_does_not_load_says_so(playwright, web_site, camera, tmp_path):
+    broken = web_harness.copy_site(web_site, tmp_path / "site")
+    (broken / "model" / "model.onnx").write_bytes(b"not an ONNX model" * 64)  # the card is intact
+    with web_harness.VmfServe(broken) as server:
+        with browser_page(playwright, server.page_url(), camera=camera.y4m) as (page, log):
+            assert_one_error_shown(page, log, "did not load")
+
+
+def test_a_denied_camera_says_so(playwright, served):
+    # Without --use-fake-ui-for-media-stream nobody answers the permission prompt: headless
+    # Chromium dismisses it, as a user pressing "Block" would.
+    args = [a for a in web_harness.BASE_ARGS if a != "--use-fake-ui-for-media-stream"]
+    browser = playwright.chromium.launch(
+        executable_path=web_harness.chromium_path(), headless=True, args=args
+    )
+    try:
+        page = browser.new_page()
+        log = web_harness.PageLog().attach(page)
+        page.goto(served.page_url())
+        # the model loads first (VMF-READY), then the camera is refused
+        (error,) = log.wait_for(page, "VMF-ERROR", LOAD_S)
+        page.wait_for_timeout(2000)
+        assert len(log.of("VMF-ERROR")) == 1 and log.page_errors == [] and log.of("VMF") == []
+        message = error.get("message") or error.get("error") or ""
+        assert "camera access was denied" in message, error
+        assert message[:60] in page.inner_text("body")
+    finally:
+        browser.close()
