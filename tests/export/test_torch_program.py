@@ -22,6 +22,9 @@ from vmf.export.metadata import read_embedded
 from vmf.export.parity import structured_clips
 from vmf.model import VARIANTS, VmfError, build_model, save_checkpoint
 
+# torch.export captures, like ExecuTorch lowering: the full suite, not the fast loop
+pytestmark = pytest.mark.integration
+
 FRAMES, RES, CLASSES = 8, 32, 10
 
 TINY = dataclasses.replace(

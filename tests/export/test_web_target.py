@@ -36,6 +36,9 @@ from vmf.export.parity import PARITY_CLIPS, structured_clips
 from vmf.model import VmfError
 from vmf.model.ort_session import ort_session
 
+# several real exports (fp32 and int8 sites, a wheel build): the full suite, not the fast loop
+pytestmark = pytest.mark.integration
+
 FRAMES, RES = 8, 32
 PINNED = "1.23.4"  # the fake page's pin, unrelated to web_demo's real one
 ORT_FILES = {

@@ -26,6 +26,9 @@ from vmf.runtime import Classifier
 from vmf.runtime.backends import backend_for, load_backend
 from vmf.train import synth
 
+# torch.export captures, like ExecuTorch lowering: the full suite, not the fast loop
+pytestmark = pytest.mark.integration
+
 FRAMES, RES = 8, 32
 CLASSES = list(synth.CLASSES)
 
