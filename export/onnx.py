@@ -94,11 +94,45 @@ def onnx_predictor(path: "str | os.PathLike", threads: int = 2):
     return lambda clip: session.run(None, {name: clip})[0]
 
 
-# Measured on VMF-560M (64x172, 2 threads, OpenVINO 2026.4 CPU, median of paired runs):
-# int8 convolutions only 0.88x the fp32 time; adding the bridges' MatMuls 1.21x slower
-# than convolutions only, and every op (DY-ReLU's Mul/Max, the norms) far slower still
-# (20.6 vs 15.2 ms): each quantized element-wise op is a Q/DQ pair around a memory-bound pass.
+# Which ops the int8 graph quantizes: the dense spatial convolutions only (the stem; group 1,
+# a kernel wider than 1x1). Measured on VMF-560M at 64x172, 2 threads, paired in one process on
+# a 2-core Intel Xeon with AVX512-VNNI and AMX (docs/performance.md, "int8 on ONNX Runtime and
+# OpenVINO"): int8 / fp32 was 0.92x (ONNX Runtime) and 0.95x (OpenVINO) with the stem only,
+# 1.22x and 1.12x with every convolution, 1.28x and 1.21x with the 1x1 convolutions, 1.11x and
+# 1.16x with the stem and the MatMuls. The 1x1 and depthwise convolutions are bound by their
+# activations, not their arithmetic: ONNX Runtime's int8 kernels run NHWC, so each one costs a
+# Transpose, a QuantizeLinear and a DequantizeLinear pass over a tensor the float kernel reads
+# once in its blocked layout (profiled: QLinearConv 4.5 ms against Conv 5.0 ms, plus 6.2 ms
+# of Q/DQ and 3.9 ms of Transpose per clip).
 QUANTIZED_OPS = ("Conv",)
+
+
+def activation_bound_convs(model) -> list[str]:
+    """Names of the Conv nodes int8 leaves float: depthwise (group > 1) and 1x1 ones.
+
+    Unnamed nodes are named first (the quantizer excludes nodes by name).
+    """
+    from onnx import helper
+
+    weights = {t.name: list(t.dims) for t in model.graph.initializer}
+    taken = {node.name for node in model.graph.node}
+    names = []
+    for i, node in enumerate(model.graph.node):
+        if node.op_type != "Conv":
+            continue
+        if not node.name:
+            name, k = f"Conv_{i}", 0
+            while name in taken:
+                k += 1
+                name = f"Conv_{i}_{k}"
+            node.name = name
+            taken.add(name)
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        # kernel_shape is optional in ONNX: the weight's trailing dims say it then
+        kernel = list(attrs.get("kernel_shape", weights.get(node.input[1], [0, 0])[2:]))
+        if attrs.get("group", 1) > 1 or (kernel and all(k == 1 for k in kernel)):
+            names.append(node.name)
+    return names
 
 
 def quantize_onnx(
@@ -106,9 +140,10 @@ def quantize_onnx(
 ) -> Path:
     """Write a static int8 QDQ copy of the fp32 ``.onnx`` at ``fp32_path`` to ``path``.
 
-    Convolutions get int8 weights (per output channel, symmetric) and uint8
-    activations calibrated by min/max on ``calibration`` (TCHW clips, the
-    model's own input); everything else stays float, and so do the input and
+    The dense spatial convolutions (the stem; see ``QUANTIZED_OPS``) get int8
+    weights (per output channel, symmetric) and uint8 activations calibrated by
+    min/max on ``calibration`` (TCHW clips, the model's own input); everything
+    else stays float, and so do the input and
     the output (one input contract for every artifact). QDQ is the form both
     ONNX Runtime and OpenVINO fuse into integer convolutions.
     """
@@ -145,6 +180,7 @@ def quantize_onnx(
             Clips(),
             quant_format=QuantFormat.QDQ,
             op_types_to_quantize=list(QUANTIZED_OPS),
+            nodes_to_exclude=activation_bound_convs(model),
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
