@@ -14,7 +14,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vmf-installed
 
-.PHONY: setup export test test-fast lint lock summary
+.PHONY: setup export test test-fast lint lock summary figures
 
 # The torch build: pip takes the one its index serves for torch==<pin> (PyPI's Linux x86_64
 # wheel is the CUDA build). For the CPU-only build, point this at PyTorch's CPU wheel index:
@@ -43,6 +43,11 @@ export: setup
 
 summary: setup
 	$(BIN)/python -m vmf.model
+
+# Re-measure the figure blocks of README.md and docs/*.md on this machine (docs/performance.md,
+# "Where every figure comes from"): make figures ONLY="perf-main web-latency" FLAGS="--slow --dry-run".
+figures: setup
+	$(BIN)/python scripts/refresh_figures.py $(if $(ONLY),--only $(ONLY)) $(FLAGS)
 
 # The browser tests (tests/web/) drive a system Chromium: ensure_browser.sh finds one or installs
 # Debian's with apt-get; without one those tests skip with its reason and the rest still run.
