@@ -212,6 +212,48 @@ def _summary_steps():
     return [script("-m", "vmf.model")]
 
 
+INT8_BACKENDS = {**BACKENDS, "executorch": "ExecuTorch (XNNPACK)"}
+
+
+def _int8_backend_steps():
+    backends = ("--backend", "onnxruntime", "openvino", "tflite", "executorch")
+    return [
+        console(
+            "vmf-bench",
+            "--variant",
+            "560M",
+            *backends,
+            "--precision",
+            "fp32",
+            "int8",
+            "--threads",
+            "2",
+            "--min-time",
+            "5",
+            "--json",
+        )
+    ]
+
+
+def render_int8_backends(results: list[Result]) -> str:
+    """fp32 against int8 per runtime, VMF-560M at its own clip: the int8 goal's table."""
+    rows = rows_of(results[0])
+    header = ["runtime", "fp32 p50", "int8 p50", "int8 / fp32"]
+    body = []
+    for backend, label in INT8_BACKENDS.items():
+        got = {
+            r["precision"]: r
+            for r in rows
+            if r["backend"] == backend and r["form"] == "deployable" and r["status"] == "ok"
+        }
+        if "fp32" in got and "int8" in got:
+            fp32, int8 = got["fp32"]["p50_ms"], got["int8"]["p50_ms"]
+            body.append([label, num(fp32, 2, " ms"), num(int8, 2, " ms"), f"{int8 / fp32:.2f}×"])
+    if not body:
+        raise StepFailed("vmf-bench timed no runtime at both fp32 and int8")
+    return table(header, body, right={1, 2, 3})
+
+
 def _int8_steps():
     return [script("scripts/int8_placement.py", "--threads", "2")]
 
@@ -266,5 +308,12 @@ REFRESHERS = [
         render_int8,
         joined(_int8_steps()),
         about="ONNX int8 placements against fp32 on ONNX Runtime and OpenVINO, paired (about 4 min)",
+    ),
+    Refresher(
+        "int8-backends",
+        _int8_backend_steps,
+        render_int8_backends,
+        joined(_int8_backend_steps()),
+        about="fp32 vs int8 per runtime, VMF-560M 64x172 (about 4 min)",
     ),
 ]

@@ -364,6 +364,35 @@ def test_the_int8_placements_keep_the_table_only(tmp_path):
         REGISTRY["int8-placement"].render([result(tmp_path, "error: nothing\n")])
 
 
+def test_fp32_against_int8_per_runtime(tmp_path):
+    def row(backend, precision, p50, status="ok"):
+        return {
+            "model": "VMF-560M",
+            "backend": backend,
+            "form": "deployable",
+            "precision": precision,
+            "status": status,
+            "p50_ms": p50,
+        }
+
+    rows = [
+        row("onnxruntime", "fp32", 17.2),
+        row("onnxruntime", "int8", 15.8),
+        row("tflite", "fp32", 20.0),
+        row("tflite", "int8", 12.0),
+        row("executorch", "fp32", 28.0),
+        row("executorch", "int8", 1.0, status="failed"),
+    ]
+    text = REGISTRY["int8-backends"].render([result(tmp_path, json.dumps({"results": rows}))])
+    lines = text.splitlines()
+    assert lines[0] == "| runtime | fp32 p50 | int8 p50 | int8 / fp32 |"
+    assert lines[2] == "| ONNX Runtime | 17.20 ms | 15.80 ms | 0.92× |"
+    assert lines[3] == "| LiteRT (XNNPACK) | 20.00 ms | 12.00 ms | 0.60× |"
+    assert len(lines) == 4  # a failed row is left out, not quoted
+    with pytest.raises(StepFailed, match="both fp32 and int8"):
+        REGISTRY["int8-backends"].render([result(tmp_path, json.dumps({"results": rows[4:]}))])
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_refresher_has_a_renderer_test(name):
     tested = {
@@ -380,5 +409,6 @@ def test_every_refresher_has_a_renderer_test(name):
         "executorch-variants",
         "accuracy-demo",
         "int8-placement",
+        "int8-backends",
     }
     assert name in tested, f"refresher {name} has no test of its rendering in this file"
