@@ -45,6 +45,7 @@ def spin_steps():
                     spin,
                     "--json",
                     busy=busy,
+                    settle=not busy,  # --spin auto reads the load: let the steps before fade
                 )
             )
     return steps

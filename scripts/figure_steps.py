@@ -27,6 +27,8 @@ from vmf.model.errors import VmfError
 
 BUSY_WARMUP_S = 20.0  # a busy step starts its loops this long before (the load average lags)
 BUSY_LOOP = "while True: pass"
+SETTLE_LOAD = 0.5  # a settling step waits for the 1-minute load per core to fall below this
+SETTLE_MAX_S = 120.0  # and no longer than this (the load average lags a minute behind)
 
 
 class StepFailed(VmfError):
@@ -39,6 +41,9 @@ class Step:
     shown: str  # the command as a reader would type it
     busy: int = 0  # run beside this many busy loops (a "busy machine" row)
     timeout_s: float | None = None
+    # Wait for the load the previous steps left to fade first: a step that reads the load
+    # (vmf-stream --spin auto) would otherwise see the benchmark before it as a busy machine.
+    settle: bool = False
 
 
 @dataclass
@@ -86,6 +91,8 @@ class Runner:
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
     dry: bool = False
     load: Callable[[], tuple[float, float, float]] = os.getloadavg
+    cores: Callable[[], int] = lambda: os.cpu_count() or 1
+    sleep: Callable[[float], None] = time.sleep
     _done: dict = field(default_factory=dict)
 
     def expand(self, arg: str) -> str:
@@ -127,9 +134,18 @@ class Runner:
         self._done[key] = result
         return result
 
+    def settle(self) -> None:
+        """Wait (at most ``SETTLE_MAX_S``) for the 1-minute load to fall below ``SETTLE_LOAD`` a core."""
+        waited = 0.0
+        while self.load()[0] >= SETTLE_LOAD * self.cores() and waited < SETTLE_MAX_S:
+            self.sleep(5.0)
+            waited += 5.0
+
     def _run(self, step: Step) -> Result:
         argv = [self.expand(a) for a in step.argv]
         self.log(f"  running: {step.shown}")
+        if step.settle:
+            self.settle()
         loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(step.busy)]
         try:
             if loops:

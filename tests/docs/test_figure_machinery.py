@@ -217,3 +217,32 @@ def test_choosing_an_unknown_block_or_a_record_is_one_error(repo, capsys):
     assert run(repo, "--only", "p-record") == 1
     assert "p-record is a record, not re-measured here: its model is not committed" in capsys.readouterr().err
     assert run(repo, "--check", "--list") == 2  # a usage error
+
+
+def test_a_settling_step_waits_for_the_load_to_fade_and_no_longer_than_its_cap(tmp_path):
+    import figure_steps
+
+    loads = iter([1.8, 1.4, 1.1, 0.9, 0.2])  # 1-minute load averages, one read per check
+    slept = []
+    runner = figure_steps.Runner(
+        root=tmp_path,
+        scratch=tmp_path,
+        log=lambda m: None,
+        load=lambda: (next(loads), 0.0, 0.0),
+        cores=lambda: 2,
+        sleep=slept.append,
+    )
+    runner.settle()
+    assert len(slept) == 3  # 1.8, 1.4 and 1.1 are at or above half of 2 cores; 0.9 is not
+
+    slept.clear()
+    busy = figure_steps.Runner(
+        root=tmp_path,
+        scratch=tmp_path,
+        log=lambda m: None,
+        load=lambda: (5.0, 0, 0),
+        cores=lambda: 2,
+        sleep=slept.append,
+    )
+    busy.settle()
+    assert sum(slept) == figure_steps.SETTLE_MAX_S  # a machine that stays busy is not waited on forever
