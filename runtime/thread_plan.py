@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -39,7 +40,7 @@ from .backend_base import check_threads
 STREAM_THREADS = 2  # the capture thread and the loop (preprocessing) thread
 SPIN_CHOICES = ("auto", "on", "off")  # --spin of vmf-stream and vmf-bench
 DEFAULT_SPIN = "auto"
-# --spin auto spins while the other work on the machine (its 1-minute load average)
+# --spin auto spins while the other work on the machine (``load_average``: busy CPUs)
 # stays below this share of the cores: then a busy-waiting pool costs no core the
 # capture and the loop need. The two measured cases it separates are in the module
 # docstring (idle: load under 1 on 2 cores, spinning better; busy: load 7-10, worse).
@@ -54,12 +55,57 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def load_average() -> float | None:
-    """The 1-minute load average (threads running or waiting for a CPU); None where the OS has none."""
+CPU_SAMPLE_S = 0.2  # how long --spin auto watches the CPUs at start-up
+
+
+def _cpu_times() -> list[int] | None:
+    """The machine's aggregate CPU times (the ``cpu`` line of /proc/stat); None where there is none."""
     try:
-        return float(os.getloadavg()[0])
-    except (AttributeError, OSError):
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
         return None
+    if not fields or fields[0] != "cpu":
+        return None
+    return [int(v) for v in fields[1:]]
+
+
+def busy_cores(
+    interval: float = CPU_SAMPLE_S,
+    read: Callable[[], list[int] | None] = _cpu_times,
+    sleep: Callable[[float], None] = time.sleep,
+    cpus: int | None = None,
+) -> float | None:
+    """How many of the machine's CPUs were busy over the next ``interval`` seconds; None if unknown.
+
+    The 1-minute load average lags: work started 20 s ago still reads as a fraction of
+    it (docs/streaming.md, "Measured figures"). A short sample of /proc/stat sees it now.
+    """
+    first = read()
+    if first is None:
+        return None
+    sleep(interval)
+    second = read()
+    if second is None or len(second) < 5:
+        return None
+    total = sum(second) - sum(first)
+    idle = (second[3] + second[4]) - (first[3] + first[4])  # idle and iowait
+    if total <= 0:
+        return None
+    return max(0.0, (total - idle) / total) * (cpus or os.cpu_count() or 1)
+
+
+def load_average() -> float | None:
+    """The machine's load in busy CPUs: the larger of the 1-minute load average (threads running
+    or waiting for a CPU) and the CPUs busy over a short sample now; None where the OS has neither."""
+    try:
+        average = float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        average = None
+    now = busy_cores()
+    if average is None or now is None:
+        return average if now is None else now
+    return max(average, now)
 
 
 def choose_spin(

@@ -97,3 +97,30 @@ def test_onnx_runtime_applies_the_plans_spin(tiny_models, spin, entry):
     except RuntimeError:  # never set: ONNX Runtime's default, spinning
         applied = None
     assert applied == entry
+
+
+def test_busy_cores_counts_the_cpus_busy_over_the_sample():
+    from vmf.runtime.thread_plan import busy_cores
+
+    # user nice system idle iowait ...: 150 of 200 ticks busy over the sample, on 2 CPUs
+    reads = iter([[100, 0, 100, 1000, 0, 0, 0], [200, 0, 150, 1040, 10, 0, 0]])
+    slept = []
+    assert busy_cores(0.2, read=lambda: next(reads), sleep=slept.append, cpus=2) == 1.5
+    assert slept == [0.2]
+    assert busy_cores(read=lambda: None, sleep=slept.append) is None  # no /proc/stat (macOS, Windows)
+
+
+def test_auto_sees_work_that_the_lagging_load_average_does_not(monkeypatch):
+    import vmf.runtime.thread_plan as thread_plan
+
+    # two busy loops started 20 s ago: the 1-minute average still reads 0.9, the CPUs are full
+    monkeypatch.setattr(thread_plan.os, "getloadavg", lambda: (0.9, 0.5, 0.3))
+    monkeypatch.setattr(thread_plan, "busy_cores", lambda: 2.0)
+    assert thread_plan.load_average() == 2.0
+    assert choose_spin("auto", inference=2, cores=2)[0] is False
+    # and an idle machine whose average still remembers earlier work stays "busy" until it fades
+    monkeypatch.setattr(thread_plan, "busy_cores", lambda: 0.1)
+    monkeypatch.setattr(thread_plan.os, "getloadavg", lambda: (1.4, 1.0, 0.5))
+    assert thread_plan.load_average() == 1.4
+    monkeypatch.setattr(thread_plan, "busy_cores", lambda: None)
+    assert thread_plan.load_average() == 1.4
