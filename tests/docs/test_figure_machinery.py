@@ -8,7 +8,6 @@ italic line) atomically, leaving a failed block as it was, --list, --check, --dr
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,18 +19,9 @@ if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
 import figure_blocks as fb  # noqa: E402
+from scratch_git import git  # noqa: E402  (tests/docs is on sys.path: no __init__.py)
 import refresh_figures as rf  # noqa: E402
 from figure_steps import Refresher, Step, table  # noqa: E402
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def printing(p50: float, count_file: Path | None = None) -> Step:

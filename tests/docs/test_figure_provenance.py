@@ -21,6 +21,7 @@ if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
 import figure_blocks as fb  # noqa: E402
+from scratch_git import git  # noqa: E402  (tests/docs is on sys.path: no __init__.py)
 from figure_registry import REGISTRY  # noqa: E402
 
 
@@ -242,16 +243,6 @@ def test_tables_in_code_are_not_tables():
 
 
 # --------------------------------------------------------------------------- staleness against git
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def commit_file(repo: Path, path: str, text: str) -> str:
