@@ -54,6 +54,7 @@ class TrainConfig:
     sample_fps: float | None = None
     clip_sampling: str = "video"  # "video" (whole videos, paper §4) or "stream" (vmf.contract.sampling)
     video_share: float = 0.0  # stream sampling of 'synth': this share of training clips are whole videos
+    ema: float = 0.0  # decay of the weights' moving average (vmf.train.ema); 0: off
 
     def resolved(self) -> "TrainConfig":
         cfg = get_variant(self.variant)

@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=1.0, dest="warmup_epochs", metavar="EPOCHS")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--clip-grad", type=float, default=5.0, help="max gradient norm (0: off)")
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        metavar="DECAY",
+        help="validate and save a moving average of the weights with this decay per step, "
+        "e.g. 0.998 (default 0: off)",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     p.add_argument("--workers", type=int, default=1, help="data-loading processes")
@@ -141,6 +149,8 @@ def config_from_args(args):
         raise VmfError("--stem-kernel must be >= 1 and --stem-padding in [0, kernel)")
     if args.workers < 0 or args.patience < 0 or args.val_size < 0:
         raise VmfError("--workers, --patience and --val-size must be >= 0")
+    if not 0.0 <= args.ema < 1.0:
+        raise VmfError(f"--ema must be in [0, 1), got {args.ema}")
     if not 0.0 <= args.video_share <= 1.0:
         raise VmfError("--video-share must be in [0, 1]")
     if args.sample_fps is not None and not args.sample_fps > 0:

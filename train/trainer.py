@@ -37,6 +37,7 @@ from vmf.model import MEAN, STD, VmfError, save_checkpoint
 from vmf.model.checkpoint import read_checkpoint
 from vmf.model.files import write_text
 
+from .ema import WeightAverage
 from .distributed import all_reduce_sum, init_distributed, pick_device, step_seed, stop_signals
 from .metrics import Tally
 from .recipe import TrainConfig, build_network, lr_lambda, make_optimizer
@@ -136,6 +137,8 @@ class Run:
         self.model.classes = list(self.classes)
         self.model.sample_fps = self.cfg.sample_fps
         self.model.clip_sampling = self.cfg.clip_sampling
+        # after the attributes above: the average is a copy, and checkpoints are written from it
+        self.ema = WeightAverage(self.model, self.cfg.ema) if self.cfg.ema else None
         self.net: nn.Module = self.model
         if self.dist.active:
             if self.device.type == "cuda":  # SyncBatchNorm refuses CPU modules
@@ -185,7 +188,18 @@ class Run:
             "skipped": self.skipped,
             "decoded": self.decoded,
             "elapsed": self.elapsed_before + time.time() - self.started,
+            # with --ema the checkpoint's weights are the average; the raw ones continue the run
+            **(
+                {"ema": self.ema.state(), "raw_weights": self.model.state_dict()}
+                if self.ema is not None
+                else {}
+            ),
         }
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """What validation scores and checkpoints hold: the weight average with --ema."""
+        return self.ema.model if self.ema is not None else self.model
 
     def load_train_state(self, state: dict) -> None:
         self.epoch = int(state["epoch"])
@@ -201,6 +215,9 @@ class Run:
         self.decoded = int(state.get("decoded", 1 if self.history or self.partial[2] > 0 else 0))
         self.elapsed_before = float(state.get("elapsed", 0.0))
         self._saved_at = (self.epoch, self.step_in_epoch)
+        if self.ema is not None:  # the model was loaded with the checkpoint's (averaged) weights
+            self.ema.load(self.model.state_dict(), state["ema"])
+            self.model.load_state_dict(state["raw_weights"])
 
     def save(self, name: str, *, resumable: bool) -> Path:
         self._write_run_files()
@@ -214,7 +231,11 @@ class Run:
             "data": self.cfg.data,
         }
         return save_checkpoint(
-            self.model, self.weights / name, classes=self.classes, sample_fps=self.cfg.sample_fps, extra=extra
+            self.eval_model,
+            self.weights / name,
+            classes=self.classes,
+            sample_fps=self.cfg.sample_fps,
+            extra=extra,
         )
 
     # ------------------------------------------------------------------ loops
@@ -340,6 +361,8 @@ class Run:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
         return np.array([loss_sum.item(), float((logits.argmax(1) == y).sum()), len(y)], np.float64)
 
     def _undecodable(self, what: str, detail: str) -> RunError:
@@ -355,6 +378,9 @@ class Run:
 
             for buffer in self.model.buffers():
                 dist.broadcast(buffer, 0)
+            if self.ema is not None:
+                for buffer in self.ema.model.buffers():
+                    dist.broadcast(buffer, 0)
 
     @torch.no_grad()
     def validate(self) -> dict:
@@ -372,7 +398,7 @@ class Run:
             if len(labels) > 0:
                 x = clips_batch.to(self.device)
                 with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-                    logits = self.model(x).float()  # not through DDP: its forward may broadcast
+                    logits = self.eval_model(x).float()  # not through DDP: its forward may broadcast
                 loss = nn.functional.cross_entropy(logits, labels.to(self.device), reduction="sum")
                 tally.add(logits.cpu().numpy(), labels.numpy(), float(loss))
             if bar is not None:

@@ -211,12 +211,13 @@ def stop_at(epoch: int, step: int):
     return on_step
 
 
-def test_resume_matches_an_uninterrupted_run(tmp_path, capsys):
+@pytest.mark.parametrize("extra", [[], ["--ema", "0.9"]], ids=["plain", "ema"])
+def test_resume_matches_an_uninterrupted_run(tmp_path, capsys, extra):
     a, b = tmp_path / "a", tmp_path / "b"
-    assert train_cli.main([*SYNTH, "--out", str(a)]) == 0
+    assert train_cli.main([*SYNTH, *extra, "--out", str(a)]) == 0
 
     # Ctrl-C in the middle of epoch 1, resume, Ctrl-C in the middle of epoch 2, resume to the end.
-    assert train_cli.main([*SYNTH, "--out", str(b)], on_step=stop_at(0, 2)) == 130
+    assert train_cli.main([*SYNTH, *extra, "--out", str(b)], on_step=stop_at(0, 2)) == 130
     state = read_checkpoint(b / "weights" / "last.pt")["train_state"]
     assert (state["epoch"], state["step_in_epoch"]) == (0, 2)
     assert not (b / "results.csv").exists()  # no epoch finished yet
@@ -235,6 +236,14 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, capsys):
         if not torch.equal(final_a["state_dict"][k], final_b["state_dict"][k])
     ]
     assert differ == []
+    if extra:  # the checkpoint holds the average; the raw weights it continues from differ
+        state_a = final_a["train_state"]
+        assert state_a["ema"]["updates"] == 6  # 2 epochs of 3 steps
+        raw = state_a["raw_weights"]
+        assert all(torch.equal(raw[k], final_b["train_state"]["raw_weights"][k]) for k in raw)
+        assert any(not torch.equal(raw[k], final_a["state_dict"][k]) for k in raw)
+    else:
+        assert "ema" not in final_a["train_state"]
     rows_a, rows_b = read_results(a), read_results(b)
     assert len(rows_a) == len(rows_b) == 2
     for ra, rb in zip(rows_a, rows_b):
@@ -353,8 +362,13 @@ def case_out_holds_a_run(tmp_path, plain_checkpoint, **_):
     return ["synth"], "already holds a run"
 
 
+def case_ema_of_one(tmp_path, **_):
+    return ["synth", "--ema", "1"], "--ema must be in [0, 1)"
+
+
 ERROR_CASES = {
     "empty-folder": case_empty_folder,
+    "ema-of-one": case_ema_of_one,
     "empty-class-folder": case_empty_class_folder,
     "resume-missing": case_resume_missing,
     "resume-plain-checkpoint": case_resume_plain_checkpoint,
