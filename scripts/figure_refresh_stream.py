@@ -142,7 +142,16 @@ def render_web(results: list[Result]) -> str:
         native = ".".join(importlib.metadata.version("onnxruntime").split(".")[:2])
     except importlib.metadata.PackageNotFoundError:
         native = ""
-    header = ["runtime", "threads", "p50 ms", "min ms", "first run ms", "model load ms"]
+    header = [
+        "runtime",
+        "threads",
+        "p50 ms",
+        "paced p50 ms",
+        "paced ÷ p50",
+        "min ms",
+        "first run ms",
+        "model load ms",
+    ]
     body = []
     for name, row in record["rows"].items():
         if name.startswith("WASM"):
@@ -156,12 +165,14 @@ def render_web(results: list[Result]) -> str:
                 label,
                 str(row["threads"]),
                 num(row["p50_ms"]),
+                num(row.get("paced_p50_ms")),
+                "—" if row.get("paced_ratio") is None else f"{row['paced_ratio']:.2f}x",
                 num(row["min_ms"]),
                 num(row["first_ms"]),
                 num(row["load_ms"], 0),
             ]
         )
-    return table(header, body, right={1, 2, 3, 4, 5})
+    return table(header, body, right={1, 2, 3, 4, 5, 6, 7})
 
 
 REFRESHERS = [

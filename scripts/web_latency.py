@@ -1,8 +1,10 @@
 """The browser target's speed against native ONNX Runtime on the same model, in one run.
 
-Opens the web export's ``?bench=N`` page in Chromium with 1 and 2 WASM threads (the
-page's own timing: ``VMF-BENCH`` lines, docs/web.md), runs the same ``model/model.onnx``
-in Python's ONNX Runtime with 1 and 2 threads (``vmf.model.ort_session``), times the
+Opens the web export's ``?bench=N&pace=MS`` page in Chromium with 1 and 2 WASM threads
+(the page's own timing: ``VMF-BENCH`` lines, docs/web.md), runs the same ``model/model.onnx``
+in Python's ONNX Runtime with 1 and 2 threads (``vmf.model.ort_session``), each timed
+back to back and then paced, one run every MS ms as a stream at hop 8 and 30 fps runs
+its model (``vmf-bench --paced``, docs/performance.md), times the
 first prediction of a live page (page opened to the first ``VMF`` line, the fake camera
 playing the left-right video at 25 fps, so at least the 64 frames of the first clip,
 2.56 s, are in it), and sums the site's download size (each file's gzip -9). Prints a
@@ -35,14 +37,17 @@ import web_harness  # noqa: E402
 LOAD_S = 600  # model download, WASM compile: bounded, never part of a figure
 
 
-def browser_bench(playwright, server, threads: int, runs: int) -> dict:
-    """The page's ``?bench=runs&threads=N`` report (p50_ms, min_ms, first_ms, load_ms, ...)."""
+PACE_MS = 267.0  # hop 8 at 30 fps, as vmf-bench --paced 267
+
+
+def browser_bench(playwright, server, threads: int, runs: int, pace_ms: float) -> dict:
+    """The page's ``?bench=runs&pace=MS&threads=N`` report (p50_ms, paced_p50_ms, ...)."""
     browser = web_harness.launch(playwright)
     try:
         page = browser.new_page()
         log = web_harness.PageLog().attach(page)
-        page.goto(server.page_url(bench=runs, threads=threads))
-        (report,) = log.wait_for(page, "VMF-BENCH", LOAD_S + 60 * runs)
+        page.goto(server.page_url(bench=runs, pace=f"{pace_ms:g}", threads=threads))
+        (report,) = log.wait_for(page, "VMF-BENCH", LOAD_S + 60 * runs + runs * pace_ms / 1e3)
     finally:
         browser.close()
     if report.get("threads") != threads:
@@ -50,8 +55,10 @@ def browser_bench(playwright, server, threads: int, runs: int) -> dict:
     return report
 
 
-def native_bench(model: Path, card: dict, threads: int, runs: int) -> dict:
-    """The same model in Python's ONNX Runtime: one warm-up run, then ``runs`` timed ones."""
+def native_bench(model: Path, card: dict, threads: int, runs: int, pace_ms: float) -> dict:
+    """The same model in Python's ONNX Runtime: one warm-up run, ``runs`` timed back to back,
+    then ``runs`` paced (the page's order)."""
+    from vmf.benchmarks.timing import time_paced
     from vmf.model.ort_session import ort_session
 
     started = time.perf_counter()
@@ -66,13 +73,28 @@ def native_bench(model: Path, card: dict, threads: int, runs: int) -> dict:
         session.run(None, {spec.name: clip})
         times.append((time.perf_counter() - started) * 1e3)
     first, timed = times[0], times[1:]
-    return {
+    record = {
         "p50_ms": float(np.median(timed)),
+        "p90_ms": float(np.percentile(timed, 90)),
         "min_ms": float(np.min(timed)),
         "first_ms": first,
         "load_ms": load_ms,
         "threads": threads,
+        "paced_ms": pace_ms or None,
+        "paced_p50_ms": None,
+        "paced_p90_ms": None,
+        "paced_ratio": None,
     }
+    if pace_ms:
+        paced = (
+            np.array(time_paced(lambda: session.run(None, {spec.name: clip}), pace_ms / 1e3, runs=runs)) * 1e3
+        )
+        record.update(
+            paced_p50_ms=float(np.median(paced)),
+            paced_p90_ms=float(np.percentile(paced, 90)),
+            paced_ratio=float(np.median(paced)) / record["p50_ms"],
+        )
+    return record
 
 
 def first_prediction(playwright, server, camera: web_camera.CameraVideo, threads: int) -> dict:
@@ -98,10 +120,19 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     web_harness.site_arguments(p)
     p.add_argument("--bench", type=int, default=30, help="timed runs of each configuration (default 30)")
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=PACE_MS,
+        metavar="MS",
+        help=f"also time runs one every MS ms, as a stream does (default {PACE_MS:g}: hop 8 at 30 fps; 0: off)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
     if args.bench < 1:
         p.error("--bench must be >= 1")
+    if not args.pace >= 0:
+        p.error("--pace must be >= 0 (0: no paced runs)")
 
     from playwright.sync_api import sync_playwright
 
@@ -120,9 +151,9 @@ def main(argv=None) -> int:
         rows = {}
         with web_harness.VmfServe(site) as server, sync_playwright() as playwright:
             for threads in (1, 2):
-                rows[f"WASM {threads}t"] = browser_bench(playwright, server, threads, args.bench)
+                rows[f"WASM {threads}t"] = browser_bench(playwright, server, threads, args.bench, args.pace)
             for threads in (1, 2):
-                rows[f"native {threads}t"] = native_bench(model, card, threads, args.bench)
+                rows[f"native {threads}t"] = native_bench(model, card, threads, args.bench, args.pace)
             first = first_prediction(playwright, server, camera, threads=2)
     record = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -134,6 +165,7 @@ def main(argv=None) -> int:
         "site": str(site),
         "model": card.get("variant"),
         "bench_runs": args.bench,
+        "pace_ms": args.pace or None,
         "rows": rows,
         "ratio_wasm_native_1t": rows["WASM 1t"]["p50_ms"] / rows["native 1t"]["p50_ms"],
         "first_prediction": first,
@@ -158,16 +190,18 @@ def markdown(r: dict) -> str:
         f"- commit {r['commit']}; load average (1, 5, 15 min) before {r['load_average']['before']}, "
         f"after {r['load_average']['after']}",
         f"- {r['chromium']} (headless), onnxruntime-web {r['onnxruntime_web'] or 'unknown'}; "
-        f"{r['bench_runs']} timed runs each, after one untimed",
+        f"{r['bench_runs']} timed runs each, after one untimed"
+        + (f"; then {r['bench_runs']} paced, one every {r['pace_ms']:g} ms" if r.get("pace_ms") else ""),
         "- command: `python scripts/web_latency.py " + " ".join(sys.argv[1:]) + "`",
         "",
-        "| runtime | threads | p50 ms | min ms | first run ms | load ms |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| runtime | threads | p50 ms | paced p50 ms | paced / p50 | min ms | first run ms | load ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in r["rows"].items():
         kind = "ONNX Runtime Web, WASM" if name.startswith("WASM") else "ONNX Runtime (Python), CPU"
         lines.append(
-            f"| {kind} | {row.get('threads')} | {fmt(row.get('p50_ms'))} | {fmt(row.get('min_ms'))} "
+            f"| {kind} | {row.get('threads')} | {fmt(row.get('p50_ms'))} | {fmt(row.get('paced_p50_ms'))} "
+            f"| {fmt(row.get('paced_ratio'), 2)} | {fmt(row.get('min_ms'))} "
             f"| {fmt(row.get('first_ms'))} | {fmt(row.get('load_ms'))} |"
         )
     first = r["first_prediction"]

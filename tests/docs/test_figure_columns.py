@@ -259,15 +259,15 @@ def test_a_file_through_the_stream(tmp_path):
 
 
 def test_the_browser_against_native(tmp_path):
-    row = dict(p50_ms=35.3, min_ms=34.4, first_ms=87.1, load_ms=715.2)
+    row = dict(p50_ms=35.3, paced_p50_ms=41.2, paced_ratio=1.167, min_ms=34.4, first_ms=87.1, load_ms=715.2)
     rows = {f"WASM {t}t": dict(row, threads=t) for t in (1, 2)} | {
-        f"native {t}t": dict(row, threads=t) for t in (1, 2)
+        f"native {t}t": dict(row, threads=t, paced_p50_ms=None, paced_ratio=None) for t in (1, 2)
     }
     (tmp_path / "web-latency.json").write_text(json.dumps({"rows": rows}))
     text = REGISTRY["web-latency"].render([result(tmp_path)])
     assert rendered_header(text) == page_header("web-latency")
-    assert "| ONNX Runtime Web, WASM (Chromium) | 1 | 35.3 | 34.4 | 87.1 | 715 |" in text
-    assert "(Python), CPU | 2 | 35.3 |" in text
+    assert "| ONNX Runtime Web, WASM (Chromium) | 1 | 35.3 | 41.2 | 1.17x | 34.4 | 87.1 | 715 |" in text
+    assert "(Python), CPU | 2 | 35.3 | — | — | 34.4 |" in text  # a run with --pace 0
 
 
 def partition_json(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@
 // Messages in: init {card, ep, threads, warmup (one run on a zero clip before ready), placement
 // (read the node placement)}; port (a MessagePort from the frame worker, which sends
 // {type: 'clip', clip, frameIndex, timestampS, capturedAtMs} and gets the clip's buffer back
-// with {type: 'idle'}); bench {runs}; parity. Out: ready, prediction, bench, parity, error.
+// with {type: 'idle'}); bench {runs, pace (ms between paced runs; null: no paced runs)};
+// parity. Out: ready, prediction, bench, parity, error.
 
+import { benchmark } from './core/bench.js';
 import { checkModel, checkOutput } from './core/card.js';
-import { LatencyStats } from './core/latency.js';
 import { checkParityFiles, compareLogits, readFloat32LE } from './core/parity.js';
 import { LogCapture, adapterRecord, parsePlacement } from './core/placement.js';
 import { ms, predictionRecord } from './core/records.js';
@@ -168,22 +169,20 @@ function fixedClip(shape) {
   return clip;
 }
 
-async function bench(runs) {
+/** ?bench=N&pace=MS: a cold run, N back to back, N one every MS ms (core/bench.js). */
+async function bench(runs, pace) {
   const clip = fixedClip(card.inputShape);
-  const first = await infer(clip);
-  const stats = new LatencyStats(runs);
-  let min = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const { ms: t } = await infer(clip);
-    stats.add(t);
-    min = Math.min(min, t);
-  }
+  const figures = await benchmark(async () => (await infer(clip)).ms, {
+    runs,
+    paceMs: pace,
+    clock: () => performance.now(),
+    // whole milliseconds: a timer's resolution; benchmark() sleeps again while the tick is ahead
+    sleep: (wait) => new Promise((resolve) => setTimeout(resolve, Math.ceil(wait))),
+  });
   self.postMessage({
     type: 'bench',
     record: {
-      p50_ms: ms(stats.p50),
-      min_ms: ms(min),
-      first_ms: ms(first.ms),
+      ...figures,
       load_ms: setup.load_ms,
       runs,
       threads: setup.threads,
@@ -230,7 +229,7 @@ self.onmessage = (event) => {
   const message = event.data;
   let work;
   if (message.type === 'init') work = init(message);
-  else if (message.type === 'bench') work = bench(message.runs);
+  else if (message.type === 'bench') work = bench(message.runs, message.pace);
   else if (message.type === 'parity') work = parity();
   else if (message.type === 'port') {
     const port = event.ports[0];

@@ -3,12 +3,13 @@
 // what runs; writes one console line per event (docs/web.md):
 //
 //   VMF-READY {...}   the model is loaded          VMF {...}        one prediction
-//   VMF-BENCH {...}   ?bench=N finished            VMF-PARITY {...} ?parity=1 finished
+//   VMF-BENCH {...}   ?bench=N (&pace=MS) finished VMF-PARITY {...} ?parity=1 finished
 //   VMF-ERROR {"error": "..."}  anything that stops the page, also shown on it
 //
 // window.vmfStats holds the running counters for tests and for anyone with a console (its
 // fields: docs/web.md).
 
+import { describeBench } from './core/bench.js';
 import { checkProvider, parseCard } from './core/card.js';
 import { LatencyStats } from './core/latency.js';
 import { isIOS, parseParams } from './core/params.js';
@@ -358,11 +359,14 @@ async function main() {
 
   if (params.bench !== null || params.parity) {
     const kind = params.bench !== null ? 'bench' : 'parity';
-    $('status').textContent = kind === 'bench' ? `benchmark: ${params.bench} runs…` : 'parity check…';
-    infer.postMessage({ type: kind, runs: params.bench });
+    const paced = params.pace === null ? '' : `, then ${params.bench} one every ${params.pace} ms`;
+    $('status').textContent = kind === 'bench' ? `benchmark: ${params.bench} runs back to back${paced}…` : 'parity check…';
+    infer.postMessage({ type: kind, runs: params.bench, pace: params.pace });
     const { record } = await reply(infer, kind);
     console.log(line(kind === 'bench' ? TAGS.bench : TAGS.parity, record));
     showResult(kind === 'bench' ? `Benchmark, ${params.bench} runs` : `Parity: ${record.passed ? 'passed' : 'FAILED'}`, record);
+    // what a stream pays (paced) beside what back-to-back runs say (docs/performance.md)
+    if (kind === 'bench') note(`Inference: ${describeBench(record)}.`);
     $('status').textContent = 'done';
     stats.state = 'done';
     return;

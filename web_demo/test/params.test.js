@@ -8,7 +8,7 @@ const plain = { crossOriginIsolated: false, hardwareConcurrency: 8, ios: false }
 
 test('defaults: wasm, hop 8, up to 4 threads when isolated, else 1, 1 on iOS', () => {
   assert.deepEqual(parseParams('', isolated), {
-    ep: 'wasm', threads: 4, threadsAsked: false, hop: 8, framecode: false, bench: null, parity: false,
+    ep: 'wasm', threads: 4, threadsAsked: false, hop: 8, framecode: false, bench: null, pace: null, parity: false,
   });
   assert.equal(parseParams('', { ...isolated, hardwareConcurrency: 2 }).threads, 2);
   assert.equal(parseParams('', plain).threads, 1);
@@ -18,8 +18,18 @@ test('defaults: wasm, hop 8, up to 4 threads when isolated, else 1, 1 on iOS', (
 
 test('every parameter read', () => {
   const p = parseParams('?ep=webgpu&threads=2&hop=4&debug=framecode&bench=20', isolated);
-  assert.deepEqual(p, { ep: 'webgpu', threads: 2, threadsAsked: true, hop: 4, framecode: true, bench: 20, parity: false });
+  assert.deepEqual(p, {
+    ep: 'webgpu', threads: 2, threadsAsked: true, hop: 4, framecode: true, bench: 20, pace: 267, parity: false,
+  });
   assert.equal(parseParams('?parity=1&threads=1', plain).parity, true);
+});
+
+test('pace: the paced runs of a benchmark, 267 ms unless asked, 0 for none', () => {
+  assert.equal(parseParams('?bench=5', plain).pace, 267);
+  assert.equal(parseParams('?bench=5&pace=100', plain).pace, 100);
+  assert.equal(parseParams('?bench=5&pace=266.67', plain).pace, 266.67);
+  assert.equal(parseParams('?bench=5&pace=0', plain).pace, null);
+  assert.equal(parseParams('?parity=1', plain).pace, null);
 });
 
 test('mistakes are one clear message', () => {
@@ -34,6 +44,11 @@ test('mistakes are one clear message', () => {
     ['?debug=verbose', plain, /debug=verbose is not supported/],
     ['?parity=yes', plain, /parity=yes is not supported/],
     ['?parity=1&bench=5', plain, /one of them/],
+    ['?bench=5&pace=-1', plain, /^pace=-1 must be a number of milliseconds, 0 or more \(pace=0: no paced runs\)$/],
+    ['?bench=5&pace=fast', plain, /^pace=fast must be a number of milliseconds, 0 or more/],
+    ['?bench=5&pace=', plain, /^pace= must be a number of milliseconds/],
+    ['?bench=5&pace=1e3', plain, /^pace=1e3 must be a number of milliseconds/],
+    ['?pace=100', plain, /^pace=100 paces the runs of a benchmark: add bench=N, or leave pace out$/],
   ];
   for (const [search, env, message] of cases) assert.throws(() => parseParams(search, env), (err) => err instanceof ParamError && message.test(err.message), search);
 });

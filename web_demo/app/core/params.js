@@ -1,6 +1,8 @@
 // The page's URL parameters (docs/web.md), parsed and checked before anything loads, so a
 // mistake is one clear message instead of a half-started page.
 
+import { DEFAULT_PACE_MS } from './bench.js';
+
 export const EPS = ['wasm', 'webgpu'];
 export const DEFAULT_EP = 'wasm';
 export const DEFAULT_HOP = 8; // kept frames between clips, as vmf-stream's --hop (runtime/clip_assembler.py)
@@ -33,7 +35,21 @@ export function defaultThreads({ crossOriginIsolated, hardwareConcurrency, ios }
 }
 
 /**
- * {ep, threads, threadsAsked, hop, framecode, bench, parity} from a query string; env is
+ * ?pace=MS for ?bench=N: the milliseconds between the paced runs, a number >= 0; 0 turns the
+ * paced runs off (null). DEFAULT_PACE_MS when not given; null without bench.
+ */
+function paceOf(params, bench) {
+  if (!params.has('pace')) return bench === null ? null : DEFAULT_PACE_MS;
+  const text = params.get('pace');
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !Number.isFinite(Number(text))) {
+    throw new ParamError(`pace=${text} must be a number of milliseconds, 0 or more (pace=0: no paced runs)`);
+  }
+  if (bench === null) throw new ParamError(`pace=${text} paces the runs of a benchmark: add bench=N, or leave pace out`);
+  return Number(text) === 0 ? null : Number(text);
+}
+
+/**
+ * {ep, threads, threadsAsked, hop, framecode, bench, pace, parity} from a query string; env is
  * {crossOriginIsolated, hardwareConcurrency, ios}. Throws ParamError.
  */
 export function parseParams(search, env) {
@@ -56,13 +72,14 @@ export function parseParams(search, env) {
     framecode = mode === 'framecode';
   }
   const bench = params.has('bench') ? positiveInt(params, 'bench') : null;
+  const pace = paceOf(params, bench);
   let parity = false;
   if (params.has('parity')) {
     if (params.get('parity') !== '1') throw new ParamError(`parity=${params.get('parity')} is not supported (parity=1)`);
     parity = true;
   }
   if (parity && bench !== null) throw new ParamError('bench and parity are separate runs: ask for one of them');
-  return { ep, threads, threadsAsked, hop, framecode, bench, parity };
+  return { ep, threads, threadsAsked, hop, framecode, bench, pace, parity };
 }
 
 /** iPhone, iPod, and iPad (which reports itself as a Mac with touch since iPadOS 13). */

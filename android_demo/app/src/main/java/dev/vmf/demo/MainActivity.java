@@ -22,6 +22,7 @@ import androidx.camera.view.PreviewView;
 import androidx.core.content.ContextCompat;
 import com.google.common.util.concurrent.ListenableFuture;
 import dev.vmf.core.ClipStream;
+import dev.vmf.core.LatencyStats;
 import dev.vmf.core.ModelCard;
 import dev.vmf.core.ModelCardException;
 import dev.vmf.core.Prediction;
@@ -34,6 +35,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -58,6 +60,13 @@ public final class MainActivity extends ComponentActivity {
     private static final int CPU_THREADS = 4;
     /** Analysis frames just above the model's input; the core crops and resizes them. */
     private static final Size ANALYSIS_SIZE = new Size(640, 480);
+    /**
+     * Runs of the back-to-back series each runner is timed with before it streams (untimed
+     * warm-up, then timed), as vmf-bench times a model: the figure the live, paced one is set
+     * against (docs/performance.md, "Paced runs").
+     */
+    private static final int BACK_TO_BACK_WARMUP = 3;
+    private static final int BACK_TO_BACK_RUNS = 10;
 
     // camera frames are analysed on one thread, clips inferred on another (inference never
     // stalls capture)
@@ -75,11 +84,12 @@ public final class MainActivity extends ComponentActivity {
     private String modelAsset;
     private String ptePath; // set when the app runs an ExecuTorch .pte (loaded from a file path)
     private ModelRunner runner; // touched on the inference thread only
+    private LatencyStats backToBack; // the runner's back-to-back figures; inference thread only
 
     private final ActivityResultLauncher<String> cameraPermission = registerForActivityResult(
             new ActivityResultContracts.RequestPermission(), granted -> {
                 if (granted) {
-                    startCamera();
+                    startCameraAfterMeasuring();
                 } else {
                     overlay.setText(R.string.camera_denied);
                 }
@@ -115,7 +125,10 @@ public final class MainActivity extends ComponentActivity {
         ClipStream.Listener listener = new ClipStream.Listener() {
             @Override
             public void onPrediction(Prediction prediction) {
-                String text = prediction.describe(device);
+                // on the inference thread, where the stream's live figures and backToBack live
+                ClipStream current = stream;
+                String text = backToBack == null || current == null ? prediction.describe(device)
+                        : prediction.describe(device) + "\n" + current.versus(backToBack);
                 runOnUiThread(() -> {
                     if (!failed) {
                         String note = card.trainingNote(); // a model trained on whole videos
@@ -146,7 +159,7 @@ public final class MainActivity extends ComponentActivity {
 
         if (ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA)
                 == PackageManager.PERMISSION_GRANTED) {
-            startCamera();
+            startCameraAfterMeasuring();
         } else {
             cameraPermission.launch(Manifest.permission.CAMERA);
         }
@@ -175,13 +188,18 @@ public final class MainActivity extends ComponentActivity {
         throw new IOException("no " + String.join(" or ", MODEL_ASSETS) + " in the app's assets");
     }
 
-    /** Builds the interpreter on the inference thread, which is where it will run. */
+    /**
+     * Builds the interpreter on the inference thread, which is where it will run, and times it
+     * back to back there before any clip of the stream: a clip that comes due meanwhile (the
+     * toggle flipped while streaming) waits behind those runs.
+     */
     private void useRunner(boolean useGpu) {
         inferenceExecutor.execute(() -> {
             if (runner != null) {
                 runner.close();
                 runner = null;
             }
+            backToBack = null; // the figures of the runner just closed
             try {
                 runner = ptePath != null
                         ? ExecuTorchClipRunner.create(ptePath, card, CPU_THREADS)
@@ -191,13 +209,33 @@ public final class MainActivity extends ComponentActivity {
                 device = runner.device();
                 Log.i(TAG, card.variant() + " " + card.precision() + " on " + device + " (clip_sampling "
                         + card.clipSampling() + ", sample_fps " + card.sampleFps() + ")");
-            } catch (ModelCardException | RuntimeException e) {
+                ClipStream current = stream;
+                if (current != null) {
+                    backToBack = current.backToBack(BACK_TO_BACK_WARMUP, BACK_TO_BACK_RUNS);
+                    Log.i(TAG, String.format(Locale.ROOT, "back to back on %s: p50 %.1f / p90 %.1f ms"
+                            + " (%d runs after %d untimed)", device, backToBack.median(), backToBack.p90(),
+                            BACK_TO_BACK_RUNS, BACK_TO_BACK_WARMUP));
+                }
+            } catch (Exception e) { // the card check, the runtime, or a failing back-to-back run
                 Log.e(TAG, "cannot create the interpreter", e);
                 failed = true;
                 showError("cannot run the model: " + e.getMessage());
                 analysisExecutor.execute(() -> stream = null); // stop feeding a runner that is not there
             }
         });
+    }
+
+    /**
+     * Starts the camera once the inference thread has done what is queued on it now: the first
+     * runner and its back-to-back runs, which so time the model alone, with no camera frames
+     * being read and preprocessed beside them.
+     */
+    private void startCameraAfterMeasuring() {
+        inferenceExecutor.execute(() -> runOnUiThread(() -> {
+            if (!isDestroyed()) {
+                startCamera();
+            }
+        }));
     }
 
     private void startCamera() {

@@ -110,6 +110,35 @@ public final class ClipStream {
         return hop;
     }
 
+    /**
+     * The stream's runner timed back to back ({@link LatencyStats#backToBack}) on a fixed clip,
+     * the one the web page's {@code ?bench} runs (web_demo/app/infer-worker.js), in a buffer of
+     * its own: the stream's input buffer may hold a clip waiting for its run. Call it on the
+     * inference thread, where the stream's runs go, so it never overlaps one; a clip that comes
+     * due meanwhile waits behind it, and the hops after that one count as late frames.
+     */
+    public LatencyStats backToBack(int warmup, int runs) throws Exception {
+        ByteBuffer fixed = ByteBuffer.allocateDirect(input.capacity()).order(ByteOrder.nativeOrder());
+        FloatBuffer values = fixed.asFloatBuffer();
+        for (int i = 0; i < values.capacity(); i++) {
+            values.put(i, (float) (2 * Math.sin(i * 0.0007) * Math.cos(i * 0.000013)));
+        }
+        float[] scores = new float[logits.length];
+        return LatencyStats.backToBack(() -> {
+            ((Buffer) fixed).rewind();
+            runner.run(fixed, scores);
+        }, warmup, runs);
+    }
+
+    /**
+     * The stream's live (paced) latency beside {@code backToBack}'s, in one line ({@link
+     * LatencyStats#versus}). Call it on the inference thread, where the live figures are updated:
+     * from {@link Listener#onPrediction}.
+     */
+    public String versus(LatencyStats backToBack) {
+        return latency.versus(backToBack);
+    }
+
     public ModelCard card() {
         return card;
     }

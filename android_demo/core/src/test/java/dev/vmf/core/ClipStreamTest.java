@@ -172,6 +172,63 @@ class ClipStreamTest {
     }
 
     @Test
+    void backToBackRunsTheRunnerOnAFixedClipOfItsOwnAndLeavesAWaitingClipAlone() throws Exception {
+        Harness h = new Harness();
+        List<java.nio.ByteBuffer> buffers = new ArrayList<>();
+        List<float[]> benchClips = new ArrayList<>();
+        boolean[] measuring = {false};
+        ClipStream.ClipRunner runner = (clip, logits) -> {
+            if (!measuring[0]) { // the stream's own run
+                h.run(clip, logits);
+                return;
+            }
+            assertEquals(0, clip.position(), "each run reads the clip from its start");
+            assertEquals(3, logits.length);
+            buffers.add(clip);
+            float[] values = new float[clip.remaining() / 4];
+            clip.asFloatBuffer().get(values);
+            benchClips.add(values);
+            logits[0] = 9f; // the benchmark's scores are its own, too
+        };
+        ClipStream stream = new ClipStream(card("null"), 1, runner, h.queued::add, h);
+        for (int n = 0; n < FRAMES; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        assertEquals(1, h.queued.size(), "a clip waits for its run");
+        measuring[0] = true;
+        LatencyStats bench = stream.backToBack(2, 3);
+        measuring[0] = false;
+        assertEquals(3, bench.count(), "the warm-up runs are not timed");
+        assertEquals(5, buffers.size());
+        assertTrue(buffers.stream().allMatch(b -> b == buffers.get(0)), "one buffer for every run");
+        float[] clip = benchClips.get(4);
+        assertEquals(FRAMES * 2 * 2 * 3, clip.length, "the card's whole clip");
+        for (int i : new int[] {0, 1, 17, clip.length - 1}) { // the web page's ?bench clip
+            assertEquals((float) (2 * Math.sin(i * 0.0007) * Math.cos(i * 0.000013)), clip[i], 0f);
+        }
+        h.runQueued();
+        assertArrayEquals(new float[] {0, 1, 2, 3}, h.clipsSeen.get(0), "the waiting clip is untouched");
+        assertEquals("running", h.predictions.get(0).top.get(0).name);
+    }
+
+    @Test
+    void liveLatencySitsBesideTheBackToBackFigures() throws Exception {
+        Harness h = new Harness();
+        ClipStream stream = new ClipStream(card("null"), 1, h, h.queued::add, h);
+        LatencyStats bench = new LatencyStats(2);
+        bench.add(20);
+        bench.add(25);
+        assertEquals("live vs back to back: no runs yet", stream.versus(bench));
+        for (int n = 0; n < FRAMES; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        h.runQueued();
+        String line = stream.versus(bench);
+        assertTrue(line.matches("live p50 \\d+\\.\\d / p90 \\d+\\.\\d ms vs back to back p50 22\\.5 / p90 24\\.5 ms: "
+                + "\\d+\\.\\d\\dx"), line);
+    }
+
+    @Test
     void overlayListsTopClassesLatencyAndDelegate() {
         Prediction p = new Prediction(Arrays.asList(new Prediction.Label(7, "juggling balls", 0.4321),
                 new Prediction.Label(3, "dancing", 0.25)), 64, 85.04, 90.26, 12, 0);
