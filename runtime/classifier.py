@@ -7,6 +7,11 @@
         if prediction:
             print(prediction.frame_index, prediction.top[0])
 
+``Classifier.load(path, hold=0.4)`` keeps showing the last label until a clip's
+top-1 scores at least 0.4: ``prediction.label`` / ``.score`` are then the shown
+label (``.held`` says whether it is kept from before), ``.top`` stays the clip's
+own ranking (docs/runtime.md, "Holding the shown label").
+
 ``push`` runs inference on the caller's thread when a clip is due, so a
 server calls it from its own worker; the streaming loop (``vmf.runtime.stream``)
 adds the capture thread, an inference worker and hop skipping for live sources.
@@ -39,9 +44,12 @@ class Classifier:
         sample_every: int | None = None,
         sample_fps: float | None = None,
         smooth: float | None = None,
+        hold: float | None = None,
         top_k: int = TOP_K,
         stem_reuse: bool = True,
     ):
+        # hold: keep showing the last label until a clip's top-1 scores at least this
+        # (Scorer; docs/runtime.md, "Holding the shown label"); None shows every top-1.
         self.backend = backend
         self.assembler = ClipAssembler(
             backend.meta, hop=hop, sample_every=sample_every, sample_fps=sample_fps
@@ -51,7 +59,7 @@ class Classifier:
             from .stem_reuse import open_stem_reuse
 
             self.stem_reuse = open_stem_reuse(backend)
-        self.scorer = Scorer(backend.labels, smooth=smooth, top_k=top_k)
+        self.scorer = Scorer(backend.labels, smooth=smooth, top_k=top_k, hold=hold)
         self.latency = LatencyRecorder("preprocess", "inference", "end_to_end")
         self.frames_pushed = 0
         self._clock_start: float | None = None
@@ -113,21 +121,23 @@ class Classifier:
         else:
             logits = self.backend.run(clip)
         finished = time.perf_counter()
-        probabilities, top = self.scorer(logits)
+        scored = self.scorer.score(logits)
         done = time.perf_counter()
         self.latency.add("inference", (finished - started) * 1e3)
         self.latency.add("end_to_end", (done - arrived) * 1e3)
         return Prediction(
             index,
             timestamp,
-            top,
-            probabilities,
+            scored.top,
+            scored.probabilities,
             inference_ms=(finished - started) * 1e3,
             end_to_end_ms=(done - arrived) * 1e3,
+            shown=scored.shown,
+            held=scored.held,
         )
 
     def reset(self) -> None:
-        """Forget the buffered frames and the smoothing state (scene change)."""
+        """Forget the buffered frames, the smoothing state and the shown label (scene change)."""
         self.assembler.reset()
         self.scorer.reset()
         if self.stem_reuse is not None:

@@ -5,7 +5,7 @@
     vmf-stream --model m.onnx --source clip.mp4 --realtime --output overlay.mp4
     vmf-stream --model m.onnx --source rtsp://cam/1 --reconnect --jsonl preds.jsonl   # for hours
 
-A status line (fps, last top-1, latency) goes to stderr while it runs, so
+A status line (fps, the label shown, latency) goes to stderr while it runs, so
 stdout holds only the predictions, or with ``--json`` one object on its last line.
 Ctrl-C or SIGTERM stops within a second and prints the summary; a second
 Ctrl-C exits at once. See docs/streaming.md.
@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--smooth", type=float, default=None, help="EMA weight of the newest clip's probabilities, in (0, 1]"
     )
+    p.add_argument(
+        "--hold",
+        type=float,
+        default=None,
+        metavar="SCORE",
+        help="keep showing the last label until a clip's top-1 scores at least SCORE, in (0, 1): "
+        "less flicker between labels (docs/runtime.md); the top-5 stay the clip's own",
+    )
     p.add_argument("--max-frames", type=int, default=None, help="stop after reading this many frames")
     p.add_argument("--output", default=None, help="write the video with the top-5 drawn on it (.mp4/.avi)")
     p.add_argument("--display", action="store_true", help="show the annotated video in a window")
@@ -130,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class StatusLine:
-    """fps, last top-1 and latency on stderr; rewritten in place on a terminal."""
+    """fps, the label shown (the last top-1, or under --hold the held one) and latency on stderr;
+    rewritten in place on a terminal."""
 
     def __init__(self, stream=None):
         self._stream = stream or sys.stderr
@@ -145,8 +154,9 @@ class StatusLine:
         rate = f"{fps:5.1f} fps" if fps is not None else "  --  fps"
         if prediction is None:
             return f"{rate} | filling the clip buffer"
+        held = " (held)" if prediction.held else ""  # --hold: the shown label is an earlier clip's
         return (
-            f"{rate} | frame {prediction.frame_index} | {prediction.label} {prediction.score:.1%}"
+            f"{rate} | frame {prediction.frame_index} | {prediction.label} {prediction.score:.1%}{held}"
             f" | inference {prediction.inference_ms:.0f} ms, end-to-end {prediction.end_to_end_ms:.0f} ms"
         )
 
@@ -176,6 +186,9 @@ class StatusLine:
 
 def _print_prediction(prediction) -> None:
     top = ", ".join(f"{label} {score:.3f}" for label, score in prediction.top)
+    if prediction.shown is not None:  # --hold: the shown label first, then the clip's own top-5
+        held = " (held)" if prediction.held else ""
+        top = f"shown {prediction.label} {prediction.score:.3f}{held} | {top}"
     print(f"frame {prediction.frame_index} ({prediction.timestamp_s:.2f} s): {top}", flush=True)
 
 
@@ -307,6 +320,7 @@ def _run(args: argparse.Namespace, stop: threading.Event, signals: "_StopSignals
         sample_every=args.sample_every,
         sample_fps=args.sample_fps,
         smooth=args.smooth,
+        hold=args.hold,
         stem_reuse=False,
     )  # opened below, before the source
     if args.max_frames is not None and args.max_frames < 1:

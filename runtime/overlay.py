@@ -17,7 +17,8 @@ _DEFAULT_FPS = 30.0  # for sources that do not report a rate (some cameras and s
 
 
 def draw_overlay(image: np.ndarray, prediction: Prediction | None, status: str) -> np.ndarray:
-    """A copy of ``image`` with the top-5 (label, score) and a status line drawn on it."""
+    """A copy of ``image`` with the top-5 (label, score) and a status line drawn on it; under
+    ``--hold`` the shown label (``prediction.label``) comes first."""
     import cv2
 
     canvas = image.copy()
@@ -28,6 +29,9 @@ def draw_overlay(image: np.ndarray, prediction: Prediction | None, status: str) 
     if prediction is None:
         lines.append("filling the clip buffer ...")
     else:
+        if prediction.shown is not None:
+            held = " (held)" if prediction.held else ""
+            lines.append(f"shown: {prediction.label} {prediction.score:.1%}{held}")
         lines += [f"{score:5.1%}  {label}" for label, score in prediction.top]
     # A darkened panel under the text keeps it readable on any scene.
     width = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for t in lines) + 16

@@ -44,7 +44,7 @@ from vmf.model import VmfError
 from .backends import Backend
 from .clip_assembler import HOP, ClipAssembler
 from .latency import LatencyRecorder
-from .scoring import TOP_K, Prediction, Scorer
+from .scoring import TOP_K, Prediction, Scorer, check_hold
 from .sources import Frame, FrameSource
 
 LATENCY_SERIES = ("preprocess", "inference", "end_to_end")
@@ -60,6 +60,8 @@ class StreamOptions:
     sample_every: int | None = None  # keep every n-th frame ...
     sample_fps: float | None = None  # ... or frames at this rate (default: the sidecar's sample_fps)
     smooth: float | None = None  # EMA weight of the newest clip's probabilities
+    # Keep showing the last label until a clip's top-1 scores at least this (Scorer; None: off)
+    hold: float | None = None
     top_k: int = TOP_K
     spare: int | None = None  # extra ring slots for frames arriving during an inference (default T)
     # Predictions the report keeps in memory (the newest): None = KEEP_PREDICTIONS, from any
@@ -76,6 +78,7 @@ class StreamOptions:
             raise VmfError(f"--hop must be >= 1, got {self.hop}")
         if self.smooth is not None and not 0 < self.smooth <= 1:
             raise VmfError(f"--smooth must be in (0, 1], got {self.smooth}")
+        check_hold(self.hold)
         if self.top_k < 1:
             raise VmfError(f"top_k must be >= 1, got {self.top_k}")
         if self.spare is not None and self.spare < 0:
@@ -329,7 +332,7 @@ class _InferenceWorker:
         started = time.perf_counter()
         logits = self._run(job.clip, job.start)
         finished = time.perf_counter()
-        probabilities, top = self._scorer(logits)
+        scored = self._scorer.score(logits)
         done = time.perf_counter()
         inference_ms = (finished - started) * 1e3
         end_to_end_ms = (done - job.frame.captured_at) * 1e3
@@ -338,10 +341,12 @@ class _InferenceWorker:
         return Prediction(
             job.frame.index,
             job.frame.timestamp_s,
-            top,
-            probabilities,
+            scored.top,
+            scored.probabilities,
             inference_ms=inference_ms,
             end_to_end_ms=end_to_end_ms,
+            shown=scored.shown,
+            held=scored.held,
         )
 
 
@@ -425,7 +430,7 @@ def run_stream(
         stem_reuse = open_stem_reuse(backend)
     run = stem_reuse.run if stem_reuse is not None else (lambda clip, start: backend.run(clip))
     keep = KEEP_PREDICTIONS if options.keep_predictions is None else options.keep_predictions
-    scorer = Scorer(backend.labels, smooth=options.smooth, top_k=options.top_k)
+    scorer = Scorer(backend.labels, smooth=options.smooth, top_k=options.top_k, hold=options.hold)
     latency = LatencyRecorder(*LATENCY_SERIES)
     report = report or StreamReport(backend=backend.name, device=backend.device)
     report.backend, report.device = backend.name, backend.device
@@ -471,7 +476,8 @@ def run_stream(
 
 
 def _restart(assembler: ClipAssembler, worker: _InferenceWorker, stem_reuse, scorer: Scorer) -> None:
-    """A gap: wait for the clip in flight, then start a new clip (and forget its stem features)."""
+    """A gap: wait for the clip in flight, then start a new clip (forgetting its stem features,
+    the smoothing state and the shown label)."""
     worker.wait_idle()
     assembler.reset()
     scorer.reset()

@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --timeline: EMA weight of the newest clip's probabilities, in (0, 1], as vmf-stream's",
     )
+    p.add_argument(
+        "--hold",
+        type=float,
+        default=None,
+        metavar="SCORE",
+        help="with --timeline: keep showing the last label until a window's top-1 scores at least "
+        "SCORE, in (0, 1), as vmf-stream's; the figures are of the shown label",
+    )
     p.add_argument("--backend", default=None, help="runtime backend (default: implied by the model's suffix)")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: cores)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -217,6 +225,8 @@ def timeline_report_lines(result: dict) -> list[str]:
     )
     score = result["top1_score"]
     smooth = f", smoothed (EMA {result['smooth']:g})" if result["smooth"] else ""
+    if result.get("hold"):
+        smooth += f", label held until a top-1 scores {result['hold']:g}"
     lines = [
         f"model     {result['model']}  ({result['device']})",
         f"data      {result['data']}  [{result['split']}]: {result['n_videos']} timeline videos "
@@ -283,7 +293,7 @@ def timeline_mode(args) -> bool:
     if timeline and args.shuffle_frames:
         raise UsageError("--shuffle-frames is for whole-video evaluation, not --timeline")
     if not timeline:
-        for name in ("hop", "smooth"):
+        for name in ("hop", "smooth", "hold"):
             if getattr(args, name) is not None:
                 raise UsageError(f"--{name} is for window evaluation (--timeline)")
     if timeline and not args.timeline:
@@ -307,6 +317,7 @@ def run(args) -> dict:
                 device=args.device,
                 hop=args.hop,
                 smooth=args.smooth,
+                hold=args.hold,
                 limit=args.limit,
                 progress=progress,
                 warn=warn,

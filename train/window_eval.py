@@ -23,6 +23,11 @@ would see:
   predictions whose windows lie wholly inside the same segment, per minute of
   the time those predictions span.
 
+A prediction's label is the one the stream shows: its top-1, or with ``hold``
+(``vmf-eval --timeline --hold SCORE``, the runtime's display policy) the label
+held from an earlier window until a window's top-1 scores at least ``hold``,
+with that label's score in this window; every figure above is of the shown label.
+
 The scoring is pure functions of ``WindowPrediction``s and ``Segment``s, so
 it is tested on hand-made predictions; the evaluation loop records, for each
 prediction, the source indices of the frames its window holds (the last T
@@ -71,8 +76,8 @@ class WindowPrediction:
 
     end: int  # source index of the window's last frame: the prediction's frame
     start: int  # source index of the window's first frame
-    label: str  # top-1 label
-    score: float  # its score (softmax probability)
+    label: str  # the shown label: the top-1, or under a hold policy the one held
+    score: float  # its score (softmax probability) in this window
 
 
 @dataclass(frozen=True)
@@ -434,6 +439,7 @@ def evaluate_timelines(
     device: str = "cpu",
     hop: int | None = None,
     smooth: float | None = None,
+    hold: float | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
     warn: Warn | None = None,
@@ -443,8 +449,9 @@ def evaluate_timelines(
     Each video goes through a ``vmf.runtime.Classifier`` (reset between
     videos) over the backend ``model_path`` loads, with ``hop`` (default the
     runtime's) and the model card's ``sample_fps``: what ``vmf-stream`` does
-    with the file. Undecodable videos are skipped with one warning each and
-    counted in ``skipped``; when none can be decoded it is an error.
+    with the file (``smooth`` and ``hold`` as its ``--smooth`` and ``--hold``). Undecodable
+    videos are skipped with one warning each and counted in ``skipped``; when none can be
+    decoded it is an error.
     """
     warn = warn or _stderr
     pairs, split = find_timelines(data, warn)
@@ -452,10 +459,12 @@ def evaluate_timelines(
     from vmf.runtime.backends import load_backend  # the runtime only when used
     from vmf.runtime.classifier import Classifier
     from vmf.runtime.clip_assembler import HOP
+    from vmf.runtime.scoring import check_hold
 
     hop = HOP if hop is None else int(hop)
     if hop < 1:
         raise VmfError(f"--hop must be >= 1, got {hop}")
+    hold = check_hold(hold)  # before the model loads
     model = load_backend(model_path, backend=backend, threads=threads, device=device)
     labels = list(model.labels)
     frames_per_clip = int(model.meta["frames"])
@@ -465,7 +474,7 @@ def evaluate_timelines(
             "frames between clips would never be seen"
         )
     all_segments = load_segments(pairs, labels)
-    classifier = Classifier(model, hop=hop, smooth=smooth)
+    classifier = Classifier(model, hop=hop, smooth=smooth, hold=hold)
     scored: list[VideoScore] = []
     skipped: list[str] = []
     seconds_of_video = 0.0
@@ -514,6 +523,7 @@ def evaluate_timelines(
         "frames": frames_per_clip,
         "hop": hop,
         "smooth": smooth,
+        "hold": hold,
         "sampling": sampler.describe(),
         "sample_fps": sampler.target_fps,
         "resolution": int(model.meta["resolution"]),

@@ -179,7 +179,13 @@ def test_display_without_gui_says_so(tiny_models, make_video, capsys):
 
 
 def test_bad_option_values(tiny_models, make_video, capsys):
-    for option in (["--hop", "0"], ["--smooth", "1.5"], ["--sample-every", "0"], ["--max-frames", "0"]):
+    for option in (
+        ["--hop", "0"],
+        ["--smooth", "1.5"],
+        ["--hold", "1.5"],
+        ["--sample-every", "0"],
+        ["--max-frames", "0"],
+    ):
         line = _one_error_line(
             *_run(capsys, "--model", tiny_models["onnx"], "--source", make_video(2), *option)
         )

@@ -227,6 +227,76 @@ def test_streaming_a_fake_model_gives_the_figures_worked_out_by_hand():
     assert r["top1_score"]["p50"] == pytest.approx(1 / (1 + 2 * np.exp(-10)), abs=1e-6)
 
 
+class UnsureOracle(FirstFrameOracle):
+    """Answers the segment of its clip's last frame at 0.9, but every third clip a wrong label
+    at 0.45 (the right one 0.35): wrong windows that score low, as the demo model's do."""
+
+    def _infer(self, clip):
+        frames = decode_frames(clip)
+        self.clips.append(frames)
+        right = self.labels.index(_segment_label(self.segments, frames[-1]))
+        probs = np.full(3, 0.05)  # three labels: the probabilities add up to 1 as they are
+        if len(self.clips) % 3 == 0:
+            probs[:] = 0.2
+            probs[right], probs[(right + 1) % 3] = 0.35, 0.45
+        else:
+            probs[right] = 0.9
+        return np.log(probs).astype(np.float32)
+
+
+def _segment_label(segments, frame: int) -> str:
+    return next(s.label for s in segments if s.start <= frame < s.end)
+
+
+UNSURE_SEGMENTS = [Segment(0, 40, "A"), Segment(40, 80, "B"), Segment(80, 120, "C")]
+
+
+def test_hold_shows_the_last_confident_label_in_the_windows():
+    # 120 frames at 20 fps kept at 10 fps, T = 4, hop 1: a prediction every 2 source frames from 6 on
+    scores = {}
+    for hold in (None, 0.5):
+        backend = UnsureOracle(UNSURE_SEGMENTS, ["A", "B", "C"], frames=4, sample_fps=10.0)
+        predictions, count = stream_predictions(Classifier(backend, hop=1, hold=hold), grey_frames(120), 20.0)
+        assert [p.end for p in predictions] == list(range(6, 120, 2))
+        if hold is None:  # every third window shows the wrong label at 0.45
+            right = [p.label == _segment_label(UNSURE_SEGMENTS, p.end) for p in predictions[:6]]
+            assert right == [True, True, False, True, True, False]
+            assert predictions[2].score == pytest.approx(0.45, abs=1e-6)
+        else:  # ... which hold 0.5 replaces with the label shown before, scored 0.35 there
+            assert [p.label for p in predictions[:6]] == ["A"] * 6
+            assert predictions[2].score == pytest.approx(0.35, abs=1e-6)
+        scores[hold] = summarise(
+            [score_video("v", 20.0, count, predictions, UNSURE_SEGMENTS)], ["A", "B", "C"]
+        )
+    assert scores[None]["flips"] > 0 and scores[0.5]["flips"] == 0
+    assert scores[None]["window_top1"] < 1.0 == scores[0.5]["window_top1"]
+    assert scores[0.5]["missed_switches"] == 0
+
+
+def test_vmf_eval_timeline_hold_cuts_the_flips(capsys, tmp_path, monkeypatch):
+    """vmf-eval --timeline --hold over the unsure fake model: fewer flips, "hold" in the JSON."""
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"never decoded: open_video is the grey frames below")
+    write_segments(segments_path(video), UNSURE_SEGMENTS)
+    monkeypatch.setattr(
+        "vmf.runtime.backends.load_backend",
+        lambda *args, **kwargs: UnsureOracle(UNSURE_SEGMENTS, ["A", "B", "C"], frames=4, sample_fps=10.0),
+    )
+    monkeypatch.setattr("vmf.train.window_eval.open_video", lambda path: (20.0, grey_frames(120)))
+    results = {}
+    for hold in ([], ["--hold", "0.5"]):
+        args = ("--model", tmp_path / "fake.onnx", "--data", tmp_path, "--timeline", "--hop", "1", "--json")
+        code, out, err = run_cli(capsys, *args, *hold)
+        assert code == 0, err
+        results[bool(hold)] = json.loads(out.strip().splitlines()[-1])
+    plain, held = results[False], results[True]
+    assert plain["hold"] is None and held["hold"] == 0.5
+    assert plain["n_predictions"] == held["n_predictions"] == 57
+    assert plain["flips"] > 0 and held["flips"] == 0 and held["flips_per_minute"] == 0.0
+    assert held["window_top1"] == 1.0 > plain["window_top1"]
+    assert held["switch_latency_frames"]["median"] >= plain["switch_latency_frames"]["median"]
+
+
 # --------------------------------------------------------------------------- end to end
 
 FRAMES, RES, FPS, SAMPLE_FPS, NUM_FRAMES = 8, 32, 15.0, 10.0, 150
@@ -352,7 +422,10 @@ def test_unreadable_video_is_skipped_and_counted(capsys, tmp_path, tiny_checkpoi
     assert len([line for line in err.splitlines() if "skipped" in line and "broken.mp4" in line]) == 1
 
 
-@pytest.mark.parametrize("case", ["no segments", "malformed csv", "unknown label", "shuffle", "hop"])
+@pytest.mark.parametrize(
+    "case",
+    ["no segments", "malformed csv", "unknown label", "shuffle", "hop", "hold", "hold without timeline"],
+)
 def test_bad_inputs_are_one_line(capsys, tmp_path, tiny_checkpoint, case):
     video = write_video(tmp_path / "v.mp4", np.zeros((4, 16, 16, 3), np.uint8), 10.0)
     seg_file = Path(segments_path(video))
@@ -367,8 +440,13 @@ def test_bad_inputs_are_one_line(capsys, tmp_path, tiny_checkpoint, case):
     elif case == "hop":
         write_segments(seg_file, [Segment(0, 4, "no_motion")])
         args += ["--hop", "9"]
+    elif case == "hold":
+        write_segments(seg_file, [Segment(0, 4, "no_motion")])
+        args += ["--hold", "1"]
+    elif case == "hold without timeline":
+        args = ["--model", tiny_checkpoint, "--data", tmp_path, "--hold", "0.5"]  # no segments: no timeline
     code, out, err = run_cli(capsys, *args)
-    assert code == (2 if case == "shuffle" else 1) and out == ""
+    assert code == (2 if case in ("shuffle", "hold without timeline") else 1) and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
@@ -378,5 +456,7 @@ def test_bad_inputs_are_one_line(capsys, tmp_path, tiny_checkpoint, case):
         "unknown label": "'juggling'",
         "shuffle": "--shuffle-frames",
         "hop": "--hop 9",
+        "hold": "--hold must be a score in (0, 1), got 1.0",
+        "hold without timeline": "--hold is for window evaluation (--timeline)",
     }[case]
     assert expected in lines[0]

@@ -11,7 +11,7 @@
 // runtime writes to this worker's console (core/placement.js); a live stream never pays for that.
 //
 // Messages in: init {card, ep, threads, warmup (one run on a zero clip before ready), placement
-// (read the node placement)}; port (a MessagePort from the frame worker, which sends
+// (read the node placement), hold (?hold: the shown label's threshold, core/scores.js; null: off)}; port (a MessagePort from the frame worker, which sends
 // {type: 'clip', clip, frameIndex, timestampS, capturedAtMs} and gets the clip's buffer back
 // with {type: 'idle'}); bench {runs, pace (ms between paced runs; null: no paced runs)};
 // parity. Out: ready, prediction, bench, parity, error.
@@ -21,7 +21,7 @@ import { checkModel, checkOutput } from './core/card.js';
 import { checkParityFiles, compareLogits, readFloat32LE } from './core/parity.js';
 import { LogCapture, adapterRecord, parsePlacement } from './core/placement.js';
 import { ms, predictionRecord } from './core/records.js';
-import { TOP_K, top } from './core/scores.js';
+import { Hold, TOP_K, scoreClip } from './core/scores.js';
 
 const SITE = new URL('../', import.meta.url);
 const BUNDLES = { wasm: 'ort.wasm.min.mjs', webgpu: 'ort.webgpu.min.mjs' };
@@ -31,6 +31,7 @@ let session = null;
 let card = null;
 let setup = null; // {ep, threads, version, load_ms, crossOriginIsolated, placement, adapter}
 let outputChecked = false;
+let hold = null; // a Hold under ?hold: the label each prediction shows (core/scores.js)
 
 const now = () => performance.timeOrigin + performance.now(); // comparable across workers
 
@@ -58,6 +59,7 @@ async function fetchSite(path, what) {
 async function init(message) {
   card = message.card;
   const { ep, threads } = message;
+  hold = message.hold === null || message.hold === undefined ? null : new Hold(message.hold);
   const started = performance.now();
   if (ep === 'webgpu' && !('gpu' in navigator)) {
     throw new Error('ep=webgpu: this browser offers no WebGPU (navigator.gpu) to workers; use ep=wasm');
@@ -145,10 +147,13 @@ async function infer(clip) {
 async function classify(port, job) {
   try {
     const { logits, ms: inferenceMs } = await infer(job.clip);
+    const { top, shown, held } = scoreClip(logits, card.labels, TOP_K, hold);
     const record = predictionRecord({
       frameIndex: job.frameIndex,
       timestampS: job.timestampS,
-      top: top(logits, card.labels, TOP_K),
+      top,
+      shown,
+      held,
       inferenceMs,
       endToEndMs: now() - job.capturedAtMs,
     });

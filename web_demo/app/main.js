@@ -41,6 +41,7 @@ const stats = {
   version: null,
   load_ms: null,
   hop: null,
+  hold: null,
   sample_fps: null,
   framecode: false,
   frame_source: null,
@@ -117,6 +118,15 @@ function render() {
       statsCells[i].textContent = value() ?? '–';
     });
   });
+}
+
+/** ?hold: the label the stream shows, above the top 5 (whose first may be another, unsure one). */
+function showShown(record) {
+  const shown = $('shown');
+  if (record.label === undefined) return;
+  const held = record.held ? ' (held)' : '';
+  shown.textContent = `${record.label} ${(100 * record.score).toFixed(1)}%${held}`;
+  shown.hidden = false;
 }
 
 function showTop5(top5) {
@@ -315,7 +325,7 @@ async function main() {
     ios: isIOS(navigator.userAgent, navigator.platform, navigator.maxTouchPoints),
   };
   const params = parseParams(location.search, env);
-  Object.assign(stats, { ep: params.ep, threads: params.threads, hop: params.hop, framecode: params.framecode });
+  Object.assign(stats, { ep: params.ep, threads: params.threads, hop: params.hop, hold: params.hold, framecode: params.framecode });
   render();
 
   $('status').textContent = 'loading the model…';
@@ -333,7 +343,7 @@ async function main() {
   // ?bench and ?parity report the cold first run themselves.
   const warmup = params.bench === null && !params.parity;
   // ?parity=1 also reports where the runtime placed the nodes, which costs a verbose session log
-  infer.postMessage({ type: 'init', card, ep: params.ep, threads: params.threads, warmup, placement: params.parity });
+  infer.postMessage({ type: 'init', card, ep: params.ep, threads: params.threads, warmup, placement: params.parity, hold: params.hold });
   const ready = await reply(infer, 'ready');
   Object.assign(stats, { version: ready.version, load_ms: ready.load_ms, crossOriginIsolated: ready.crossOriginIsolated });
   const built = card.versions['onnxruntime-web'];
@@ -404,6 +414,7 @@ async function main() {
       end_to_end_p50_ms: ms(endToEnd.p50),
       end_to_end_p90_ms: ms(endToEnd.p90),
     });
+    showShown(record);
     showTop5(record.top5);
     render();
   });

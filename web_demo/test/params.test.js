@@ -8,7 +8,7 @@ const plain = { crossOriginIsolated: false, hardwareConcurrency: 8, ios: false }
 
 test('defaults: wasm, hop 8, up to 4 threads when isolated, else 1, 1 on iOS', () => {
   assert.deepEqual(parseParams('', isolated), {
-    ep: 'wasm', threads: 4, threadsAsked: false, hop: 8, framecode: false, bench: null, pace: null, parity: false,
+    ep: 'wasm', threads: 4, threadsAsked: false, hop: 8, framecode: false, bench: null, pace: null, parity: false, hold: null,
   });
   assert.equal(parseParams('', { ...isolated, hardwareConcurrency: 2 }).threads, 2);
   assert.equal(parseParams('', plain).threads, 1);
@@ -19,8 +19,9 @@ test('defaults: wasm, hop 8, up to 4 threads when isolated, else 1, 1 on iOS', (
 test('every parameter read', () => {
   const p = parseParams('?ep=webgpu&threads=2&hop=4&debug=framecode&bench=20', isolated);
   assert.deepEqual(p, {
-    ep: 'webgpu', threads: 2, threadsAsked: true, hop: 4, framecode: true, bench: 20, pace: 267, parity: false,
+    ep: 'webgpu', threads: 2, threadsAsked: true, hop: 4, framecode: true, bench: 20, pace: 267, parity: false, hold: null,
   });
+  assert.equal(parseParams('?hop=4&hold=0.4', plain).hold, 0.4);
   assert.equal(parseParams('?parity=1&threads=1', plain).parity, true);
 });
 
@@ -30,6 +31,13 @@ test('pace: the paced runs of a benchmark, 267 ms unless asked, 0 for none', () 
   assert.equal(parseParams('?bench=5&pace=266.67', plain).pace, 266.67);
   assert.equal(parseParams('?bench=5&pace=0', plain).pace, null);
   assert.equal(parseParams('?parity=1', plain).pace, null);
+});
+
+test('hold: a score in (0, 1) for a live stream', () => {
+  assert.equal(parseParams('?hold=0.4', plain).hold, 0.4);
+  assert.equal(parseParams('?hold=.75', plain).hold, 0.75);
+  assert.equal(parseParams('?hold=0.999', plain).hold, 0.999);
+  assert.equal(parseParams('', plain).hold, null);
 });
 
 test('mistakes are one clear message', () => {
@@ -49,6 +57,14 @@ test('mistakes are one clear message', () => {
     ['?bench=5&pace=', plain, /^pace= must be a number of milliseconds/],
     ['?bench=5&pace=1e3', plain, /^pace=1e3 must be a number of milliseconds/],
     ['?pace=100', plain, /^pace=100 paces the runs of a benchmark: add bench=N, or leave pace out$/],
+    ['?hold=1', plain, /^hold=1 must be a score between 0 and 1, both excluded \(e\.g\. hold=0\.4\)$/],
+    ['?hold=0', plain, /^hold=0 must be a score between 0 and 1/],
+    ['?hold=-0.4', plain, /^hold=-0.4 must be a score between 0 and 1/],
+    ['?hold=high', plain, /^hold=high must be a score between 0 and 1/],
+    ['?hold=', plain, /^hold= must be a score between 0 and 1/],
+    ['?hold=4e-1', plain, /^hold=4e-1 must be a score between 0 and 1/],
+    ['?hold=0.4&bench=5', plain, /^hold=0.4 holds a live stream's label: leave it out of bench and parity runs$/],
+    ['?hold=0.4&parity=1', plain, /^hold=0.4 holds a live stream's label/],
   ];
   for (const [search, env, message] of cases) assert.throws(() => parseParams(search, env), (err) => err instanceof ParamError && message.test(err.message), search);
 });

@@ -45,3 +45,25 @@ test('a prediction line has the vmf-stream --jsonl shape', () => {
   assert.deepEqual(JSON.parse(text.slice(4)), record);
   assert.equal(ms(NaN), null);
 });
+
+test('under ?hold a prediction line also has the shown label, its score and held', () => {
+  const base = {
+    frameIndex: 71,
+    timestampS: 2.3666666666,
+    top: [{ label: 'moving_left', score: Math.fround(0.41) }, { label: 'zoom_in', score: Math.fround(0.3123456789) }],
+    inferenceMs: 123.45678,
+    endToEndMs: 150.0005,
+  };
+  const record = predictionRecord({ ...base, shown: { index: 3, label: 'zoom_in', score: Math.fround(0.3123456789) }, held: true });
+  // the order of vmf-stream --hold's --jsonl lines: runtime/scoring.py's to_dict, then the timings
+  assert.deepEqual(Object.keys(record), ['type', 'frame_index', 'timestamp_s', 'top5', 'label', 'score', 'held', 'inference_ms', 'end_to_end_ms']);
+  assert.equal(record.label, 'zoom_in');
+  assert.equal(record.score, 0.312346);
+  assert.equal(record.held, true);
+  assert.equal(record.top5[0].label, 'moving_left');
+  const shownItself = predictionRecord({ ...base, shown: { index: 0, ...base.top[0] }, held: false });
+  assert.equal(shownItself.held, false);
+  const plain = predictionRecord(base);
+  assert.deepEqual(Object.keys(plain), ['type', 'frame_index', 'timestamp_s', 'top5', 'inference_ms', 'end_to_end_ms']);
+  assert.deepEqual(plain, predictionRecord({ ...base, shown: null, held: null }));
+});

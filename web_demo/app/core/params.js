@@ -49,8 +49,24 @@ function paceOf(params, bench) {
 }
 
 /**
- * {ep, threads, threadsAsked, hop, framecode, bench, pace, parity} from a query string; env is
- * {crossOriginIsolated, hardwareConcurrency, ios}. Throws ParamError.
+ * ?hold=SCORE: keep showing the last label until a clip's top-1 scores at least SCORE, a number
+ * in (0, 1) (scores.js's Hold; vmf-stream --hold); null when not given. It shapes what a live
+ * stream shows, so a bench or parity run, which shows no stream, refuses it.
+ */
+function holdOf(params, bench, parity) {
+  if (!params.has('hold')) return null;
+  const text = params.get('hold');
+  const value = Number(text);
+  if (!/^[0-9]*\.?[0-9]+$/.test(text) || !(value > 0 && value < 1)) {
+    throw new ParamError(`hold=${text} must be a score between 0 and 1, both excluded (e.g. hold=0.4)`);
+  }
+  if (bench !== null || parity) throw new ParamError(`hold=${text} holds a live stream's label: leave it out of bench and parity runs`);
+  return value;
+}
+
+/**
+ * {ep, threads, threadsAsked, hop, framecode, bench, pace, parity, hold} from a query string; env
+ * is {crossOriginIsolated, hardwareConcurrency, ios}. Throws ParamError.
  */
 export function parseParams(search, env) {
   const params = new URLSearchParams(search);
@@ -79,7 +95,8 @@ export function parseParams(search, env) {
     parity = true;
   }
   if (parity && bench !== null) throw new ParamError('bench and parity are separate runs: ask for one of them');
-  return { ep, threads, threadsAsked, hop, framecode, bench, pace, parity };
+  const hold = holdOf(params, bench, parity);
+  return { ep, threads, threadsAsked, hop, framecode, bench, pace, parity, hold };
 }
 
 /** iPhone, iPod, and iPad (which reports itself as a Mac with touch since iPadOS 13). */

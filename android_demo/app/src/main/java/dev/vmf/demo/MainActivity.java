@@ -56,6 +56,12 @@ public final class MainActivity extends ComponentActivity {
     private static final String[] MODEL_ASSETS = {"model.pte", "model.ort", "model.tflite"};
     /** A new prediction every 8 kept frames: ~4 a second from a 30 fps camera. */
     private static final int HOP = 8;
+    /**
+     * The hold display policy: keep showing the last class until a clip's top-1 scores at least
+     * this, in (0, 1), e.g. 0.4; null shows every top-1 (docs/runtime.md, "Holding the shown
+     * label"; vmf-stream --hold, the web page's ?hold).
+     */
+    private static final Double HOLD = null;
     /** CPU threads for XNNPACK; big cores on most phones. */
     private static final int CPU_THREADS = 4;
     /** Analysis frames just above the model's input; the core crops and resizes them. */
@@ -148,7 +154,7 @@ public final class MainActivity extends ComponentActivity {
             }
         };
         // the runner is swapped on the inference thread, between runs, when the toggle changes
-        stream = new ClipStream(card, HOP, (clip, logits) -> {
+        stream = new ClipStream(card, HOP, HOLD, (clip, logits) -> {
             if (runner == null) {
                 throw new IllegalStateException("no interpreter");
             }

@@ -4,6 +4,7 @@ import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -16,7 +17,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * inferenceExecutor} (a single background thread). The copy is made only while no run is in
  * flight, so the runner never reads a buffer being written; when a run is due but the previous
  * one is still going, the next frame tries again and the wait is counted ({@link
- * Prediction#lateFrames}), so a slow device shows it on screen instead of queueing work.
+ * Prediction#lateFrames}), so a slow device shows it on screen instead of queueing work. With a
+ * hold threshold ({@link Scores.Hold}) each prediction's {@link Prediction#shown} class is held
+ * until a clip's top-1 scores at least the threshold; {@link #reset} forgets it.
  */
 public final class ClipStream {
 
@@ -37,6 +40,7 @@ public final class ClipStream {
 
     private final ModelCard card;
     private final int hop;
+    private final Scores.Hold hold; // null: every prediction shows its top-1; inference thread only
     private final ClipRunner runner;
     private final Executor inferenceExecutor;
     private final Listener listener;
@@ -51,13 +55,25 @@ public final class ClipStream {
     private final AtomicBoolean busy = new AtomicBoolean(false);
     private int sinceLastRun;
     private long frames;
+    private long resets; // analysis thread: each run carries the count it was handed off under
+    private long holdResets; // inference thread: the count the held class belongs to
     private volatile long lateFrames;
 
     public ClipStream(ModelCard card, int hop, ClipRunner runner, Executor inferenceExecutor,
             Listener listener) {
+        this(card, hop, null, runner, inferenceExecutor, listener);
+    }
+
+    /**
+     * A stream whose predictions hold the shown class until a clip's top-1 scores at least {@code
+     * hold}, in (0, 1); null shows every top-1 (docs/runtime.md, "Holding the shown label").
+     */
+    public ClipStream(ModelCard card, int hop, Double hold, ClipRunner runner, Executor inferenceExecutor,
+            Listener listener) {
         if (hop < 1) {
             throw new IllegalArgumentException("hop must be at least 1 frame, got " + hop);
         }
+        this.hold = hold == null ? null : new Scores.Hold(hold);
         this.card = card;
         this.hop = hop;
         this.runner = runner;
@@ -91,7 +107,8 @@ public final class ClipStream {
                 ((Buffer) inputFloats).clear();
                 clip.copyTo(inputFloats);
                 final long endFrame = frames;
-                inferenceExecutor.execute(() -> infer(endFrame));
+                final long runResets = resets;
+                inferenceExecutor.execute(() -> infer(endFrame, runResets));
             } else {
                 lateFrames++;
             }
@@ -99,11 +116,16 @@ public final class ClipStream {
         return true;
     }
 
-    /** Starts a new clip (camera switched, app resumed): the next run waits for T fresh frames. */
+    /**
+     * Starts a new clip (camera switched, app resumed): the next run waits for T fresh frames, and
+     * its prediction is shown as it is (a held class is forgotten). Call it on the thread that
+     * offers frames.
+     */
     public void reset() {
         clip.reset();
         sampler.reset();
         sinceLastRun = 0;
+        resets++;
     }
 
     public int hop() {
@@ -143,15 +165,28 @@ public final class ClipStream {
         return card;
     }
 
-    private void infer(long endFrame) {
+    private void infer(long endFrame, long runResets) {
         try {
             ((Buffer) input).rewind();
             long start = System.nanoTime();
             runner.run(input, logits);
             double millis = (System.nanoTime() - start) / 1e6;
             latency.add(millis);
-            listener.onPrediction(new Prediction(Scores.top(logits, card.labels(), TOP_K), endFrame,
-                    latency.last(), latency.median(), latency.count(), lateFrames));
+            float[] probs = Scores.softmax(logits);
+            List<Prediction.Label> top = Scores.ranked(probs, card.labels(), TOP_K);
+            Prediction.Label shown = top.get(0);
+            boolean held = false;
+            if (hold != null) {
+                if (runResets != holdResets) { // the first clip after a reset: nothing held
+                    hold.reset();
+                    holdResets = runResets;
+                }
+                int index = hold.show(probs, shown.index);
+                held = index != shown.index;
+                shown = Scores.label(probs, card.labels(), index);
+            }
+            listener.onPrediction(new Prediction(top, shown, held, hold == null ? null : hold.threshold(),
+                    endFrame, latency.last(), latency.median(), latency.count(), lateFrames));
         } catch (Exception e) {
             listener.onError(e);
         } finally {

@@ -237,4 +237,72 @@ class ClipStreamTest {
                 + "inference 85.0 ms, median 90.3 ms (12 runs)\nGPU delegate", text.replace("\r\n", "\n"));
         assertFalse(text.contains("busy"));
     }
+
+    /** Logits whose softmax is {@code probs}. */
+    private static float[] logitsOf(double... probs) {
+        float[] out = new float[probs.length];
+        for (int i = 0; i < probs.length; i++) {
+            out[i] = (float) Math.log(probs[i]);
+        }
+        return out;
+    }
+
+    @Test
+    void holdKeepsTheShownClassUntilAConfidentClipAndResetForgetsIt() throws Exception {
+        // walking confident, running unsure, jumping unsure, jumping confident, walking unsure
+        List<float[]> script = new ArrayList<>(Arrays.asList(logitsOf(0.9, 0.05, 0.05), logitsOf(0.3, 0.4, 0.3),
+                logitsOf(0.25, 0.35, 0.4), logitsOf(0.1, 0.1, 0.8), logitsOf(0.45, 0.3, 0.25),
+                logitsOf(0.3, 0.4, 0.3)));
+        Harness h = new Harness();
+        ClipStream.ClipRunner runner = (clip, logits) -> System.arraycopy(script.remove(0), 0, logits, 0, 3);
+        ClipStream stream = new ClipStream(card("null"), 1, 0.5, runner, h.queued::add, h);
+        for (int n = 0; n < FRAMES + 4; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+            h.runQueued();
+        }
+        assertEquals(5, h.predictions.size());
+        String[] shown = {"walking", "walking", "walking", "jumping", "jumping"};
+        boolean[] held = {false, true, true, false, true};
+        String[] top1 = {"walking", "running", "jumping", "jumping", "walking"};
+        double[] score = {0.9, 0.3, 0.25, 0.8, 0.25};
+        for (int i = 0; i < 5; i++) {
+            Prediction p = h.predictions.get(i);
+            assertEquals(shown[i], p.shown.name, "prediction " + i);
+            assertEquals(held[i], p.held, "prediction " + i);
+            assertEquals(top1[i], p.top.get(0).name, "the top classes are the clip's own");
+            assertEquals(score[i], p.shown.probability, 1e-6, "the shown class's probability in this clip");
+            assertEquals(0.5, p.hold);
+        }
+        assertTrue(h.predictions.get(1).describe("CPU").startsWith("shown: walking  30.0% (held)\n1. running  40.0%"),
+                h.predictions.get(1).describe("CPU"));
+        stream.reset();
+        for (int n = 20; n < 20 + FRAMES; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        h.runQueued();
+        Prediction afterReset = h.predictions.get(5);
+        assertEquals("running", afterReset.shown.name, "the first clip after a reset is shown as it is");
+        assertFalse(afterReset.held);
+    }
+
+    @Test
+    void withoutHoldTheShownClassIsTheTop1() throws Exception {
+        Harness h = new Harness();
+        ClipStream stream = new ClipStream(card("null"), 1, null, h, h.queued::add, h);
+        for (int n = 0; n < FRAMES; n++) {
+            stream.offer(flat(n), n * FRAME_NS);
+        }
+        h.runQueued();
+        Prediction p = h.predictions.get(0);
+        assertTrue(p.shown == p.top.get(0) && !p.held && p.hold == null);
+        assertTrue(p.describe("CPU").startsWith("1. running"));
+    }
+
+    @Test
+    void aHoldOutsideZeroToOneIsRefused() {
+        Harness h = new Harness();
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ClipStream(card("null"), 1, 1.0, h, h.queued::add, h));
+        assertEquals("hold must be a score in (0, 1), got 1.0", e.getMessage());
+    }
 }

@@ -2,6 +2,7 @@ package dev.vmf.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -64,5 +65,26 @@ class ScoresTest {
         assertEquals(1, top.get(0).index);
         assertEquals("c", top.get(1).name);
         assertTrue(top.get(0).probability > top.get(1).probability);
+    }
+
+    @Test
+    void holdKeepsTheShownClassUntilATop1ReachesTheThreshold() {
+        Scores.Hold hold = new Scores.Hold(0.5);
+        assertEquals(1, hold.show(new float[] {0.3f, 0.4f, 0.3f}, 1), "the first is shown, however unsure");
+        assertEquals(1, hold.show(new float[] {0.45f, 0.3f, 0.25f}, 0), "an unsure top-1 keeps class 1");
+        assertEquals(1, hold.show(new float[] {0.25f, 0.35f, 0.4f}, 2));
+        assertEquals(2, hold.show(new float[] {0.25f, 0.25f, 0.5f}, 2), "the threshold itself switches");
+        assertEquals(0, hold.show(new float[] {0.8f, 0.1f, 0.1f}, 0), "a confident top-1 switches");
+        hold.reset();
+        assertEquals(2, hold.show(new float[] {0.3f, 0.3f, 0.4f}, 2), "after a reset: shown as it is");
+        assertEquals(0.5, hold.threshold());
+    }
+
+    @Test
+    void holdOutsideZeroToOneIsRefused() {
+        for (double bad : new double[] {0, 1, 1.5, -0.2, Double.NaN}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Scores.Hold(bad));
+            assertEquals("hold must be a score in (0, 1), got " + bad, e.getMessage());
+        }
     }
 }
