@@ -98,6 +98,13 @@ class SynthClipDataset(torch.utils.data.Dataset):
 
     def stream_window(self, rng: np.random.Generator, label: int) -> tuple[np.ndarray, int]:
         """The frames of one stream window whose class is ``label`` (see the module docstring)."""
+        timeline, window, got = self.plan_stream_window(rng, label)
+        timeline.build_scene(rng)
+        return timeline.frames(window, rng), self.classes.index(got)
+
+    def plan_stream_window(self, rng: np.random.Generator, label: int) -> tuple[Timeline, np.ndarray, str]:
+        """A timeline's plan, the source indices of a window of class ``label`` in it, and the
+        window's class (``label``'s, unless ``MAX_PLANS`` plans found none): nothing rendered."""
         width, height = synth.SIZES[rng.integers(len(synth.SIZES))]
         fps = float(synth.FPS[rng.integers(len(synth.FPS))])
         span = self.frames * (
@@ -121,5 +128,4 @@ class SynthClipDataset(torch.utils.data.Dataset):
             got = window_label(timeline.segments, window)
             if got == want:
                 break
-        timeline.build_scene(rng)
-        return timeline.frames(window, rng), self.classes.index(got)
+        return timeline, window, got
