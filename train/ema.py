@@ -8,7 +8,7 @@ scores and what ``best.pt``/``last.pt`` hold as their weights, so everything
 downstream (``vmf-eval``, ``vmf-export``) uses it without knowing. The raw
 weights a resumed run continues from travel in ``last.pt``'s training state.
 
-The decay ramps up from 0 (``min(decay, (1 + n) / (10 + n))`` after ``n``
+The decay ramps up from 0.1 (``min(decay, (1 + n) / (10 + n))`` after ``n``
 updates), so the average does not drag the random or ``--init`` start along
 for thousands of steps. BatchNorm statistics are averaged like the weights;
 integer buffers (the batch counters) are copied.

@@ -37,8 +37,8 @@ from vmf.model import MEAN, STD, VmfError, save_checkpoint
 from vmf.model.checkpoint import read_checkpoint
 from vmf.model.files import write_text
 
-from .ema import WeightAverage
 from .distributed import all_reduce_sum, init_distributed, pick_device, step_seed, stop_signals
+from .ema import WeightAverage
 from .metrics import Tally
 from .recipe import TrainConfig, build_network, lr_lambda, make_optimizer
 
