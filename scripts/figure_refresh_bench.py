@@ -266,6 +266,36 @@ def render_int8(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
+def _train_step_steps():
+    return [
+        script(
+            "scripts/train_step_speed.py",
+            "--variant",
+            "560M",
+            "--frames",
+            "64",
+            "--resolution",
+            "112",
+            "--batch",
+            "16",
+            "--threads",
+            "2",
+            "--rounds",
+            "6",
+        )
+    ]
+
+
+def render_train_step(results: list[Result]) -> str:
+    """scripts/train_step_speed.py's table: a CPU training step with and without fast_backward."""
+    lines = results[0].stdout.splitlines()
+    rows = [line for line in lines if line.startswith("|")]
+    notes = [line for line in lines if line.startswith("first step:")]
+    if len(rows) != 4 or not notes:
+        raise StepFailed("scripts/train_step_speed.py printed no step table")
+    return "\n".join(rows) + "\n\n" + notes[0][0].upper() + notes[0][1:] + "."
+
+
 REFRESHERS = [
     Refresher(
         "bench-main",
@@ -315,5 +345,12 @@ REFRESHERS = [
         render_int8_backends,
         joined(_int8_backend_steps()),
         about="fp32 vs int8 per runtime, VMF-560M 64x172 (about 4 min)",
+    ),
+    Refresher(
+        "train-step",
+        _train_step_steps,
+        render_train_step,
+        joined(_train_step_steps()),
+        about="a CPU training step of VMF-560M with and without vmf.train.fast_backward, paired (about 1 min)",
     ),
 ]

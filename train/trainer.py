@@ -39,6 +39,7 @@ from vmf.model.files import write_text
 
 from .distributed import all_reduce_sum, init_distributed, pick_device, step_seed, stop_signals
 from .ema import WeightAverage
+from .fast_backward import speed_up_training
 from .metrics import Tally
 from .recipe import TrainConfig, build_network, lr_lambda, make_optimizer
 
@@ -134,6 +135,8 @@ class Run:
         self.train_set, self.val_set, self.classes = make_datasets(self.cfg, MEAN, STD, self.warn)
         torch.manual_seed(self.cfg.seed)
         self.model = build_network(self.cfg, len(self.classes), self.log).to(self.device)
+        if self.device.type == "cpu":  # same weights and function, faster backward (fast_backward.py)
+            speed_up_training(self.model)
         self.model.classes = list(self.classes)
         self.model.sample_fps = self.cfg.sample_fps
         self.model.clip_sampling = self.cfg.clip_sampling

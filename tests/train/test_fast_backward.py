@@ -1,0 +1,130 @@
+"""vmf.train.fast_backward: the CPU trainer's DY-ReLU and stem compute the reference function."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+import torch
+
+from vmf.model import build_model, get_variant
+from vmf.model.blocks import Stem
+from vmf.model.dyrelu import FrameDyReLU
+from vmf.train.fast_backward import (
+    FastFrameDyReLU,
+    FastStem,
+    _TiledTemporalSum,
+    _TwoSlopeMax,
+    speed_up_training,
+)
+
+
+def test_two_slope_max_gradients_are_exact_in_double():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, 5, 5, dtype=torch.double, requires_grad=True)
+    a1 = torch.rand(2, 3, 4, 1, 1, dtype=torch.double) * 2
+    a2 = torch.rand(2, 3, 4, 1, 1, dtype=torch.double) * 2 - 1
+    a_max = torch.maximum(a1, a2).requires_grad_()
+    a_min = torch.minimum(a1, a2).requires_grad_()
+    assert torch.autograd.gradcheck(_TwoSlopeMax.apply, (x, a_max, a_min))
+    assert torch.allclose(_TwoSlopeMax.apply(x, a_max, a_min), torch.maximum(x * a1, x * a2), atol=1e-12)
+
+
+@pytest.mark.parametrize("frames", [8, 16])
+def test_tiled_temporal_sum_gradients_are_exact_in_double(frames):
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, frames, 4, 4, dtype=torch.double, requires_grad=True)
+    w = torch.randn(3, 4, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(_TiledTemporalSum.apply, (x, w))
+    conv = torch.nn.functional.conv3d(x, w.view(3, 1, 4, 1, 1), stride=(4, 1, 1), groups=3)
+    assert torch.allclose(_TiledTemporalSum.apply(x, w), conv)
+
+
+def _grads(module, *inputs):
+    out = module(*inputs)
+    out.backward(torch.linspace(-1, 1, out.numel()).view_as(out))
+    return out.detach(), {n: p.grad.clone() for n, p in module.named_parameters()}
+
+
+def test_fast_dyrelu_matches_the_reference_in_value_and_gradient():
+    torch.manual_seed(2)
+    ref = FrameDyReLU(16, 8)
+    fast = copy.deepcopy(ref)
+    fast.__class__ = FastFrameDyReLU
+    x = torch.randn(2, 16, 4, 7, 7)
+    z0 = torch.randn(2, 8)
+    y_ref, g_ref = _grads(ref, x, z0)
+    y_fast, g_fast = _grads(fast, x, z0)
+    assert torch.allclose(y_fast, y_ref, atol=1e-6)
+    for name in g_ref:
+        assert torch.allclose(g_fast[name], g_ref[name], rtol=1e-4, atol=1e-6), name
+
+
+@pytest.mark.parametrize(
+    "kernel,stride,padding,fast_path",
+    [(8, 8, 0, True), (5, 4, 2, False), (4, 4, 1, False)],  # the 560M stem tiles; X3D's does not
+)
+def test_fast_stem_matches_the_reference_and_falls_back_when_the_kernel_does_not_tile(
+    kernel, stride, padding, fast_path, monkeypatch
+):
+    torch.manual_seed(3)
+    ref = Stem(8, kernel, stride, padding)
+    fast = copy.deepcopy(ref)
+    fast.__class__ = FastStem
+    calls = []
+    original = _TiledTemporalSum.apply
+    monkeypatch.setattr(_TiledTemporalSum, "apply", lambda *a: calls.append(1) or original(*a))
+    video = torch.randn(2, 3, 16, 12, 12)
+    y_ref, g_ref = _grads(ref, video)
+    y_fast, g_fast = _grads(fast, video)
+    assert bool(calls) == fast_path
+    assert torch.allclose(y_fast, y_ref, atol=1e-5)
+    for name in g_ref:
+        assert torch.allclose(g_fast[name], g_ref[name], rtol=1e-4, atol=1e-5), name
+
+
+def test_a_whole_network_keeps_its_state_dict_and_trains_the_same():
+    cfg = replace(get_variant("560M"), frames=16, resolution=32)
+    torch.manual_seed(4)
+    ref = build_model(cfg, num_classes=5).train()
+    fast = copy.deepcopy(ref)
+    changed = speed_up_training(fast)
+    n_dyrelu = sum(isinstance(m, FrameDyReLU) for m in ref.modules())
+    assert n_dyrelu > 0 and changed == n_dyrelu + 1  # every DY-ReLU and the stem
+    assert list(fast.state_dict()) == list(ref.state_dict())
+    video = torch.randn(2, 3, 16, 32, 32)
+    labels = torch.tensor([1, 3])
+    torch.manual_seed(5)  # the same dropout mask for both
+    loss_ref = torch.nn.functional.cross_entropy(ref(video), labels)
+    loss_ref.backward()
+    torch.manual_seed(5)
+    loss_fast = torch.nn.functional.cross_entropy(fast(video), labels)
+    loss_fast.backward()
+    assert abs(float(loss_fast) - float(loss_ref)) < 1e-5
+    g_ref = torch.cat([p.grad.flatten() for p in ref.parameters()])
+    g_fast = torch.cat([p.grad.flatten() for p in fast.parameters()])
+    assert float((g_fast - g_ref).norm() / g_ref.norm()) < 1e-4
+    # running statistics moved the same way
+    for (name, a), b in zip(ref.state_dict().items(), fast.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-5), name
+
+
+def test_the_cpu_trainer_trains_the_fast_forms(tmp_path):
+    from vmf.train.recipe import TrainConfig
+    from vmf.train.trainer import Run
+
+    cfg = TrainConfig(
+        data="synth",
+        frames=16,
+        resolution=32,
+        epoch_size=4,
+        val_size=2,
+        device="cpu",
+        out=str(tmp_path / "run"),
+        ema=0.9,
+    )
+    trainer = Run(cfg, progress=False)
+    kinds = {type(m) for m in trainer.model.modules()}
+    assert FastFrameDyReLU in kinds and FastStem in kinds and FrameDyReLU not in kinds
+    assert FastStem in {type(m) for m in trainer.ema.model.modules()}  # the average is a copy of it
