@@ -393,6 +393,21 @@ def test_fp32_against_int8_per_runtime(tmp_path):
         REGISTRY["int8-backends"].render([result(tmp_path, json.dumps({"results": rows[4:]}))])
 
 
+def test_the_training_step_table_and_its_difference_line(tmp_path):
+    stdout = (
+        "| training step (VMF-560M, 64×112², batch 16, 2 threads) | ms/step (median of 6) | clips/s | ×reference |\n"
+        "|---|---:|---:|---:|\n| PyTorch's own backward | 1561 | 10.25 | 1.00 |\n"
+        "| `vmf.train.fast_backward` | 1173 | 13.64 | 0.75 |\n\n"
+        "first step: |loss difference| 0.0e+00, gradient relative difference 1.8e-03\n"
+    )
+    text = REGISTRY["train-step"].render([result(tmp_path, stdout)])
+    lines = text.splitlines()
+    assert lines[3] == "| `vmf.train.fast_backward` | 1173 | 13.64 | 0.75 |"
+    assert lines[-1] == "First step: |loss difference| 0.0e+00, gradient relative difference 1.8e-03."
+    with pytest.raises(StepFailed, match="no step table"):
+        REGISTRY["train-step"].render([result(tmp_path, "error: --batch must be positive\n")])
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_refresher_has_a_renderer_test(name):
     tested = {
@@ -410,5 +425,6 @@ def test_every_refresher_has_a_renderer_test(name):
         "accuracy-demo",
         "int8-placement",
         "int8-backends",
+        "train-step",
     }
     assert name in tested, f"refresher {name} has no test of its rendering in this file"
