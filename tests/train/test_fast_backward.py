@@ -12,6 +12,7 @@ from vmf.model import build_model, get_variant
 from vmf.model.blocks import Stem
 from vmf.model.dyrelu import FrameDyReLU
 from vmf.train.fast_backward import (
+    ChannelsLastDepthwise,
     FastFrameDyReLU,
     FastStem,
     _TiledTemporalSum,
@@ -39,6 +40,19 @@ def test_tiled_temporal_sum_gradients_are_exact_in_double(frames):
     assert torch.autograd.gradcheck(_TiledTemporalSum.apply, (x, w))
     conv = torch.nn.functional.conv3d(x, w.view(3, 1, 4, 1, 1), stride=(4, 1, 1), groups=3)
     assert torch.allclose(_TiledTemporalSum.apply(x, w), conv)
+
+
+def test_channels_last_depthwise_matches_the_reference_and_returns_contiguous():
+    torch.manual_seed(6)
+    ref = torch.nn.Conv3d(12, 12, 3, stride=(1, 2, 2), padding=1, groups=12, bias=False)
+    fast = copy.deepcopy(ref)
+    fast.__class__ = ChannelsLastDepthwise
+    x = torch.randn(2, 12, 4, 14, 14)
+    y_ref, g_ref = _grads(ref, x)
+    y_fast, g_fast = _grads(fast, x)
+    assert y_fast.is_contiguous()
+    assert torch.allclose(y_fast, y_ref, atol=1e-5)
+    assert torch.allclose(g_fast["weight"], g_ref["weight"], rtol=1e-4, atol=1e-5)
 
 
 def _grads(module, *inputs):
@@ -91,7 +105,10 @@ def test_a_whole_network_keeps_its_state_dict_and_trains_the_same():
     fast = copy.deepcopy(ref)
     changed = speed_up_training(fast)
     n_dyrelu = sum(isinstance(m, FrameDyReLU) for m in ref.modules())
-    assert n_dyrelu > 0 and changed == n_dyrelu + 1  # every DY-ReLU and the stem
+    n_depthwise = sum(isinstance(m, ChannelsLastDepthwise) for m in fast.modules())
+    assert n_depthwise == sum(cfg.blocks_per_stage)  # one 3x3x3 depthwise per block
+    assert n_dyrelu > 0 and changed == n_dyrelu + 1 + n_depthwise  # every DY-ReLU, the stem, the depthwise
+    assert isinstance(fast.stem.conv_t, torch.nn.Conv3d) and type(fast.stem.conv_t) is torch.nn.Conv3d
     assert list(fast.state_dict()) == list(ref.state_dict())
     video = torch.randn(2, 3, 16, 32, 32)
     labels = torch.tensor([1, 3])
@@ -126,5 +143,5 @@ def test_the_cpu_trainer_trains_the_fast_forms(tmp_path):
     )
     trainer = Run(cfg, progress=False)
     kinds = {type(m) for m in trainer.model.modules()}
-    assert FastFrameDyReLU in kinds and FastStem in kinds and FrameDyReLU not in kinds
+    assert {FastFrameDyReLU, FastStem, ChannelsLastDepthwise} <= kinds and FrameDyReLU not in kinds
     assert FastStem in {type(m) for m in trainer.ema.model.modules()}  # the average is a copy of it
