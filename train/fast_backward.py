@@ -1,4 +1,4 @@
-"""Faster CPU training for two ops whose PyTorch backward is slow.
+"""Faster CPU training for the three places where PyTorch's backward is slow for VMF.
 
 A profile of one VMF-560M training step on the CPU (64 x 112², docs/training.md,
 "Training speed on the CPU") spends about half its time in three places:
