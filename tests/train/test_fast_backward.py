@@ -145,3 +145,37 @@ def test_the_cpu_trainer_trains_the_fast_forms(tmp_path):
     kinds = {type(m) for m in trainer.model.modules()}
     assert {FastFrameDyReLU, FastStem, ChannelsLastDepthwise} <= kinds and FrameDyReLU not in kinds
     assert FastStem in {type(m) for m in trainer.ema.model.modules()}  # the average is a copy of it
+
+
+def _step_speed_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "train_step_speed.py"
+    spec = importlib.util.spec_from_file_location("train_step_speed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_step_speed_prints_both_rows_and_an_agreeing_first_step(capsys):
+    script = _step_speed_script()
+    argv = ["--frames", "16", "--resolution", "32", "--batch", "2", "--threads", "1", "--rounds", "1"]
+    assert script.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("| ")]
+    assert [r[0].strip() for r in rows[1:]] == ["PyTorch's own backward", "`vmf.train.fast_backward`"]
+    # the ratio is of step times, i.e. the inverse of the clips/s (printed to 0.01, finer than the ms)
+    ref_rate, fast_rate, ratio = float(rows[1][2]), float(rows[2][2]), float(rows[2][3])
+    assert float(rows[1][3]) == 1.0 and ratio == pytest.approx(ref_rate / fast_rate, abs=0.006)
+    loss_diff, grad_diff = (float(part.split()[-1]) for part in lines[-1].split(":", 1)[1].split(","))
+    assert loss_diff < 1e-4 and grad_diff < 1e-2  # the same function, to float rounding
+
+
+def test_train_step_speed_refuses_bad_numbers_and_variants(capsys):
+    script = _step_speed_script()
+    assert script.main(["--batch", "0"]) == 1
+    assert script.main(["--variant", "9G", "--rounds", "1"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: --frames, --resolution, --batch, --threads and --rounds must be positive"
+    assert err[1].startswith("error: ") and "9G" in err[1] and len(err) == 2
