@@ -1,8 +1,9 @@
 """The parts a motion scene (``vmf.train.synth``) is made of, each drawn from a random generator.
 
 Objects: nine shape families plus letters and digits (``shape_outlines``), drawn
-solid, two-tone or hollow as a ``Sprite`` whose position, size, angle and
-opacity are functions of scene time; the main object (``random_sprite``) and
+solid, two-tone or hollow, sometimes with markings inside (spots and bars, as on
+a ball, a wheel, a clock or a face), as a ``Sprite`` whose position, size, angle
+and opacity are functions of scene time; the main object (``random_sprite``) and
 0-3 small distractors. The world behind and in front of them: a textured
 background (flat, gradients, low-frequency noise, stripes, checkers, or a crop
 of a real photograph shipped with scikit-image), sometimes a static occluder
@@ -16,15 +17,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 SHAPES = ("disc", "square", "triangle", "star", "cross", "arrow", "ellipse", "ring", "polygon", "glyph")
-# Shapes a rotation about their own centre leaves unchanged: a rotation needs a marked shape.
+# Shapes a rotation about their own centre leaves unchanged: they turn only with markings.
 ROUND_SHAPES = ("disc", "ring")
+MARKED_SHARE = 0.3  # main objects (other than glyphs) with markings inside
+
 GLYPHS = "AEFGJKLPRTVYZ2345679?&#@%"  # no letter that looks the same turned half round
 GLYPH_FONTS = (0, 1, 2, 3, 4, 6, 7)  # cv2.FONT_HERSHEY_* (5 is the script font: too thin here)
 
@@ -134,6 +137,8 @@ class Sprite:
     path: "Callable[[float], tuple[float, float]] | None" = None  # (x, y) of t, overrides dx, dy
     pivot: tuple[float, float] = (0.0, 0.0)  # rotation centre, in unit outline coordinates
     thickness: float = 0.35  # of a hollow shape's line, as a fraction of its radius
+    marks: "list[np.ndarray]" = field(default_factory=list)  # unit polygons drawn over the body
+    mark_colour: np.ndarray | None = None
 
     def __post_init__(self):
         if isinstance(self.outline, np.ndarray):
@@ -180,16 +185,60 @@ class Sprite:
                 pts = polys[0]
                 half = np.round((pts[: max(2, len(pts) // 2)] * 0.5 + pts.mean(0) * 0.5) * 16)
                 cv2.fillPoly(target, [half.astype(np.int32)], self.colour2.tolist(), cv2.LINE_AA, 4)
+        if self.marks:  # they turn with the body: a round object's rotation shows only here
+            marks = [
+                np.round((((m - pivot) @ rot.T + pivot) * radius * short + centre) * 16) for m in self.marks
+            ]
+            cv2.fillPoly(
+                target, [m.astype(np.int32) for m in marks], self.mark_colour.tolist(), cv2.LINE_AA, 4
+            )
         if alpha < 1:
             cv2.addWeighted(target, alpha, frame, 1 - alpha, 0, dst=frame)
 
 
+def random_markings(rng: np.random.Generator) -> list[np.ndarray]:
+    """1-3 unit polygons inside a unit shape, at least one off its centre: spots and bars."""
+    marks = []
+    for _ in range(int(rng.integers(1, 4))):
+        a = rng.uniform(0, 2 * np.pi)
+        if rng.random() < 0.6:  # a spot, like an eye or a hubcap's bolt
+            d, r = rng.uniform(0.3, 0.6), rng.uniform(0.12, 0.28)
+            k = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+            marks.append(np.stack([d * math.cos(a) + r * np.cos(k), d * math.sin(a) + r * np.sin(k)], 1))
+        else:  # a bar from near the centre outwards, like a clock hand or a spoke
+            length, half = rng.uniform(0.5, 0.8), rng.uniform(0.06, 0.14)
+            along, across = np.array([math.cos(a), math.sin(a)]), np.array([-math.sin(a), math.cos(a)])
+            start = rng.uniform(-0.2, 0.1)
+            marks.append(
+                np.array(
+                    [
+                        start * along - half * across,
+                        length * along - half * across,
+                        length * along + half * across,
+                        start * along + half * across,
+                    ]
+                )
+            )
+    return marks
+
+
 def random_sprite(
-    rng: np.random.Generator, bg_mean: np.ndarray, *, rotating: bool = False, kind: str | None = None
+    rng: np.random.Generator,
+    bg_mean: np.ndarray,
+    *,
+    rotating: bool = False,
+    kind: str | None = None,
+    marked: bool | None = None,
 ) -> tuple[str, Sprite]:
-    """The main object: a shape (or glyph), its colours, fill, pivot; motion left at rest."""
+    """The main object: a shape (or glyph), its colours, fill, markings, pivot; motion left at rest.
+
+    ``marked`` None draws whether it has markings; a rotating round shape always has them
+    (a plain disc turning is invisible; a ball, a wheel or a face turning is not).
+    """
     kind = kind or SHAPES[rng.integers(len(SHAPES))]
-    if rotating and kind in ROUND_SHAPES:  # a rotating disc is invisible: give it a marked shape
+    if marked is None:
+        marked = kind != "glyph" and (rng.random() < MARKED_SHARE or (rotating and kind in ROUND_SHAPES))
+    if rotating and kind in ROUND_SHAPES and not marked:
         kind = "arrow"
     outline = shape_outlines(kind, rng)
     colour = _random_colour(rng, bg_mean)
@@ -204,6 +253,9 @@ def random_sprite(
     )
     sprite.pivot = pivot
     sprite.thickness = 0.35 if kind == "ring" else rng.uniform(0.08, 0.3)  # thin or bold outlines
+    if marked:
+        sprite.marks = random_markings(rng)
+        sprite.mark_colour = _random_colour(rng, colour)
     return kind, sprite
 
 

@@ -15,7 +15,8 @@ training clip samples (the in-memory mode, which skips encoding and decoding).
 Diversity, so that a model learns motion rather than this generator:
 textured backgrounds (gradients, low-frequency noise, stripes, checkers, and
 real photographs shipped with scikit-image), nine shape families plus letters
-and digits, solid, two-tone, hollow or thin, sizes, slow and fast motions,
+and digits, solid, two-tone, hollow or thin, with or without markings inside (so
+a disc can turn, like a ball or a face), sizes from a tenth of the frame up, slow and fast motions,
 rotation about the centre or an off-centre pivot, fades of any length up to the
 whole clip, start positions, 0-3 smaller distractors drifting in random
 directions, a static occluder over part of the frame, hand-held jitter and
@@ -140,7 +141,7 @@ class Scene:
         self.background = random_background(rng, height + 2 * self.pad, width + 2 * self.pad)
         bg_mean = self.background.reshape(-1, 3).mean(0)
         kind, main = random_sprite(rng, bg_mean, rotating=first == "rotating_clockwise")
-        radius = rng.uniform(0.08, 0.2)
+        radius = rng.uniform(0.05, 0.2)  # small objects too: a tenth of the frame across
         x0, y0 = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
         dx = dy = 0.0
         radius1 = radius
@@ -159,7 +160,7 @@ class Scene:
             radius1 = radius * rng.uniform(0.9, 1.1)
         elif first == "rotating_clockwise":
             spin = math.radians(rng.uniform(60, 540))
-            radius = rng.uniform(0.12, 0.26) / (1 + 0.5 * float(np.hypot(*main.pivot)))
+            radius = rng.uniform(0.06, 0.26) / (1 + 0.5 * float(np.hypot(*main.pivot)))
             radius1 = radius
         elif first == "growing":
             ratio = rng.uniform(1.4, 4.0)
@@ -169,7 +170,7 @@ class Scene:
             fade_len = 0.0 if rng.random() < 0.25 else rng.uniform(0.02, 1.0)
             lo, hi = max(0.2, fade_len / 2), min(0.8, 1 - fade_len / 2)
             fade_at = rng.uniform(lo, hi) if lo < hi else 0.5
-            radius = rng.uniform(0.1, 0.22)
+            radius = rng.uniform(0.05, 0.22)
             radius1 = radius * rng.uniform(0.95, 1.05)
             dx, dy = rng.uniform(-0.08, 0.08, 2)
         else:  # no_motion: the object (if any) stays put; camera, sensor and distractors as always

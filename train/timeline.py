@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import synth
+from .scene_parts import MARKED_SHARE
 
 WINDOW = 64  # frames over which a motion's speed is drawn (the demo's clip length)
 SEGMENT_SECONDS = (1.0, 5.0)
@@ -77,7 +78,10 @@ class Timeline:
         self.window = int(window)
         # The object's kind and pivot first: the plan needs them (can it turn? how far does it reach?)
         self.kind = synth.SHAPES[rng.integers(len(synth.SHAPES))]
-        self.can_rotate = self.kind not in synth.ROUND_SHAPES
+        # a round object turns only with markings (a ball, a face); it carries them more often
+        share = 0.6 if self.kind in synth.ROUND_SHAPES else MARKED_SHARE
+        self.marked = self.kind != "glyph" and rng.random() < share
+        self.can_rotate = self.kind not in synth.ROUND_SHAPES or self.marked
         self.pivot = (
             tuple(rng.uniform(-0.7, 0.7, 2)) if self.can_rotate and rng.random() < 0.4 else (0.0, 0.0)
         )
@@ -98,7 +102,7 @@ class Timeline:
         """
         self.scene = synth.Scene("no_motion", rng, self.width, self.height)
         bg_mean = self.scene.background.reshape(-1, 3).mean(0)
-        _, self.scene.main = synth.random_sprite(rng, bg_mean, kind=self.kind)
+        _, self.scene.main = synth.random_sprite(rng, bg_mean, kind=self.kind, marked=self.marked)
         self.scene.main.pivot = self.pivot
         return self
 
@@ -111,7 +115,7 @@ class Timeline:
         return reach * short / self.width, reach * short / self.height
 
     def _plan(self, rng: np.random.Generator, segment_frames: tuple[int, int]) -> None:
-        r = rng.uniform(0.08, 0.2)
+        r = rng.uniform(0.05, 0.2)
         ex, ey = self._extent(r)
         state = {
             "x": rng.uniform(min(0.5, ex + MARGIN), max(0.5, 1 - ex - MARGIN)),
@@ -196,7 +200,7 @@ class Timeline:
             r *= step ** (k if label == "growing" else -k)
         elif label == "appearing":
             # hidden: the object may come back anywhere, at another size
-            state["r"] = r[:] = rng.uniform(0.08, 0.2)
+            state["r"] = r[:] = rng.uniform(0.05, 0.2)
             ex, ey = self._extent(state["r"])
             state["x"] = x[:] = rng.uniform(min(0.5, ex + MARGIN), max(0.5, 1 - ex - MARGIN))
             state["y"] = y[:] = rng.uniform(min(0.5, ey + MARGIN), max(0.5, 1 - ey - MARGIN))

@@ -52,3 +52,42 @@ def test_stream_windows_of_the_in_memory_set_are_balanced_and_labelled_by_their_
     assert labels == [i % len(classes) for i in range(len(ds))]
     clip, _ = ds[0]
     assert tuple(clip.shape) == (3, 8, 32, 32)
+
+
+def _drawn(sprite, angle):
+    """The sprite alone on a flat grey frame at ``angle``, and the mask of what it covers."""
+    frame = np.full((96, 96, 3), 128, np.uint8)
+    sprite.draw_state(frame, 0.5, 0.5, 0.3, angle, 1.0, (0.0, 0.0))
+    return frame
+
+
+def test_a_turning_disc_shows_its_turn_only_through_its_markings():
+    from vmf.train.scene_parts import random_sprite
+
+    grey = np.array([128.0, 128.0, 128.0])
+    for seed in range(10):
+        kind, sprite = random_sprite(np.random.default_rng(seed), grey, rotating=True, kind="disc")
+        assert kind == "disc" and sprite.marks  # a plain disc would turn invisibly
+        sprite.pivot = (0.0, 0.0)  # about its own centre: the outline stays put
+        sprite.colour2 = None  # one colour: only the markings can show the turn
+        before, after = _drawn(sprite, 0.0), _drawn(sprite, np.pi / 2)
+        changed = np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 40
+        assert changed.sum() > 10  # the markings moved
+        yy, xx = np.nonzero(changed)
+        assert (np.hypot(yy - 47.5, xx - 47.5) <= 0.3 * 96 + 2).all()  # and only inside the disc
+        sprite.marks = []
+        plain = np.abs(_drawn(sprite, 0.0).astype(int) - _drawn(sprite, np.pi / 2).astype(int))
+        assert plain.max() <= 40  # without them the same turn is (nearly) invisible
+
+
+def test_timelines_turn_round_objects_only_when_they_are_marked():
+    from vmf.train.timeline import Timeline
+
+    seen_marked_round_turn = False
+    for seed in range(400):
+        tl = Timeline(np.random.default_rng(seed), 160, 120, 300, 30.0)
+        turns = any(s.label.startswith("rotating_") for s in tl.segments)
+        if tl.kind in synth.ROUND_SHAPES and turns:
+            assert tl.marked
+            seen_marked_round_turn = True
+    assert seen_marked_round_turn
