@@ -158,7 +158,7 @@ def run_still(args) -> dict:
     size = check_one_video_args(args, 1)
     started = time.perf_counter()
     video = synth.render_video(
-        "no_motion", args.seed, synth.VideoSpec(size[0], size[1], args.frames, args.fps)
+        "no_motion", args.seed, synth.VideoSpec(size[0], size[1], args.frames, args.fps), plain=True
     )
     write_video(args.out, video, args.fps)
     write_segments(segments_path(args.out), [Segment(0, args.frames, "no_motion")])

@@ -130,7 +130,10 @@ class Scene:
     whole clip.
     """
 
-    def __init__(self, label: str, rng: np.random.Generator, width: int, height: int):
+    def __init__(self, label: str, rng: np.random.Generator, width: int, height: int, *, plain: bool = False):
+        """``plain``: an object without markings, at least a sixth of the frame across (the
+        streaming-check videos' look, kept as it was before smaller and marked objects came in,
+        so that their figures compare across generator versions)."""
         if label not in CLASSES:
             raise ValueError(f"unknown class {label!r}")
         self.reverse = label in REVERSED
@@ -140,8 +143,10 @@ class Scene:
         self.pad = int(0.06 * max(width, height)) + 2  # room for the camera jitter
         self.background = random_background(rng, height + 2 * self.pad, width + 2 * self.pad)
         bg_mean = self.background.reshape(-1, 3).mean(0)
-        kind, main = random_sprite(rng, bg_mean, rotating=first == "rotating_clockwise")
-        radius = rng.uniform(0.05, 0.2)  # small objects too: a tenth of the frame across
+        kind, main = random_sprite(
+            rng, bg_mean, rotating=first == "rotating_clockwise", marked=False if plain else None
+        )
+        radius = rng.uniform(0.08 if plain else 0.05, 0.2)  # small objects too: a tenth of the frame
         x0, y0 = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
         dx = dy = 0.0
         radius1 = radius
@@ -229,15 +234,15 @@ def frame_times(count: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, count) if count > 1 else np.zeros(1)
 
 
-def render_video(label: str, seed: int, spec: VideoSpec) -> np.ndarray:
-    """Every frame of one video, (frames, H, W, 3) BGR uint8.
+def render_video(label: str, seed: int, spec: VideoSpec, *, plain: bool = False) -> np.ndarray:
+    """Every frame of one video, (frames, H, W, 3) BGR uint8 (``plain``: see ``Scene``).
 
     A second class of a pair is exactly the reversal of the first class's video
     under the same seed (same scene, same per-frame noise, frames in reverse).
     """
     first = REVERSED.get(label, label)
     rng = np.random.default_rng(seed)
-    scene = Scene(first, rng, spec.width, spec.height)
+    scene = Scene(first, rng, spec.width, spec.height, plain=plain)
     video = np.stack([scene.render(t, rng) for t in frame_times(spec.frames)])
     return video[::-1].copy() if label in REVERSED else video
 
@@ -261,7 +266,7 @@ def render_left_then_right(
     the speed it learned. Frames ``[0, turn]`` move left, ``(turn, end]`` right.
     """
     rng = np.random.default_rng(seed)
-    scene = Scene("moving_left", rng, spec.width, spec.height)
+    scene = Scene("moving_left", rng, spec.width, spec.height, plain=True)
     turn = (spec.frames - 1) // 2
     span = travel * turn / window  # distance covered in each half, in frame widths
     if span > 0.8:
