@@ -91,3 +91,14 @@ def test_timelines_turn_round_objects_only_when_they_are_marked():
             assert tl.marked
             seen_marked_round_turn = True
     assert seen_marked_round_turn
+
+
+def test_plain_scenes_keep_an_unmarked_object_of_a_sixth_of_the_frame_or_more():
+    sizes = {False: [], True: []}
+    for seed in range(60):
+        for plain in (False, True):
+            scene = synth.Scene("no_motion", np.random.default_rng(seed), 96, 64, plain=plain)
+            sizes[plain].append(scene.main.radius0)
+            if plain:
+                assert not scene.main.marks
+    assert min(sizes[True]) >= 0.08 > min(sizes[False])  # the general scenes go smaller
