@@ -197,7 +197,8 @@ class Sprite:
 
 
 def random_markings(rng: np.random.Generator) -> list[np.ndarray]:
-    """1-3 unit polygons inside a unit shape, at least one off its centre: spots and bars."""
+    """1-3 unit polygons, each off the centre: spots and bars (inside a disc or a ring; on a
+    thin shape such as a cross they may overhang its outline, like a decal)."""
     marks = []
     for _ in range(int(rng.integers(1, 4))):
         a = rng.uniform(0, 2 * np.pi)
