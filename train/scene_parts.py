@@ -27,6 +27,8 @@ SHAPES = ("disc", "square", "triangle", "star", "cross", "arrow", "ellipse", "ri
 # Shapes a rotation about their own centre leaves unchanged: they turn only with markings.
 ROUND_SHAPES = ("disc", "ring")
 MARKED_SHARE = 0.3  # main objects (other than glyphs) with markings inside
+ROUND_MARKED_SHARE = 0.6  # the same for a disc or a ring in a timeline, whose turns need them
+MIN_RADIUS = 0.05  # the smallest main object: a tenth of the frame's short side across
 
 GLYPHS = "AEFGJKLPRTVYZ2345679?&#@%"  # no letter that looks the same turned half round
 GLYPH_FONTS = (0, 1, 2, 3, 4, 6, 7)  # cv2.FONT_HERSHEY_* (5 is the script font: too thin here)

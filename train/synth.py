@@ -15,9 +15,9 @@ training clip samples (the in-memory mode, which skips encoding and decoding).
 Diversity, so that a model learns motion rather than this generator:
 textured backgrounds (gradients, low-frequency noise, stripes, checkers, and
 real photographs shipped with scikit-image), nine shape families plus letters
-and digits, solid, two-tone, hollow or thin, with or without markings inside (so
-a disc can turn, like a ball or a face), sizes from a tenth of the frame up, slow and fast motions,
-rotation about the centre or an off-centre pivot, fades of any length up to the
+and digits, solid, two-tone, hollow or thin, with or without markings inside
+(so a disc can turn, like a ball or a face), sizes from a tenth of the frame up,
+slow and fast motions, rotation about the centre or an off-centre pivot, fades of any length up to the
 whole clip, start positions, 0-3 smaller distractors drifting in random
 directions, a static occluder over part of the frame, hand-held jitter and
 camera shake, sensor noise, blur, brightness changes, frame sizes from 96 to
@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from .scene_parts import (
+    MIN_RADIUS,
     CameraPath,
     paste_occluder,
     random_background,
@@ -56,6 +57,8 @@ from .scene_parts import (  # noqa: F401
     photographs,
     shape_outlines,
 )
+
+PLAIN_MIN_RADIUS = 0.08  # the streaming-check videos' smallest object (see Scene's ``plain``)
 
 CLASSES = (
     "moving_left",
@@ -146,7 +149,7 @@ class Scene:
         kind, main = random_sprite(
             rng, bg_mean, rotating=first == "rotating_clockwise", marked=False if plain else None
         )
-        radius = rng.uniform(0.08 if plain else 0.05, 0.2)  # small objects too: a tenth of the frame
+        radius = rng.uniform(PLAIN_MIN_RADIUS if plain else MIN_RADIUS, 0.2)
         x0, y0 = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
         dx = dy = 0.0
         radius1 = radius
@@ -169,13 +172,13 @@ class Scene:
             radius1 = radius
         elif first == "growing":
             ratio = rng.uniform(1.4, 4.0)
-            radius = rng.uniform(0.05, 0.3 / ratio**0.5)
+            radius = rng.uniform(MIN_RADIUS, 0.3 / ratio**0.5)
             radius1 = radius * ratio
         elif first == "appearing":  # absent, then fades in: a pop or a fade as long as the whole clip
             fade_len = 0.0 if rng.random() < 0.25 else rng.uniform(0.02, 1.0)
             lo, hi = max(0.2, fade_len / 2), min(0.8, 1 - fade_len / 2)
             fade_at = rng.uniform(lo, hi) if lo < hi else 0.5
-            radius = rng.uniform(0.05, 0.22)
+            radius = rng.uniform(MIN_RADIUS, 0.22)
             radius1 = radius * rng.uniform(0.95, 1.05)
             dx, dy = rng.uniform(-0.08, 0.08, 2)
         else:  # no_motion: the object (if any) stays put; camera, sensor and distractors as always

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import synth
-from .scene_parts import MARKED_SHARE
+from .scene_parts import MARKED_SHARE, MIN_RADIUS, ROUND_MARKED_SHARE
 
 WINDOW = 64  # frames over which a motion's speed is drawn (the demo's clip length)
 SEGMENT_SECONDS = (1.0, 5.0)
@@ -38,6 +38,7 @@ MOVE_PER_WINDOW = (0.15, 0.8)  # fraction of the frame crossed in WINDOW frames
 SPIN_PER_WINDOW = (60.0, 540.0)  # degrees turned in WINDOW frames
 SCALE_PER_WINDOW = (1.4, 3.0)  # size ratio over WINDOW frames
 RADIUS_RANGE = (0.045, 0.33)  # of the short side
+START_RADIUS = (MIN_RADIUS, 0.2)  # an object's size when the timeline starts or it reappears
 SEGMENTS_SUFFIX = ".segments.csv"
 
 # Timeline videos: sizes (some larger than the motion dataset's) and camera-like frame rates.
@@ -79,7 +80,7 @@ class Timeline:
         # The object's kind and pivot first: the plan needs them (can it turn? how far does it reach?)
         self.kind = synth.SHAPES[rng.integers(len(synth.SHAPES))]
         # a round object turns only with markings (a ball, a face); it carries them more often
-        share = 0.6 if self.kind in synth.ROUND_SHAPES else MARKED_SHARE
+        share = ROUND_MARKED_SHARE if self.kind in synth.ROUND_SHAPES else MARKED_SHARE
         self.marked = self.kind != "glyph" and rng.random() < share
         self.can_rotate = self.kind not in synth.ROUND_SHAPES or self.marked
         self.pivot = (
@@ -115,7 +116,7 @@ class Timeline:
         return reach * short / self.width, reach * short / self.height
 
     def _plan(self, rng: np.random.Generator, segment_frames: tuple[int, int]) -> None:
-        r = rng.uniform(0.05, 0.2)
+        r = rng.uniform(*START_RADIUS)
         ex, ey = self._extent(r)
         state = {
             "x": rng.uniform(min(0.5, ex + MARGIN), max(0.5, 1 - ex - MARGIN)),
@@ -200,7 +201,7 @@ class Timeline:
             r *= step ** (k if label == "growing" else -k)
         elif label == "appearing":
             # hidden: the object may come back anywhere, at another size
-            state["r"] = r[:] = rng.uniform(0.05, 0.2)
+            state["r"] = r[:] = rng.uniform(*START_RADIUS)
             ex, ey = self._extent(state["r"])
             state["x"] = x[:] = rng.uniform(min(0.5, ex + MARGIN), max(0.5, 1 - ex - MARGIN))
             state["y"] = y[:] = rng.uniform(min(0.5, ey + MARGIN), max(0.5, 1 - ey - MARGIN))

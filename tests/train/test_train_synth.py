@@ -55,7 +55,7 @@ def test_stream_windows_of_the_in_memory_set_are_balanced_and_labelled_by_their_
 
 
 def _drawn(sprite, angle):
-    """The sprite alone on a flat grey frame at ``angle``, and the mask of what it covers."""
+    """The sprite alone on a flat grey 96 x 96 frame, turned to ``angle``."""
     frame = np.full((96, 96, 3), 128, np.uint8)
     sprite.draw_state(frame, 0.5, 0.5, 0.3, angle, 1.0, (0.0, 0.0))
     return frame
@@ -101,4 +101,4 @@ def test_plain_scenes_keep_an_unmarked_object_of_a_sixth_of_the_frame_or_more():
             sizes[plain].append(scene.main.radius0)
             if plain:
                 assert not scene.main.marks
-    assert min(sizes[True]) >= 0.08 > min(sizes[False])  # the general scenes go smaller
+    assert min(sizes[True]) >= synth.PLAIN_MIN_RADIUS > min(sizes[False])  # the general ones go smaller
