@@ -184,6 +184,11 @@ def _write_pyav(tmp: Path, frames: np.ndarray, fps: float, codec: str | None) ->
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(str(tmp), "w") as container:
         stream = container.add_stream(name, rate=rate, options=_ENCODER_OPTIONS.get(name, {}))
+        # One encoder thread: with FFmpeg's default (as many as the process may use), x264
+        # cuts each frame into one slice per thread, so the file depends on the machine's
+        # core count, and its threads now and then code the same frames differently (a
+        # data set re-made from its command would not decode to the same pixels).
+        stream.codec_context.thread_count = 1
         stream.width, stream.height = width, height
         stream.pix_fmt = _pixel_format(stream.codec_context.codec, width, height)
         if name in ("mpeg4", "mjpeg"):

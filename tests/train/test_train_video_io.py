@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -26,6 +28,30 @@ def test_round_trip_keeps_count_size_rate_and_pixels(tmp_path):
     assert fps == pytest.approx(15.0)
     assert np.abs(frames.astype(int) - video).mean() < 4
     assert _hidden_leftovers(tmp_path) == []
+
+
+_WRITE_ON_CORES = """
+import os, sys
+import numpy as np
+os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(sys.argv[1])])
+from vmf.train.video_io import write_video
+texture = (np.random.default_rng(0).random((240, 320, 3)) * 255).astype(np.uint8)
+write_video(sys.argv[2], np.stack([np.roll(texture, 2 * i, axis=1) for i in range(20)]), 30.0)
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs 2 usable cores"
+)
+def test_a_video_is_the_same_file_on_one_core_or_several(tmp_path):
+    # A data set re-made from its command must decode to the same pixels on any machine:
+    # the encoder's output may not depend on how many cores it could use.
+    files = []
+    for cores in (1, 2, 1):
+        path = tmp_path / f"v{len(files)}.mp4"
+        subprocess.run([sys.executable, "-c", _WRITE_ON_CORES, str(cores), str(path)], check=True)
+        files.append(path.read_bytes())
+    assert files[0] == files[1] == files[2]
 
 
 @pytest.mark.parametrize("suffix", [".avi", ".mkv", ".mov", ".webm"])
