@@ -38,7 +38,9 @@ import cv2
 import numpy as np
 
 from .scene_parts import (
+    DISTRACTOR_RADIUS,
     MIN_RADIUS,
+    PLAIN_DISTRACTOR_RADIUS,
     CameraPath,
     paste_occluder,
     random_background,
@@ -189,7 +191,9 @@ class Scene:
         main.radius0, main.radius1, main.spin = radius, radius1, spin
         main.fade_at, main.fade_len = fade_at, fade_len
         self.main = main
-        self.distractors = random_distractors(rng, bg_mean)
+        self.distractors = random_distractors(
+            rng, bg_mean, PLAIN_DISTRACTOR_RADIUS if plain else DISTRACTOR_RADIUS
+        )
         self.occluder = random_occluder(rng, height, width, self.pad)
         self.camera = CameraPath(rng, width, height)
         self.noise = rng.uniform(0, 10)

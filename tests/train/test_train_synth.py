@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vmf.train import synth
+from vmf.train import synth, timeline
 
 SPEC = synth.VideoSpec(width=48, height=32, frames=8, fps=10.0)
 
@@ -91,6 +91,27 @@ def test_timelines_turn_round_objects_only_when_they_are_marked():
             assert tl.marked
             seen_marked_round_turn = True
     assert seen_marked_round_turn
+
+
+def test_distractors_stay_clearly_smaller_than_the_smallest_main_object():
+    # A distractor as large as the main object, drifting in a no_motion scene, would make a
+    # small main object's motion read as no_motion: none may pass 3/4 of the smallest one.
+    def largest(scene):
+        return max((max(d.radius0, d.radius1) for d in scene.distractors), default=0.0)
+
+    seen = {False: 0.0, True: 0.0}
+    for seed in range(40):
+        for label in synth.CLASSES:
+            for plain in (False, True):
+                scene = synth.Scene(label, np.random.default_rng(seed), 96, 64, plain=plain)
+                seen[plain] = max(seen[plain], largest(scene))
+                smallest_main = synth.PLAIN_MIN_RADIUS if plain else synth.MIN_RADIUS
+                assert largest(scene) <= 0.75 * smallest_main
+        tl = timeline.Timeline(np.random.default_rng(seed), 160, 120, 200, 25.0).build_scene(
+            np.random.default_rng(seed)
+        )
+        assert largest(tl.scene) <= 0.75 * min(float(tl.radius.min()), synth.MIN_RADIUS)
+    assert seen[False] > 0.025 and seen[True] > 0.05  # the ranges are used, not just bounded
 
 
 def test_plain_scenes_keep_an_unmarked_object_of_a_sixth_of_the_frame_or_more():
