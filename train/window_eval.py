@@ -46,7 +46,7 @@ import time
 from bisect import bisect_right
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -78,6 +78,16 @@ class WindowPrediction:
     start: int  # source index of the window's first frame
     label: str  # the shown label: the top-1, or under a hold policy the one held
     score: float  # its score (softmax probability) in this window
+
+
+class ScoredWindow(NamedTuple):
+    """One window wholly inside a segment: its label, what the stream showed, and where it lies."""
+
+    true: str
+    predicted: str
+    score: float
+    start: int  # source index of the window's first frame
+    end: int  # source index of its last frame (the prediction's frame)
 
 
 @dataclass(frozen=True)
@@ -115,16 +125,14 @@ def containing_segment(prediction: WindowPrediction, segments: list[Segment]) ->
     return None
 
 
-def score_windows(
-    predictions: list[WindowPrediction], segments: list[Segment]
-) -> list[tuple[str, str, float]]:
-    """(true label, predicted label, score) of every window wholly inside one segment."""
+def score_windows(predictions: list[WindowPrediction], segments: list[Segment]) -> list[ScoredWindow]:
+    """Every window wholly inside one segment, with its true and its shown label."""
     segments = merge_segments(segments)
     out = []
     for p in predictions:
         k = containing_segment(p, segments)
         if k is not None:
-            out.append((segments[k].label, p.label, float(p.score)))
+            out.append(ScoredWindow(segments[k].label, p.label, float(p.score), p.start, p.end))
     return out
 
 
@@ -203,13 +211,13 @@ class VideoScore:
     fps: float
     frames: int  # decoded
     predictions: int
-    windows: list[tuple[str, str, float]]  # (true, predicted, score), windows inside one segment
+    windows: list[ScoredWindow]  # the windows inside one segment
     switches: list[Switch]
     flips: int
     flip_frames: int  # frames spanned by the pairs ``flips`` looked at
 
     def summary(self) -> dict:
-        correct = sum(t == p for t, p, _ in self.windows)
+        correct = sum(w.true == w.predicted for w in self.windows)
         return {
             "video": self.video,
             "fps": self.fps,
@@ -255,10 +263,10 @@ def summarise(videos: list[VideoScore], labels: list[str]) -> dict:
     confusion = np.zeros((len(labels), len(labels)), np.int64)
     scores, correct_scores, wrong_scores = [], [], []
     for v in videos:
-        for true, predicted, score in v.windows:
-            confusion[index[true], index[predicted]] += 1
-            scores.append(score)
-            (correct_scores if true == predicted else wrong_scores).append(score)
+        for w in v.windows:
+            confusion[index[w.true], index[w.predicted]] += 1
+            scores.append(w.score)
+            (correct_scores if w.true == w.predicted else wrong_scores).append(w.score)
     n_windows = int(confusion.sum())
     per_class_n = confusion.sum(1)
     per_class = {
@@ -532,4 +540,6 @@ def evaluate_timelines(
         "clips_per_s": round(figures["n_predictions"] / seconds, 3) if seconds > 0 else None,
         "videos": [v.summary() for v in scored],
         "switches": [{"video": v.video, **asdict(s)} for v in scored for s in v.switches],
+        # every scored window, to find what the model misses (which frames, how sure)
+        "window_predictions": [{"video": v.video, **w._asdict()} for v in scored for w in v.windows],
     }

@@ -67,14 +67,18 @@ def hand_predictions(scores=None) -> list[WindowPrediction]:
 def test_windows_wholly_inside_one_segment_are_scored():
     windows = score_windows(hand_predictions(), SEGMENTS)
     assert len(windows) == 16  # 19 predictions, 3 straddle a boundary
-    by_class = {c: [t == p for t, p, _ in windows if t == c] for c in LABELS}
+    by_class = {c: [w.true == w.predicted for w in windows if w.true == c] for c in LABELS}
     assert {c: (sum(v), len(v)) for c, v in by_class.items()} == {
         "A": (3, 4),
         "B": (3, 4),
         "C": (0, 1),
         "D": (6, 7),
     }
-    assert sum(t == p for t, p, _ in windows) == 12
+    assert sum(w.true == w.predicted for w in windows) == 12
+    # each names the frames it spans, inside its segment
+    for w in windows:
+        assert w.end - w.start == 19
+        assert any(s.start <= w.start and w.end < s.end and s.label == w.true for s in SEGMENTS)
 
 
 def test_containing_segment_needs_both_ends_inside():
@@ -373,6 +377,13 @@ def test_timeline_json_end_to_end(capsys, tiny_checkpoint, timelines):
     assert r["n_windows"] == inside > 0 and r["n_boundaries"] == boundaries
     assert sum(r["per_class_windows"].values()) == inside
     assert r["window_top1"] is None or 0.0 <= r["window_top1"] <= 1.0
+    # every scored window is listed with its frames, so a user can see which ones were missed
+    rows = r["window_predictions"]
+    assert len(rows) == inside
+    assert sum(w["true"] == w["predicted"] for w in rows) == round((r["window_top1"] or 0) * inside)
+    for w in rows:
+        assert w["video"] == str(video) and w["end"] > w["start"]
+        assert any(s.start <= w["start"] and w["end"] < s.end and s.label == w["true"] for s in segments)
     assert "window top-1" in err and "switch latency" in err and "label flicker" in err
 
 
