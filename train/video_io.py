@@ -51,8 +51,11 @@ _DEFAULT_CODECS = {
 _ODD_420_OK = ("mpeg4", "libvpx", "libvpx-vp9")
 # Per-encoder settings: quality-targeted rather than FFmpeg's low default bit rates,
 # since training data should not carry coding artefacts the camera never makes.
+# x264 without MB-tree: its lookahead's propagation reads memory x264 never wrote, so the
+# same frames coded after other videos in one process came out differently (measured: the
+# fifth of six videos got four different files in four runs); without it, always the same.
 _ENCODER_OPTIONS = {
-    "libx264": {"crf": "18"},
+    "libx264": {"crf": "18", "x264-params": "mbtree=0"},
     "libx265": {"crf": "20"},
     "libvpx-vp9": {"crf": "30", "b": "0", "row-mt": "1", "cpu-used": "4"},
     "libvpx": {"crf": "10", "b": "2M"},
